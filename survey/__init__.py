@@ -1,0 +1,57 @@
+"""SIPAS-style satisfaction survey for public administrative service centres."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from survey import config
+from survey.paths import resource_dir
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the app: defaults, environment, test mapping, then extensions and blueprints."""
+    app = Flask(
+        __name__,
+        instance_path=config.instance_path(),
+        template_folder=str(resource_dir("templates")),
+    )
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    _register_extensions(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_commands(app)
+    return app
+
+
+def _register_extensions(app: Flask) -> None:
+    from survey import i18n
+    from survey.extensions import babel, csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")))
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    csrf.init_app(app)
+    i18n.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from survey import api, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from survey import errors
+
+    errors.init_app(app)
+
+
+def _register_commands(app: Flask) -> None:
+    from survey import cli
+
+    cli.init_app(app)

@@ -1,0 +1,168 @@
+"""The catalogue of units, counters, agencies, fields and services, and its CSV import.
+
+One CSV row per entity (`kind,code,parent,name_vi,name_en,name_km,national_code,field,agency,
+active`). A file is checked whole before anything is written: one bad line and nothing is
+imported, and every bad line is reported with its number and reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import Agency, Counter, Field, Service, Unit
+
+HEADER = [
+    "kind",
+    "code",
+    "parent",
+    "name_vi",
+    "name_en",
+    "name_km",
+    "national_code",
+    "field",
+    "agency",
+    "active",
+]
+KINDS = {"unit": Unit, "counter": Counter, "agency": Agency, "field": Field, "service": Service}
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+NATIONAL_RE = re.compile(r"^[0-9]\.[0-9]{6}$")
+DEMO_FILE = Path(__file__).resolve().parent / "data" / "catalogue-an-giang.csv"
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+class CatalogueError(ValueError):
+    """A catalogue file refused whole; `errors` lists every bad line."""
+
+    def __init__(self, errors: list[LineError]):
+        super().__init__("\n".join(map(str, errors)))
+        self.errors = errors
+
+
+def _known_codes() -> dict[str, set[str]]:
+    return {kind: set(db.session.scalars(select(model.code))) for kind, model in KINDS.items()}
+
+
+def _check_row(row: dict[str, str], known: dict[str, set[str]]) -> str | None:
+    """Return why `row` cannot be imported, or None."""
+    kind, code = row["kind"], row["code"]
+    if kind not in KINDS:
+        return f"unknown kind '{kind}' (expected one of {', '.join(KINDS)})"
+    if not CODE_RE.match(code):
+        return f"invalid code '{code}' (letters, digits, '-', '_', '.'; at most 40)"
+    if not row["name_vi"]:
+        return "name_vi is empty"
+    parent = row["parent"]
+    if kind == "counter" and parent not in known["unit"]:
+        return f"unknown unit '{parent}' in parent"
+    if kind == "unit" and parent and parent not in known["unit"]:
+        return f"unknown unit '{parent}' in parent"
+    if kind == "service":
+        if row["national_code"] and not NATIONAL_RE.match(row["national_code"]):
+            return f"national_code '{row['national_code']}' is not of the form 1.234567"
+        if row["field"] not in known["field"]:
+            return f"unknown field '{row['field']}'"
+        if row["agency"] not in known["agency"]:
+            return f"unknown agency '{row['agency']}'"
+        if row["active"] not in ("", "0", "1"):
+            return f"active must be 0 or 1, not '{row['active']}'"
+    return None
+
+
+def parse(text: str) -> list[dict[str, str]]:
+    """Check a whole catalogue CSV and return its rows; raise CatalogueError otherwise."""
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames != HEADER:
+        raise CatalogueError([LineError(1, "the header must be: " + ",".join(HEADER))])
+    known, rows, errors, seen = _known_codes(), [], [], set()
+    for row in reader:
+        line = reader.line_num
+        if None in row or any(v is None for v in row.values()):
+            errors.append(LineError(line, f"expected {len(HEADER)} columns"))
+            continue
+        row = {k: v.strip() for k, v in row.items()}
+        reason = _check_row(row, known)
+        if reason is None and (row["kind"], row["code"]) in seen:
+            reason = f"the {row['kind']} code '{row['code']}' appears twice"
+        if reason:
+            errors.append(LineError(line, reason))
+            continue
+        seen.add((row["kind"], row["code"]))
+        known[row["kind"]].add(row["code"])
+        rows.append(row)
+    if errors:
+        raise CatalogueError(errors)
+    return rows
+
+
+def _apply(row: dict[str, str], cache: dict[tuple[str, str], object]) -> None:
+    model = KINDS[row["kind"]]
+    entity = db.session.scalar(select(model).filter_by(code=row["code"])) or model(code=row["code"])
+    entity.name_vi, entity.name_en, entity.name_km = row["name_vi"], row["name_en"], row["name_km"]
+
+    def ref(kind: str, code: str):
+        return cache.get((kind, code)) or db.session.scalar(
+            select(KINDS[kind]).filter_by(code=code)
+        )
+
+    if model is Unit:
+        entity.parent = ref("unit", row["parent"]) if row["parent"] else None
+    elif model is Counter:
+        entity.unit = ref("unit", row["parent"])
+    elif model is Service:
+        entity.national_code = row["national_code"] or None
+        entity.field = ref("field", row["field"])
+        entity.agency = ref("agency", row["agency"])
+        entity.active = row["active"] != "0"
+    db.session.add(entity)
+    cache[(row["kind"], row["code"])] = entity
+
+
+def import_csv(data: bytes | str) -> int:
+    """Import a catalogue CSV in one transaction; return the number of rows imported."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CatalogueError([LineError(1, "the file is not UTF-8 text")]) from exc
+    rows = parse(data)
+    cache: dict[tuple[str, str], object] = {}
+    for row in rows:
+        _apply(row, cache)
+    db.session.commit()
+    return len(rows)
+
+
+def ensure_demo() -> int:
+    """Load the demo catalogue when no service exists yet; return rows imported."""
+    if db.session.scalar(select(func.count()).select_from(Service)):
+        return 0
+    return import_csv(DEMO_FILE.read_bytes())
+
+
+def find_unit(code: str | None) -> Unit | None:
+    """Return the unit with `code`, or None."""
+    return code and db.session.scalar(select(Unit).filter_by(code=code)) or None
+
+
+def default_unit() -> Unit | None:
+    """The unit a response belongs to when neither counter nor unit is given."""
+    from flask import current_app
+
+    code = current_app.config["SURVEY_DEFAULT_UNIT"]
+    query = select(Unit).filter_by(code=code) if code else select(Unit).filter_by(parent_id=None)
+    return db.session.scalars(query.order_by(Unit.id)).first()

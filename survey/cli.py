@@ -1,0 +1,146 @@
+"""The `survey` command: a Flask command group, so `flask --app survey …` works too."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from survey import accounts, catalogue, questionnaire, setup
+from survey.paths import PACKAGE_DIR
+
+LOCALES_TO_TRANSLATE = ("vi", "en", "km")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int, workers: int) -> None:
+    """Set up the database on first run, then serve the app with gunicorn."""
+    report = setup.prepare()
+    click.echo(
+        f"Questionnaire: {report.questionnaire}; catalogue rows loaded: {report.catalogue_rows}"
+    )
+    if report.admin_password:
+        click.echo(f"First administrator: {report.admin_email}")
+        click.echo(f"One-time password (shown only now): {report.admin_password}")
+    from survey.server import run
+
+    run(current_app._get_current_object(), host=host, port=port, workers=workers)
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(accounts.ROLES), required=True)
+@click.option("--unit", "units", multiple=True, help="Unit code a manager may see.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_user(email: str, role: str, units: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a manager-side account; without --password-stdin a password is generated."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else accounts.generate_password()
+    try:
+        user = accounts.create_user(email, role=role, password=password)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created {user.role} {user.email}")
+    if not password_stdin:
+        click.echo(password)
+
+
+@click.group("catalogue")
+def catalogue_group() -> None:
+    """The catalogue of units, counters, agencies, lĩnh vực and services."""
+
+
+@catalogue_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def catalogue_import(path: str) -> None:
+    """Import a catalogue CSV; nothing is imported when any line is bad."""
+    try:
+        count = catalogue.import_csv(Path(path).read_bytes())
+    except catalogue.CatalogueError as exc:
+        raise click.ClickException(f"{path}: nothing imported.\n{exc}") from exc
+    click.echo(f"Imported {count} rows from {path}")
+
+
+@click.group("questionnaire")
+def questionnaire_group() -> None:
+    """Questionnaire versions."""
+
+
+@questionnaire_group.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def questionnaire_load(path: str) -> None:
+    """Check a questionnaire file and make it the active version."""
+    try:
+        version = questionnaire.install(questionnaire.load_file(path))
+    except questionnaire.QuestionnaireError as exc:
+        raise click.ClickException(f"refused: {exc}") from exc
+    click.echo(f"Active questionnaire: {version.code}")
+
+
+@click.group("translate")
+def translate() -> None:
+    """Extract, update and compile the gettext catalogues (run in the source tree)."""
+
+
+def _pybabel(*args: str) -> None:
+    from babel.messages.frontend import CommandLineInterface
+
+    CommandLineInterface().run(["pybabel", "-q", *args])
+
+
+ROOT = PACKAGE_DIR.parent
+POT = str(ROOT / "translations" / "messages.pot")
+
+
+@translate.command("extract")
+def translate_extract() -> None:
+    """Extract every marked string into translations/messages.pot."""
+    _pybabel(
+        "extract",
+        "-F",
+        str(ROOT / "babel.cfg"),
+        "-k",
+        "_l",
+        "--no-location",
+        "--sort-output",
+        "-o",
+        POT,
+        str(ROOT),
+    )
+
+
+@translate.command("update")
+def translate_update() -> None:
+    """Extract, then merge new strings into every catalogue."""
+    translate_extract.callback()
+    _pybabel("update", "-i", POT, "-d", str(ROOT / "translations"), "--no-fuzzy-matching")
+
+
+@translate.command("compile")
+def translate_compile() -> None:
+    """Compile every catalogue to .mo."""
+    _pybabel("compile", "-d", str(ROOT / "translations"))
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app."""
+    for command in (serve, create_user, catalogue_group, questionnaire_group, translate):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the `survey` console script."""
+    from survey import create_app
+
+    FlaskGroup(
+        create_app=create_app, add_default_commands=False, help="SIPAS-style satisfaction survey."
+    )(prog_name="survey")

@@ -1,0 +1,52 @@
+"""Configuration: defaults, then SURVEY_* environment variables (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from survey.paths import resource_dir
+
+LOCALES = ("vi", "en", "km")
+
+
+def instance_path() -> str:
+    """Return the absolute instance folder: SURVEY_INSTANCE_PATH or ./instance."""
+    return str(Path(os.environ.get("SURVEY_INSTANCE_PATH", "instance")).resolve())
+
+
+def load_secret_key(folder: str) -> str:
+    """Read the secret key kept in the instance folder, creating it (mode 0600) on first use."""
+    path = Path(folder) / "secret_key"
+    if not path.exists():
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def from_environment(folder: str) -> dict:
+    """Build the configuration mapping from defaults and the environment."""
+    env = os.environ.get
+    return {
+        "SECRET_KEY": env("SURVEY_SECRET_KEY") or load_secret_key(folder),
+        "SQLALCHEMY_DATABASE_URI": env("SURVEY_DATABASE_URL")
+        or "sqlite:///" + str(Path(folder) / "survey.db"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SURVEY_RATELIMIT_STORAGE_URL": env("SURVEY_RATELIMIT_STORAGE_URL", "memory://"),
+        "SURVEY_DEFAULT_LOCALE": env("SURVEY_DEFAULT_LOCALE", "vi"),
+        "SURVEY_TIMEZONE": env("SURVEY_TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "SURVEY_HOTLINE": env("SURVEY_HOTLINE", "1900 1234"),
+        "SURVEY_DEFAULT_UNIT": env("SURVEY_DEFAULT_UNIT", ""),
+        "BABEL_DEFAULT_LOCALE": env("SURVEY_DEFAULT_LOCALE", "vi"),
+        "BABEL_DEFAULT_TIMEZONE": env("SURVEY_TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(resource_dir("translations")),
+        # A kiosk or phone page may stay open for hours: the token lives as long as the session.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_COMMENT_LENGTH": 1200,
+    }

@@ -1,0 +1,86 @@
+"""Error pages and JSON errors in the visitor's language, never a stack trace."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES = {
+    400: (
+        _l("The request could not be understood"),
+        _l("Your answers have not been sent. Go back, check the page and try again."),
+    ),
+    404: (
+        _l("Page not found"),
+        _l(
+            "The page or survey you asked for does not exist. Check the address, or start "
+            "again from the list of procedures."
+        ),
+    ),
+    405: (
+        _l("This action is not allowed"),
+        _l("Your answers have not been sent. Start again from the list of procedures."),
+    ),
+    413: (
+        _l("Too much data was sent"),
+        _l("Your answers have not been sent. Shorten your comment and try again."),
+    ),
+    429: (
+        _l("Too many requests"),
+        _l("Your answers have not been sent. Wait a minute and try again."),
+    ),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("Your answers have not been sent. Please try again in a few minutes."),
+    ),
+    503: (
+        _l("The service is temporarily unavailable"),
+        _l("Your answers have not been sent. Please try again in a few minutes."),
+    ),
+}
+CSRF_MESSAGE = (
+    _l("This page has expired"),
+    _l(
+        "Your answers have not been sent. Reload the page, then choose your answers "
+        "again and send them."
+    ),
+)
+
+
+def wants_json() -> bool:
+    """True for API requests, which get JSON errors."""
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def render_error(code: int, title, message):
+    """Render the error page (or JSON error) with `code`."""
+    if wants_json():
+        return {"errors": [{"field": None, "message": str(message)}]}, code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def _http_error(error: HTTPException):
+    code = error.code or 500
+    title, message = MESSAGES.get(code, MESSAGES[400 if code < 500 else 500])
+    return render_error(code, title, message)
+
+
+def _csrf_error(error: CSRFError):
+    return render_error(400, *CSRF_MESSAGE)
+
+
+def _unexpected(error: Exception):
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return render_error(500, *MESSAGES[500])
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(InternalServerError, _http_error)
+    app.register_error_handler(Exception, _unexpected)

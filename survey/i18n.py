@@ -1,0 +1,81 @@
+"""Languages: the locale in the URL path, the remembered choice, and template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request, url_for
+from flask_babel import format_decimal, format_percent, get_locale
+from werkzeug.routing import BaseConverter
+
+from survey.config import LOCALES
+
+COOKIE = "lang"
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "km": "ខ្មែរ"}
+
+
+class LangConverter(BaseConverter):
+    """Matches one of the supported languages in the first path segment."""
+
+    regex = "|".join(LOCALES)
+
+
+def preferred_locale() -> str:
+    """The visitor's language for a bare URL: earlier choice, then Accept-Language, then vi."""
+    remembered = request.cookies.get(COOKIE)
+    if remembered in LOCALES:
+        return remembered
+    best = request.accept_languages.best_match(LOCALES)
+    return best or current_app.config["SURVEY_DEFAULT_LOCALE"]
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector: the language of the path, else the preferred one."""
+    lang = g.get("lang")
+    if lang:
+        return lang
+    if request.path.startswith("/api/"):
+        wanted = request.args.get("lang")
+        if wanted in LOCALES:
+            return wanted
+    return preferred_locale()
+
+
+def current() -> str:
+    """The current request's language code."""
+    return str(get_locale() or "vi")
+
+
+def switch_url(code: str) -> str:
+    """The same page in language `code` (the start page where that is not possible)."""
+    endpoint, args = request.endpoint, dict(request.view_args or {})
+    if (
+        endpoint
+        and request.method == "GET"
+        and not (request.url_rule and "lang" not in request.url_rule.arguments)
+    ):
+        return url_for(endpoint, **{**request.args.to_dict(), **args, "lang": code})
+    return f"/{code}/"
+
+
+def _remember_choice(response):
+    lang = g.get("lang")
+    if lang and request.cookies.get(COOKIE) != lang:
+        response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def percent(value: float | None) -> str:
+    """Format a 0–100 figure as a percentage in the page's language (87,5% in vi)."""
+    return "" if value is None else format_percent(value / 100, "#,##0.0%")
+
+
+def init_app(app: Flask) -> None:
+    """Install the converter, the cookie and the template helpers."""
+    app.url_map.converters["lang"] = LangConverter
+    app.after_request(_remember_choice)
+    app.jinja_env.globals.update(
+        LOCALES=LOCALES,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        current_locale=current,
+        switch_url=switch_url,
+    )
+    app.jinja_env.filters.update(percent=percent, decimal=format_decimal)

@@ -1,0 +1,172 @@
+"""The data model (DESIGN.md §3) as typed SQLAlchemy 2.0 models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_babel import get_locale
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.extensions import db
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC (called per row, never at import)."""
+    return datetime.now(UTC)
+
+
+class UtcDateTime(db.TypeDecorator):
+    """A timezone-aware UTC timestamp on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Named:
+    """A catalogue row named in the three languages; Vietnamese is the fallback."""
+
+    name_vi: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300), default="")
+    name_km: Mapped[str] = mapped_column(String(300), default="")
+
+    def name_in(self, locale: str) -> str:
+        """Return the name in `locale`, falling back to Vietnamese."""
+        return getattr(self, f"name_{locale}", "") or self.name_vi
+
+    @property
+    def name(self) -> str:
+        """The name in the current request's language."""
+        return self.name_in(str(get_locale() or "vi"))
+
+
+class Unit(Named, db.Model):
+    """A service centre or a commune service point."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    parent: Mapped[Unit | None] = relationship(remote_side="Unit.id")
+    counters: Mapped[list[Counter]] = relationship(back_populates="unit", order_by="Counter.code")
+
+
+class Agency(Named, db.Model):
+    """A sở, ngành or UBND xã that owns procedures."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+
+
+class Field(Named, db.Model):
+    """A lĩnh vực grouping procedures."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+
+
+class Service(Named, db.Model):
+    """A thủ tục hành chính; `national_code` only where a public source gives it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    national_code: Mapped[str | None] = mapped_column(String(20))
+    field_id: Mapped[int] = mapped_column(ForeignKey("field.id"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    field: Mapped[Field] = relationship()
+    agency: Mapped[Agency] = relationship()
+
+
+class Counter(Named, db.Model):
+    """A quầy at a unit."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    unit: Mapped[Unit] = relationship(back_populates="counters")
+
+
+class QuestionnaireVersion(db.Model):
+    """A versioned questionnaire; its definition is immutable once it has responses."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Response(db.Model):
+    """One citizen's rating of one service; `public_id` is made by the client."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    locale: Mapped[str] = mapped_column(String(5))
+    captured_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="partial")
+    flags: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    questionnaire: Mapped[QuestionnaireVersion] = relationship()
+    service: Mapped[Service] = relationship()
+    unit: Mapped[Unit] = relationship()
+    counter: Mapped[Counter | None] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+
+
+class Answer(db.Model):
+    """One item's answer; a NULL value means skipped or not applicable."""
+
+    __table_args__ = (UniqueConstraint("response_id", "item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"))
+    item: Mapped[str] = mapped_column(String(10))
+    value: Mapped[int | None] = mapped_column(SmallInteger)
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class User(db.Model):
+    """A manager-side account (filled in by the accounts issue)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(10))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)

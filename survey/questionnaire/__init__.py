@@ -1,0 +1,208 @@
+"""Versioned questionnaires: data files, their validation, and the active version."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from survey.config import LOCALES
+from survey.extensions import db
+from survey.models import QuestionnaireVersion
+
+DEFAULT_CODE = "sipas-2024"
+DATA_DIR = Path(__file__).resolve().parent
+
+
+class QuestionnaireError(ValueError):
+    """A questionnaire file that cannot be used; the message says where and why."""
+
+
+def _check_label(label: Any, where: str) -> None:
+    if not isinstance(label, dict):
+        raise QuestionnaireError(f"{where}: the label must be an object with {', '.join(LOCALES)}")
+    for locale in LOCALES:
+        if not isinstance(label.get(locale), str) or not label[locale].strip():
+            raise QuestionnaireError(f"{where}: the label has no text in '{locale}'")
+
+
+def _check_scale(scale: Any, where: str, size: int) -> None:
+    if not isinstance(scale, list) or [s.get("value") for s in scale] != list(range(1, size + 1)):
+        raise QuestionnaireError(f"{where}: the scale must list the values 1 to {size} in order")
+    for level in scale:
+        _check_label(level.get("label"), f"{where} {level['value']}")
+
+
+def validate(data: Any) -> None:
+    """Raise QuestionnaireError unless `data` is a complete questionnaire definition."""
+    if not isinstance(data, dict):
+        raise QuestionnaireError("the file must hold one JSON object")
+    for key in (
+        "code",
+        "title",
+        "scale",
+        "not_applicable",
+        "overall",
+        "elements",
+        "expectation_scale",
+        "expectations_question",
+        "expectations",
+        "profile",
+    ):
+        if key not in data:
+            raise QuestionnaireError(f"missing section '{key}'")
+    for key in ("title", "not_applicable", "expectations_question"):
+        _check_label(data[key], key)
+    _check_scale(data["scale"], "scale", 5)
+    _check_scale(data["expectation_scale"], "expectation_scale", 4)
+    seen: set[str] = set()
+
+    def item(entry: Any, where: str) -> None:
+        code = entry.get("code") if isinstance(entry, dict) else None
+        if not isinstance(code, str) or not code:
+            raise QuestionnaireError(f"{where}: an item has no code")
+        if code in seen:
+            raise QuestionnaireError(f"{where}: the code '{code}' is used twice")
+        seen.add(code)
+        _check_label(entry.get("label"), f"{where} {code}")
+
+    item(data["overall"], "overall")
+    if not data["elements"]:
+        raise QuestionnaireError("elements: there must be at least one element")
+    for element in data["elements"]:
+        item(element, "elements")
+        _check_label(element.get("question"), f"elements {element['code']} question")
+        if not element.get("criteria"):
+            raise QuestionnaireError(f"elements {element['code']}: no criteria")
+        for criterion in element["criteria"]:
+            item(criterion, f"elements {element['code']}")
+    for expectation in data["expectations"]:
+        item(expectation, "expectations")
+    for field in data["profile"]:
+        item(field, "profile")
+        for option in field.get("options") or []:
+            _check_label(option.get("label"), f"profile {field['code']} {option.get('code')}")
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    """Read and validate a questionnaire file; raise QuestionnaireError with the reason."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionnaireError(f"{path}: cannot be read ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise QuestionnaireError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+    try:
+        validate(data)
+    except QuestionnaireError as exc:
+        raise QuestionnaireError(f"{path}: {exc}") from exc
+    return data
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """Read-only view of a stored questionnaire version."""
+
+    id: int
+    code: str
+    data: dict[str, Any]
+
+    @property
+    def elements(self) -> list[dict[str, Any]]:
+        return self.data["elements"]
+
+    @cached_property
+    def criteria(self) -> dict[str, str]:
+        """Criterion code -> element code, in questionnaire order."""
+        return {c["code"]: e["code"] for e in self.elements for c in e["criteria"]}
+
+    @cached_property
+    def expectation_codes(self) -> list[str]:
+        return [e["code"] for e in self.data["expectations"]]
+
+    @property
+    def overall_code(self) -> str:
+        return self.data["overall"]["code"]
+
+    def element(self, code: str) -> dict[str, Any] | None:
+        """Return the element with `code`, or None."""
+        return next((e for e in self.elements if e["code"].lower() == code.lower()), None)
+
+
+def label(entry: dict[str, Any], locale: str) -> str:
+    """Return the text of a label object (or an entry's label) in `locale`."""
+    text = entry.get("label", entry)
+    return text.get(locale) or text["vi"]
+
+
+def install(data: dict[str, Any], *, activate: bool = True) -> QuestionnaireVersion:
+    """Store a validated questionnaire version (once) and make it the active one."""
+    validate(data)
+    version = db.session.scalar(
+        select(QuestionnaireVersion).filter_by(code=data["code"])
+    ) or QuestionnaireVersion(code=data["code"], definition=data)
+    db.session.add(version)
+    if activate:
+        for other in db.session.scalars(select(QuestionnaireVersion).filter_by(active=True)):
+            other.active = False
+        version.active = True
+    db.session.commit()
+    return version
+
+
+def ensure_default() -> QuestionnaireVersion:
+    """Install the bundled default questionnaire when no version is active."""
+    current = db.session.scalar(select(QuestionnaireVersion).filter_by(active=True))
+    return current or install(load_file(DATA_DIR / f"{DEFAULT_CODE}.json"))
+
+
+def active() -> Questionnaire | None:
+    """Return the active questionnaire version, or None before setup."""
+    version = db.session.scalar(select(QuestionnaireVersion).filter_by(active=True))
+    return version and Questionnaire(version.id, version.code, version.definition)
+
+
+def by_id(version_id: int) -> Questionnaire:
+    """Return the questionnaire a response answered."""
+    version = db.session.get_one(QuestionnaireVersion, version_id)
+    return Questionnaire(version.id, version.code, version.definition)
+
+
+def localized(q: Questionnaire, locale: str) -> dict[str, Any]:
+    """The questionnaire as the API shows it: every label in `locale` only."""
+    data = q.data
+
+    def entries(items: list[dict[str, Any]], key: str = "code") -> list[dict[str, Any]]:
+        return [{key: item[key], "label": label(item, locale)} for item in items]
+
+    return {
+        "code": q.code,
+        "locale": locale,
+        "title": label(data["title"], locale),
+        "scale": entries(data["scale"], "value"),
+        "not_applicable": label(data["not_applicable"], locale),
+        "overall": {"code": data["overall"]["code"], "label": label(data["overall"], locale)},
+        "elements": [
+            {
+                "code": e["code"],
+                "label": label(e, locale),
+                "question": label(e["question"], locale),
+                "criteria": entries(e["criteria"]),
+            }
+            for e in q.elements
+        ],
+        "expectation_scale": entries(data["expectation_scale"], "value"),
+        "expectations": entries(data["expectations"]),
+        "profile": [
+            {
+                "code": f["code"],
+                "label": label(f, locale),
+                "options": entries(f.get("options") or []),
+            }
+            for f in data["profile"]
+        ],
+    }

@@ -1,0 +1,209 @@
+"""The write path: validate and record a response.
+
+The HTML pages, the JSON API and the CSV import all go through these functions, so a rule
+lives in one place. Every write is idempotent on the response's public id: a retry, a double
+tap or the back button never makes a second response or a second set of answers.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from survey.extensions import db
+from survey.models import Answer, Counter, Response, Service, Unit, utcnow
+from survey.questionnaire import Questionnaire
+
+CHANNELS = ("kiosk", "qr", "web", "paper")
+NOT_APPLICABLE = "na"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class Invalid(ValueError):
+    """Input refused; `errors` says which field and why, in the visitor's language."""
+
+    def __init__(self, errors: list[FieldError]):
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+def parse_public_id(value: Any) -> str:
+    """Return the canonical form of a response id, or raise Invalid."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError as exc:
+        raise Invalid([FieldError("id", _l("The response id is not valid."))]) from exc
+
+
+def scale_size(questionnaire: Questionnaire, item: str) -> int:
+    """Return how many levels the scale of `item` has."""
+    return 4 if item in questionnaire.expectation_codes else 5
+
+
+def clean_answers(
+    questionnaire: Questionnaire,
+    raw: Mapping[str, Any],
+    *,
+    items: Iterable[str],
+    required: Iterable[str] = (),
+) -> dict[str, int | None]:
+    """Check answers to `items` and return them as codes (None = not applicable).
+
+    Values may be integers (JSON) or strings (HTML form); an empty value or "na" means
+    skipped or not applicable. Unknown item codes are refused, never ignored.
+    """
+    items, errors, cleaned = list(items), [], {}
+    for code in raw:
+        if code not in items:
+            errors.append(FieldError(code, _l("This question is not part of the survey.")))
+    for code in items:
+        value = raw.get(code)
+        if value in (None, "", NOT_APPLICABLE):
+            if code in required:
+                errors.append(FieldError(code, _l("Choose how satisfied you are.")))
+            cleaned[code] = None
+            continue
+        top = scale_size(questionnaire, code)
+        if isinstance(value, bool) or str(value) not in {str(n) for n in range(1, top + 1)}:
+            errors.append(FieldError(code, _l("Choose one of the answers shown.")))
+            continue
+        cleaned[code] = int(value)
+    if errors:
+        raise Invalid(errors)
+    return cleaned
+
+
+def clean_comment(text: str | None) -> str | None:
+    """Return the comment normalised to NFC, or raise Invalid when it is too long."""
+    text = unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n")).strip()
+    limit = current_app.config["MAX_COMMENT_LENGTH"]
+    if len(text) > limit:
+        raise Invalid(
+            [
+                FieldError(
+                    "comment",
+                    _l(
+                        "The comment is too long: write at most %(limit)d characters "
+                        "(it has %(n)d).",
+                        limit=limit,
+                        n=len(text),
+                    ),
+                )
+            ]
+        )
+    return text or None
+
+
+def find_service(code: str) -> Service | None:
+    """Return the active service with `code`, or None."""
+    return db.session.scalar(select(Service).filter_by(code=code, active=True))
+
+
+def find_counter(code: str | None) -> Counter | None:
+    """Return the counter with `code`, or None."""
+    return code and db.session.scalar(select(Counter).filter_by(code=code)) or None
+
+
+def find_response(public_id: str) -> Response | None:
+    """Return the response with `public_id`, or None (also for a malformed id)."""
+    try:
+        public_id = parse_public_id(public_id)
+    except Invalid:
+        return None
+    return db.session.scalar(select(Response).filter_by(public_id=public_id))
+
+
+@dataclass(frozen=True)
+class Started:
+    response: Response
+    created: bool
+
+
+def start_response(
+    *,
+    public_id: str,
+    questionnaire: Questionnaire,
+    service: Service,
+    unit: Unit,
+    counter: Counter | None,
+    channel: str,
+    locale: str,
+    captured_at: datetime | None = None,
+    answers: Mapping[str, int | None],
+) -> Started:
+    """Store a new partial response with its first answers, or find the one with that id.
+
+    The unique public id decides, not a check-then-insert: of two identical requests at
+    once, one inserts and the other finds its row.
+    """
+    existing = find_response(public_id)
+    if existing is not None:
+        return Started(existing, False)
+    response = Response(
+        public_id=public_id,
+        questionnaire_id=questionnaire.id,
+        service=service,
+        unit=unit,
+        counter=counter,
+        channel=channel,
+        locale=locale,
+        captured_at=captured_at or utcnow(),
+        status="partial",
+        answers=[Answer(item=code, value=value) for code, value in answers.items()],
+    )
+    db.session.add(response)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return Started(db.session.scalar(select(Response).filter_by(public_id=public_id)), False)
+    return Started(response, True)
+
+
+def save_answers(response: Response, answers: Mapping[str, int | None]) -> None:
+    """Set the answers of a partial response, replacing earlier answers to the same items."""
+    if response.status != "partial" or not answers:
+        return
+    for attempt in range(2):
+        current = {a.item: a for a in response.answers}
+        for code, value in answers.items():
+            if code in current:
+                current[code].value = value
+            else:
+                response.answers.append(Answer(item=code, value=value))
+        response.updated_at = utcnow()
+        try:
+            db.session.commit()
+            return
+        except IntegrityError:
+            # The same page arrived twice at once and the other request inserted first.
+            db.session.rollback()
+            db.session.refresh(response)
+            if attempt:
+                raise
+
+
+def finish_response(response: Response, *, comment: str | None = None) -> bool:
+    """Mark a response complete with its comment; False when it already was."""
+    comment = clean_comment(comment)
+    if response.status != "partial":
+        return False
+    response.comment = comment
+    response.status = "complete"
+    response.updated_at = utcnow()
+    db.session.commit()
+    return True

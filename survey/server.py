@@ -1,0 +1,44 @@
+"""Run the app with gunicorn from `survey serve`."""
+
+from __future__ import annotations
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, app: Flask, options: dict):
+        self.application, self.options = app, options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.application
+
+
+def _post_fork(server, worker) -> None:
+    # Connections opened during setup must not be shared between forked workers.
+    from survey.extensions import db
+
+    with worker.app.application.app_context():
+        db.engine.dispose()
+
+
+def run(app: Flask, *, host: str, port: int, workers: int) -> None:
+    """Serve `app` on host:port with `workers` processes."""
+    from survey.extensions import db
+
+    db.engine.dispose()
+    _Gunicorn(
+        app,
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "post_fork": _post_fork,
+            "accesslog": "-",
+            "timeout": 60,
+        },
+    ).run()

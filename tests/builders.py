@@ -1,0 +1,39 @@
+"""Plain builders of test data."""
+
+from __future__ import annotations
+
+from survey import catalogue
+
+SMALL_CATALOGUE = """kind,code,parent,name_vi,name_en,name_km,national_code,field,agency,active
+unit,CTR,,Trung tâm Phục vụ hành chính công tỉnh,Provincial centre,មជ្ឈមណ្ឌល,,,,
+unit,XA1,CTR,Điểm phục vụ xã Một,Commune One service point,ចំណុចឃុំ,,,,
+counter,CTR-Q01,CTR,Quầy 01 – Tư pháp,Counter 01 – Justice,បញ្ជរ ០១,,,,
+counter,XA1-Q01,XA1,Quầy 01,Counter 01,បញ្ជរ ០១,,,,
+agency,STP,,Sở Tư pháp,Department of Justice,មន្ទីរយុត្តិធម៌,,,,
+agency,UBNDXA,,Ủy ban nhân dân cấp xã,Commune People's Committee,គណៈកម្មាធិការប្រជាជនឃុំ,,,,
+field,HOTICH,,Hộ tịch,Civil status,អត្រានុកូលដ្ឋាន,,,,
+field,CHUNGTHUC,,Chứng thực,Certification,ការបញ្ជាក់,,,,
+service,HT-KHAISINH,,Đăng ký khai sinh,Birth registration,ការចុះបញ្ជីកំណើត,1.001193,HOTICH,UBNDXA,1
+service,HT-KETHON,,Đăng ký kết hôn,Marriage registration,ការចុះបញ្ជីអាពាហ៍ពិពាហ៍,,HOTICH,UBNDXA,1
+service,CT-BANSAO,,Chứng thực bản sao từ bản chính,Certified copy from the original,ការបញ្ជាក់ច្បាប់ចម្លង,,CHUNGTHUC,STP,1
+service,CT-CU,,Thủ tục đã bãi bỏ,Retired procedure,នីតិវិធីចាស់,,CHUNGTHUC,STP,0
+"""
+
+
+def make_catalogue() -> int:
+    """Load the small catalogue the tests use."""
+    return catalogue.import_csv(SMALL_CATALOGUE)
+
+
+def overall_form(client, path: str) -> dict:
+    """GET the overall-question page at `path` and return its hidden fields."""
+    import re
+
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+
+
+def criteria_answers(q, value: int | str = 4) -> dict[str, dict[str, str]]:
+    """Form data for every element page, all criteria answered with `value`."""
+    return {e["code"].lower(): {c["code"]: str(value) for c in e["criteria"]} for e in q.elements}
