@@ -36,8 +36,16 @@ def test_services_lists_only_active_ones(client):
     codes = {s["code"] for s in services}
     assert codes == {"HT-KHAISINH", "HT-KETHON", "CT-BANSAO"}
     birth = next(s for s in services if s["code"] == "HT-KHAISINH")
-    assert birth | {"name": "Birth registration", "field": "HOTICH", "agency": "UBNDXA",
-                    "national_code": "1.001193"} == birth
+    assert (
+        birth
+        | {
+            "name": "Birth registration",
+            "field": "HOTICH",
+            "agency": "UBNDXA",
+            "national_code": "1.001193",
+        }
+        == birth
+    )
 
 
 def test_units_with_parents_and_counters(client):

@@ -15,8 +15,10 @@ from tests.builders import overall_form
 
 def stored(app) -> tuple[int, int]:
     with app.app_context():
-        return (db.session.scalar(select(func.count()).select_from(Response)),
-                db.session.scalar(select(func.count()).select_from(Answer)))
+        return (
+            db.session.scalar(select(func.count()).select_from(Response)),
+            db.session.scalar(select(func.count()).select_from(Answer)),
+        )
 
 
 def started(client) -> str:
@@ -109,8 +111,11 @@ def test_oversized_body_is_refused(app, client):
 
 def test_non_utf8_body_is_refused(app, client):
     rid = started(client)
-    reply = client.post(f"/vi/r/{rid}/comment", data="comment=C\xe1n b\xf4".encode("latin-1"),
-                        content_type="application/x-www-form-urlencoded")
+    reply = client.post(
+        f"/vi/r/{rid}/comment",
+        data="comment=C\xe1n b\xf4".encode("latin-1"),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert reply.status_code == 400 and "Yêu cầu không hợp lệ" in reply.text
     with app.app_context():
         assert db.session.scalar(select(Response.status)) == "partial"
@@ -121,8 +126,9 @@ def test_post_without_csrf_token_is_refused(app):
     client = app.test_client()
     reply = client.post("/vi/s/HT-KHAISINH", data={"rid": str(uuid.uuid4()), "OV": "5"})
     assert reply.status_code == 400 and "Trang đã hết hạn" in reply.text
-    stale = client.post("/vi/s/HT-KHAISINH",
-                        data={"rid": str(uuid.uuid4()), "OV": "5", "csrf_token": "stale"})
+    stale = client.post(
+        "/vi/s/HT-KHAISINH", data={"rid": str(uuid.uuid4()), "OV": "5", "csrf_token": "stale"}
+    )
     assert stale.status_code == 400
     fields = overall_form(client, "/vi/s/HT-KHAISINH")  # with the page's token it works
     assert client.post("/vi/s/HT-KHAISINH", data={**fields, "OV": "5"}).status_code == 303

@@ -28,7 +28,8 @@ def test_environment_overrides(monkeypatch, tmp_path):
     assert settings["SECRET_KEY"] == "s3cret" and not (tmp_path / "secret_key").exists()
     monkeypatch.delenv("SURVEY_DATABASE_URL")
     assert config.from_environment(str(tmp_path))["SQLALCHEMY_DATABASE_URI"].endswith(
-        str(tmp_path / "survey.db"))
+        str(tmp_path / "survey.db")
+    )
 
 
 def test_migrations_match_the_models(app):
@@ -45,14 +46,19 @@ def test_first_run_setup_creates_one_admin_once(app):
         again = setup.prepare()
         admin = db.session.scalar(select(User))
         assert (report.admin_email, admin.role, admin.must_change_password) == (
-            "admin@localhost", "admin", True)
+            "admin@localhost",
+            "admin",
+            True,
+        )
         assert accounts.check_password(admin, report.admin_password)
         assert again.admin_password is None and again.catalogue_rows == 0
 
 
 def test_create_user_command(app, runner):
-    result = runner.invoke(args=["create-user", "Lan@AnGiang.gov.vn", "--role", "manager",
-                                 "--password-stdin"], input="mật khẩu dài\n")
+    result = runner.invoke(
+        args=["create-user", "Lan@AnGiang.gov.vn", "--role", "manager", "--password-stdin"],
+        input="mật khẩu dài\n",
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalar(select(User).filter_by(email="lan@angiang.gov.vn"))
@@ -60,8 +66,9 @@ def test_create_user_command(app, runner):
         assert user.password_hash.startswith("$argon2id$")
     dup = runner.invoke(args=["create-user", "lan@angiang.gov.vn", "--role", "viewer"])
     assert dup.exit_code == 1 and "exists already" in dup.output
-    short = runner.invoke(args=["create-user", "b@x.vn", "--role", "viewer", "--password-stdin"],
-                          input="short\n")
+    short = runner.invoke(
+        args=["create-user", "b@x.vn", "--role", "viewer", "--password-stdin"], input="short\n"
+    )
     assert short.exit_code == 1 and "at least 8" in short.output
 
 

@@ -22,8 +22,11 @@ def catalogue(locale: str):
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_no_untranslated_or_fuzzy_entry(locale):
-    bad = [m.id for m in catalogue(locale) if m.id and (
-        m.fuzzy or not m.string or (isinstance(m.string, tuple) and not all(m.string)))]
+    bad = [
+        m.id
+        for m in catalogue(locale)
+        if m.id and (m.fuzzy or not m.string or (isinstance(m.string, tuple) and not all(m.string)))
+    ]
     assert bad == []
 
 
@@ -41,9 +44,24 @@ def test_compiled_catalogue_is_up_to_date(locale):
 
 def test_catalogues_cover_every_extracted_string(tmp_path):
     pot = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "extract",
-                    "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-o", str(pot), str(ROOT)],
-                   check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "-q",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_l",
+            "-o",
+            str(pot),
+            str(ROOT),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     extracted = {m.id for m in read_po(io.BytesIO(pot.read_bytes())) if m.id}
     # The extraction reads templates and lazy strings of the package (a stale babel.cfg
     # would silently lose both).

@@ -11,8 +11,15 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("SURVEY_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture
@@ -30,7 +37,9 @@ def live_server(app):
 def browser():
     """Debian's Chromium, headless; the tests are skipped, saying why, where it is missing."""
     if not shutil.which(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's 'chromium' package (.ci/run does)")
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: install Debian's 'chromium' package (.ci/run does)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -42,8 +51,12 @@ def browser():
 @pytest.fixture
 def phone(browser):
     """A fresh 360×640 phone page (no cookies, no storage)."""
-    context = browser.new_context(viewport={"width": 360, "height": 640}, device_scale_factor=1,
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 360, "height": 640},
+        device_scale_factor=1,
+        is_mobile=True,
+        has_touch=True,
+    )
     page = context.new_page()
     yield page
     context.close()
