@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import get_locale
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -170,3 +171,73 @@ class User(db.Model):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    units: Mapped[list[Unit]] = relationship(secondary="user_unit", order_by="Unit.code")
+
+
+user_unit = db.Table(
+    "user_unit",
+    db.Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("unit_id", ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class UserSession(db.Model):
+    """A signed-in session; deleting the row ends it, whatever the cookie says."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(db.Model):
+    """An API token: only its SHA-256 is stored; it carries its user's unit scope."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    user: Mapped[User] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Who did what on the manager side, and when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    actor: Mapped[str | None] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(45))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class DailyRollup(db.Model):
+    """Counts per local day and context of answers with each value, kept in step with writes.
+
+    `item` "*" counts responses; `value` 0 stands for "not applicable" and `counter_id` 0 for
+    "no counter", so that the natural key can be a unique constraint on every backend.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("day", "questionnaire_id", "unit_id", "service_id", "counter_id", "channel",
+                         "item", "value",
+                         name="uq_daily_rollup_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    questionnaire_id: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    service_id: Mapped[int] = mapped_column(Integer)
+    counter_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(10))
+    item: Mapped[str] = mapped_column(String(10))
+    value: Mapped[int] = mapped_column(SmallInteger)
+    count: Mapped[int] = mapped_column(Integer)
