@@ -28,7 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_extensions(app: Flask) -> None:
-    from survey import i18n
+    from survey import i18n, rollups  # noqa: F401  (rollups installs its session listener)
     from survey.extensions import babel, csrf, db, migrate
 
     db.init_app(app)

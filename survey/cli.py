@@ -86,6 +86,20 @@ def questionnaire_load(path: str) -> None:
     click.echo(f"Active questionnaire: {version.code}")
 
 
+@click.group("rollup")
+def rollup_group() -> None:
+    """The daily rollups that summaries read."""
+
+
+@rollup_group.command("rebuild")
+@with_appcontext
+def rollup_rebuild() -> None:
+    """Recompute every daily rollup from the raw answers."""
+    from survey import rollups
+
+    click.echo(f"Rebuilt the daily rollups: {rollups.rebuild()} rows")
+
+
 @click.group("translate")
 def translate() -> None:
     """Extract, update and compile the gettext catalogues (run in the source tree)."""
@@ -133,7 +147,14 @@ def translate_compile() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app."""
-    for command in (serve, create_user, catalogue_group, questionnaire_group, translate):
+    for command in (
+        serve,
+        create_user,
+        catalogue_group,
+        questionnaire_group,
+        rollup_group,
+        translate,
+    ):
         app.cli.add_command(command)
 
 

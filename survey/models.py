@@ -226,9 +226,17 @@ class DailyRollup(db.Model):
     """
 
     __table_args__ = (
-        UniqueConstraint("day", "questionnaire_id", "unit_id", "service_id", "counter_id", "channel",
-                         "item", "value",
-                         name="uq_daily_rollup_key"),
+        UniqueConstraint(
+            "day",
+            "questionnaire_id",
+            "unit_id",
+            "service_id",
+            "counter_id",
+            "channel",
+            "item",
+            "value",
+            name="uq_daily_rollup_key",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

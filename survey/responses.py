@@ -207,3 +207,9 @@ def finish_response(response: Response, *, comment: str | None = None) -> bool:
     response.updated_at = utcnow()
     db.session.commit()
     return True
+
+
+def set_flag(response: Response, flag: str | None) -> None:
+    """Flag a response as suspect (kept, left out of the index), or clear its flag."""
+    response.flags = flag
+    db.session.commit()

@@ -1,0 +1,113 @@
+"""The daily rollups always equal a recomputation from the raw answers."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from survey import questionnaire, responses, rollups
+from survey.extensions import db
+from survey.models import Counter, DailyRollup, Response, Service, Unit
+
+
+def _context():
+    services = list(db.session.scalars(select(Service).filter_by(active=True)))
+    counters = [None, *db.session.scalars(select(Counter))]
+    return services, counters, db.session.scalar(select(Unit).filter_by(code="CTR"))
+
+
+@pytest.mark.parametrize("seed", [1, 2025, 77])
+def test_random_writes_updates_and_flags_keep_rollups_in_step(app, seed):
+    rng = random.Random(seed)
+    with app.app_context():
+        q = questionnaire.active()
+        services, counters, unit = _context()
+        started: list[Response] = []
+        items = list(q.criteria) + q.expectation_codes
+        for step in range(120):
+            action = rng.random()
+            if action < 0.35 or not started:
+                counter = rng.choice(counters)
+                moment = datetime(2025, 1, 31, 16, 0, tzinfo=UTC) + timedelta(
+                    hours=rng.randint(0, 48)
+                )
+                result = responses.start_response(
+                    public_id=str(uuid.uuid4()),
+                    questionnaire=q,
+                    service=rng.choice(services),
+                    unit=counter.unit if counter else unit,
+                    counter=counter,
+                    channel=rng.choice(responses.CHANNELS),
+                    locale="vi",
+                    captured_at=moment,
+                    answers={"OV": rng.choice([1, 2, 3, 4, 5, None])},
+                )
+                started.append(result.response)
+            elif action < 0.75:
+                target = rng.choice(started)
+                chosen = rng.sample(items, rng.randint(1, 6))
+                responses.save_answers(
+                    target,
+                    {
+                        code: rng.choice([None, *range(1, responses.scale_size(q, code) + 1)])
+                        for code in chosen
+                    },
+                )
+            elif action < 0.85:
+                responses.finish_response(rng.choice(started), comment="ý kiến")
+            else:
+                responses.set_flag(rng.choice(started), rng.choice([None, "burst", "streak"]))
+            assert rollups.stored() == rollups.recompute(), f"step {step}"
+        assert sum(n for key, n in rollups.stored().items() if key[6] == "*") == len(
+            [r for r in started if not r.flags]
+        )
+
+
+def test_a_late_evening_rating_belongs_to_the_local_day(app):
+    with app.app_context():
+        q = questionnaire.active()
+        services, _, unit = _context()
+        responses.start_response(
+            public_id=str(uuid.uuid4()),
+            questionnaire=q,
+            service=services[0],
+            unit=unit,
+            counter=None,
+            channel="web",
+            locale="vi",
+            captured_at=datetime(2025, 1, 31, 16, 30, tzinfo=UTC),  # 23:30 in Vietnam
+            answers={"OV": 5},
+        )
+        days = set(db.session.scalars(select(DailyRollup.day)))
+    assert days == {date(2025, 1, 31)}
+
+
+def test_rebuild_command_repairs_the_rollups(app, runner, client):
+    fields = client.get("/vi/s/HT-KHAISINH")
+    assert fields.status_code == 200
+    with app.app_context():
+        q = questionnaire.active()
+        services, _, unit = _context()
+        for value in (5, 4, 1):
+            responses.start_response(
+                public_id=str(uuid.uuid4()),
+                questionnaire=q,
+                service=services[0],
+                unit=unit,
+                counter=None,
+                channel="web",
+                locale="vi",
+                answers={"OV": value},
+            )
+        expected = rollups.recompute()
+        db.session.execute(update(DailyRollup).values(count=DailyRollup.count + 7))
+        db.session.commit()
+        assert rollups.stored() != expected
+    result = runner.invoke(args=["rollup", "rebuild"])
+    assert result.exit_code == 0 and "rows" in result.output
+    with app.app_context():
+        assert rollups.stored() == expected
