@@ -124,16 +124,19 @@ class Response(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True)
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"))
-    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
-    channel: Mapped[str] = mapped_column(String(10))
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("service.id"), index=True, active_history=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True, active_history=True)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"), active_history=True)
+    channel: Mapped[str] = mapped_column(String(10), active_history=True)
     locale: Mapped[str] = mapped_column(String(5))
-    captured_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    captured_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True, active_history=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     status: Mapped[str] = mapped_column(String(10), default="partial")
-    flags: Mapped[str | None] = mapped_column(String(200))
+    # active_history: the rollups need the value before a change, even on an expired object.
+    flags: Mapped[str | None] = mapped_column(String(200), active_history=True)
     comment: Mapped[str | None] = mapped_column(Text)
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     contact_phone: Mapped[str | None] = mapped_column(String(20))
@@ -156,7 +159,7 @@ class Answer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"))
     item: Mapped[str] = mapped_column(String(10))
-    value: Mapped[int | None] = mapped_column(SmallInteger)
+    value: Mapped[int | None] = mapped_column(SmallInteger, active_history=True)
     response: Mapped[Response] = relationship(back_populates="answers")
 
 

@@ -70,13 +70,9 @@ def _delta(session: Session, response: Response) -> Counter:
     if response not in new:
         old = {name: _old(response, name) for name in KEY_FIELDS}
         if not old["flags"]:
-            answers = [
-                (_old(a, "item"), _old(a, "value")) for a in response.answers if a not in new
-            ] + [
-                (a.item, _old(a, "value"))
-                for a in deleted
-                if isinstance(a, Answer) and a.response_id == response.id
-            ]
+            gone = [a for a in deleted if isinstance(a, Answer) and a.response_id == response.id]
+            everyone = {id(a): a for a in (*response.answers, *gone) if a not in new}
+            answers = [(a.item, _old(a, "value")) for a in everyone.values()]
             change.subtract(contribution(_context(old), answers))
     if response not in deleted and not response.flags:
         now = {name: getattr(response, name) for name in KEY_FIELDS}
