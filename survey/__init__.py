@@ -29,20 +29,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _register_extensions(app: Flask) -> None:
     from survey import i18n, rollups  # noqa: F401  (rollups installs its session listener)
-    from survey.extensions import babel, csrf, db, migrate
+    from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
     i18n.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from survey import api, public
+    from survey import admin, api, public
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
 
 
 def _register_error_handlers(app: Flask) -> None:

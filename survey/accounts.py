@@ -1,23 +1,50 @@
-"""Accounts of the manager side: creating users and hashing passwords."""
+"""Accounts of the manager side: users, passwords, sign-in, sessions and API tokens."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import func, select
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select
 
+from survey import audit
 from survey.extensions import db
-from survey.models import User
+from survey.models import ApiToken, Unit, User, UserSession, utcnow
+from survey.paths import PACKAGE_DIR
 
 ROLES = ("admin", "manager", "viewer")
 MIN_PASSWORD = 8
+MAX_FAILURES = 5
+LOCK_FOR = timedelta(minutes=15)
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = timedelta(hours=8)
 _hasher = PasswordHasher()  # argon2id with the library's (OWASP-compliant) defaults
 
 
 class AccountError(ValueError):
-    """An account request that cannot be carried out."""
+    """An account request that cannot be carried out; the message is for people."""
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    text = (PACKAGE_DIR / "data" / "common-passwords.txt").read_text("utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
+
+
+def password_problem(password: str, *, email: str = ""):
+    """Why `password` may not be used, or None."""
+    if len(password) < MIN_PASSWORD:
+        return _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD)
+    lowered = password.lower()
+    if lowered in _common_passwords() or (email and lowered == email.split("@")[0].lower()):
+        return _l("This password is too common or too easy to guess. Choose another one.")
+    return None
 
 
 def hash_password(password: str) -> str:
@@ -29,7 +56,7 @@ def check_password(user: User, password: str) -> bool:
     """True when `password` is the user's password."""
     try:
         return _hasher.verify(user.password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
+    except (VerificationError, InvalidHashError):
         return False
 
 
@@ -38,15 +65,32 @@ def generate_password() -> str:
     return "-".join(secrets.token_urlsafe(6) for _ in range(3))
 
 
-def create_user(email: str, *, role: str, password: str, must_change: bool = False) -> User:
-    """Create an account; refuse a duplicate e-mail, an unknown role or a short password."""
+def _units(codes: list[str] | tuple[str, ...]) -> list[Unit]:
+    units = list(db.session.scalars(select(Unit).where(Unit.code.in_(codes))))
+    unknown = set(codes) - {u.code for u in units}
+    if unknown:
+        raise AccountError(f"unknown unit {', '.join(sorted(unknown))}")
+    return units
+
+
+def create_user(
+    email: str,
+    *,
+    role: str,
+    password: str,
+    units: list[str] | tuple[str, ...] = (),
+    must_change: bool = False,
+    actor: str | None = None,
+) -> User:
+    """Create an account; refuse a duplicate e-mail, an unknown role or a weak password."""
     email = email.strip().lower()
     if role not in ROLES:
         raise AccountError(f"unknown role '{role}' (expected {', '.join(ROLES)})")
-    if "@" not in email:
+    if "@" not in email or len(email) > 254:
         raise AccountError(f"'{email}' is not an e-mail address")
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    problem = password_problem(password, email=email)
+    if problem:
+        raise AccountError(str(problem))
     if db.session.scalar(select(User).filter_by(email=email)):
         raise AccountError(f"a user with the e-mail {email} exists already")
     user = User(
@@ -54,12 +98,166 @@ def create_user(email: str, *, role: str, password: str, must_change: bool = Fal
         role=role,
         password_hash=hash_password(password),
         must_change_password=must_change,
+        units=_units(units),
     )
     db.session.add(user)
+    audit.record(
+        "user.create",
+        actor=actor,
+        target=email,
+        detail={"role": role, "units": list(units)},
+        commit=False,
+    )
     db.session.commit()
     return user
+
+
+def update_user(user: User, *, role: str, units: list[str], active: bool, actor: str) -> None:
+    """Change a user's role, units and whether the account may sign in."""
+    if role not in ROLES:
+        raise AccountError(f"unknown role '{role}'")
+    user.role, user.units, user.active = role, _units(units), active
+    if not active:
+        db.session.execute(delete(UserSession).filter_by(user_id=user.id))
+    audit.record(
+        "user.update",
+        actor=actor,
+        target=user.email,
+        detail={"role": role, "units": units, "active": active},
+        commit=False,
+    )
+    db.session.commit()
+
+
+def set_password(user: User, password: str, *, actor: str, must_change: bool = False) -> None:
+    """Replace a password (checked against the policy) and end the user's other sessions."""
+    problem = password_problem(password, email=user.email)
+    if problem:
+        raise AccountError(str(problem))
+    user.password_hash = hash_password(password)
+    user.must_change_password = must_change
+    user.failed_logins, user.locked_until = 0, None
+    db.session.execute(delete(UserSession).filter_by(user_id=user.id))
+    audit.record("user.password", actor=actor, target=user.email, commit=False)
+    db.session.commit()
 
 
 def has_users() -> bool:
     """True once any account exists."""
     return bool(db.session.scalar(select(func.count()).select_from(User)))
+
+
+class SignInRefused(Exception):
+    """Sign-in refused; `locked_until` is set when the account is locked."""
+
+    def __init__(self, locked_until: datetime | None = None):
+        super().__init__("sign-in refused")
+        self.locked_until = locked_until
+
+
+def authenticate(email: str, password: str) -> User:
+    """Check e-mail and password, counting failures; a locked account stays locked."""
+    email = email.strip().lower()
+    user = db.session.scalar(select(User).filter_by(email=email))
+    now = utcnow()
+    if user is not None and user.locked_until and user.locked_until > now:
+        audit.record("signin.locked", actor=email)
+        raise SignInRefused(user.locked_until)
+    if user is None or not user.active or not check_password(user, password):
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILURES:
+                user.locked_until, user.failed_logins = now + LOCK_FOR, 0
+        audit.record(
+            "signin.failed",
+            actor=email,
+            detail={"locked": bool(user and user.locked_until and user.locked_until > now)},
+        )
+        raise SignInRefused(
+            user.locked_until if user and user.locked_until and user.locked_until > now else None
+        )
+    user.failed_logins, user.locked_until = 0, None
+    return user
+
+
+def start_session(user: User) -> str:
+    """Open a new server-side session (a new id at every sign-in); return its token."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(token=token, user=user))
+    audit.record("signin", actor=user.email, commit=False)
+    db.session.commit()
+    return token
+
+
+def end_session(token: str, *, actor: str | None) -> None:
+    """End a session for good: its cookie is refused from now on."""
+    db.session.execute(delete(UserSession).filter_by(token=token))
+    audit.record("signout", actor=actor, commit=False)
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    user: User
+    token: str
+    expires_at: datetime
+
+
+def resume_session(token: str) -> LiveSession | None:
+    """The session behind a cookie, or None when it ended, idled out or grew too old."""
+    row = db.session.scalar(select(UserSession).filter_by(token=token))
+    now = utcnow()
+    if row is None or not row.user.active:
+        return None
+    if now - row.last_seen > IDLE_TIMEOUT or now - row.created_at > ABSOLUTE_TIMEOUT:
+        db.session.delete(row)
+        db.session.commit()
+        return None
+    if now - row.last_seen > timedelta(seconds=30):
+        row.last_seen = now
+        db.session.commit()
+    expires = min(row.last_seen + IDLE_TIMEOUT, row.created_at + ABSOLUTE_TIMEOUT)
+    return LiveSession(row.user, token, expires)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(user: User, *, actor: str) -> str:
+    """Create an API token for `user`; only its hash is kept, the token is returned once."""
+    token = "sv_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(token_hash=_digest(token), prefix=token[:10], user=user))
+    audit.record(
+        "token.create", actor=actor, target=user.email, detail={"prefix": token[:10]}, commit=False
+    )
+    db.session.commit()
+    return token
+
+
+def revoke_api_token(token: ApiToken, *, actor: str) -> None:
+    """Revoke a token at once."""
+    token.revoked_at = utcnow()
+    audit.record(
+        "token.revoke",
+        actor=actor,
+        target=token.user.email,
+        detail={"prefix": token.prefix},
+        commit=False,
+    )
+    db.session.commit()
+
+
+def user_for_api_token(token: str) -> User | None:
+    """The active user behind a valid, unrevoked API token."""
+    row = db.session.scalar(select(ApiToken).filter_by(token_hash=_digest(token)))
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    row.last_used = utcnow()
+    db.session.commit()
+    return row.user
+
+
+def find_user(email: str) -> User | None:
+    """The user with `email`, or None."""
+    return db.session.scalar(select(User).filter_by(email=email.strip().lower()))

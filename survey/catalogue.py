@@ -166,3 +166,23 @@ def default_unit() -> Unit | None:
     code = current_app.config["SURVEY_DEFAULT_UNIT"]
     query = select(Unit).filter_by(code=code) if code else select(Unit).filter_by(parent_id=None)
     return db.session.scalars(query.order_by(Unit.id)).first()
+
+
+def filter_choices(*, visible: set[int] | None, locale: str) -> dict[str, list[tuple[str, str]]]:
+    """(code, name) choices of each dashboard filter, limited to the units one may see."""
+
+    def names(model, query=None) -> list[tuple[str, str]]:
+        rows = db.session.scalars(query if query is not None else select(model))
+        return sorted(((r.code, r.name_in(locale)) for r in rows), key=lambda p: p[1])
+
+    unit_query = select(Unit) if visible is None else select(Unit).where(Unit.id.in_(visible))
+    counter_query = (
+        select(Counter) if visible is None else select(Counter).where(Counter.unit_id.in_(visible))
+    )
+    return {
+        "unit": names(Unit, unit_query),
+        "agency": names(Agency),
+        "field": names(Field),
+        "service": names(Service),
+        "counter": names(Counter, counter_query),
+    }

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from survey import accounts, catalogue, questionnaire, setup
@@ -29,9 +29,13 @@ def serve(host: str, port: int, workers: int) -> None:
     if report.admin_password:
         click.echo(f"First administrator: {report.admin_email}")
         click.echo(f"One-time password (shown only now): {report.admin_password}")
+    from survey import create_app
     from survey.server import run
 
-    run(current_app._get_current_object(), host=host, port=port, workers=workers)
+    # Serve a fresh app: the command runs inside the CLI's app context, and an app whose
+    # context is already pushed would share it (with `g`, the locale and the signed-in
+    # user) between all the requests of a worker.
+    run(create_app(), host=host, port=port, workers=workers)
 
 
 @click.command("create-user")
@@ -44,12 +48,30 @@ def create_user(email: str, role: str, units: tuple[str, ...], password_stdin: b
     """Create a manager-side account; without --password-stdin a password is generated."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else accounts.generate_password()
     try:
-        user = accounts.create_user(email, role=role, password=password)
+        user = accounts.create_user(email, role=role, password=password, units=units, actor="cli")
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {user.role} {user.email}")
     if not password_stdin:
         click.echo(password)
+
+
+@click.group("api-token")
+def api_token_group() -> None:
+    """API tokens for the summary API."""
+
+
+@api_token_group.command("create")
+@click.option("--user", "email", required=True, help="E-mail of the token's user.")
+@with_appcontext
+def api_token_create(email: str) -> None:
+    """Create an API token with the user's unit scope; the token is the last line printed."""
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"no user with the e-mail {email}")
+    token = accounts.create_api_token(user, actor="cli")
+    click.echo(f"API token for {user.email} (shown only now; stored hashed):")
+    click.echo(token)
 
 
 @click.group("catalogue")
@@ -98,6 +120,18 @@ def rollup_rebuild() -> None:
     from survey import rollups
 
     click.echo(f"Rebuilt the daily rollups: {rollups.rebuild()} rows")
+
+
+@click.command("seed-demo")
+@click.option("--responses", "count", default=2000, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=1, show_default=True, type=int)
+@with_appcontext
+def seed_demo(count: int, seed: int) -> None:
+    """Add demo responses spread over the last two years (for demonstrations and tests)."""
+    from survey import demo
+
+    added = demo.seed_responses(count, seed=seed)
+    click.echo(f"Added {added} demo responses and rebuilt the daily rollups.")
 
 
 @click.group("translate")
@@ -150,9 +184,11 @@ def init_app(app: Flask) -> None:
     for command in (
         serve,
         create_user,
+        api_token_group,
         catalogue_group,
         questionnaire_group,
         rollup_group,
+        seed_demo,
         translate,
     ):
         app.cli.add_command(command)

@@ -36,6 +36,8 @@ def from_environment(folder: str) -> dict:
         or "sqlite:///" + str(Path(folder) / "survey.db"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SURVEY_RATELIMIT_STORAGE_URL": env("SURVEY_RATELIMIT_STORAGE_URL", "memory://"),
+        "RATELIMIT_STORAGE_URI": env("SURVEY_RATELIMIT_STORAGE_URL", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
         "SURVEY_DEFAULT_LOCALE": env("SURVEY_DEFAULT_LOCALE", "vi"),
         "SURVEY_TIMEZONE": env("SURVEY_TIMEZONE", "Asia/Ho_Chi_Minh"),
         "SURVEY_HOTLINE": env("SURVEY_HOTLINE", "1900 1234"),

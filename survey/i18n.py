@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request, url_for
-from flask_babel import format_decimal, format_percent, get_locale
+from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from werkzeug.routing import BaseConverter
 
 from survey.config import LOCALES
@@ -29,9 +29,15 @@ def preferred_locale() -> str:
 
 def select_locale() -> str:
     """Flask-Babel's locale selector: the language of the path, else the preferred one."""
+    if not has_request_context():
+        return current_app.config["SURVEY_DEFAULT_LOCALE"]
     lang = g.get("lang")
     if lang:
         return lang
+    if request.path.startswith("/admin"):
+        # Manager pages are in Vietnamese unless the manager chose another language.
+        chosen = request.cookies.get(COOKIE)
+        return chosen if chosen in LOCALES else current_app.config["SURVEY_DEFAULT_LOCALE"]
     if request.path.startswith("/api/"):
         wanted = request.args.get("lang")
         if wanted in LOCALES:
@@ -78,4 +84,11 @@ def init_app(app: Flask) -> None:
         current_locale=current,
         switch_url=switch_url,
     )
-    app.jinja_env.filters.update(percent=percent, decimal=format_decimal)
+    app.jinja_env.filters.update(
+        percent=percent,
+        decimal=format_decimal,
+        number=lambda v, digits=2: "" if v is None else format_decimal(round(v, digits)),
+        localtime=lambda v: format_datetime(v, "HH:mm"),
+        localdatetime=lambda v: format_datetime(v, "dd/MM/yyyy HH:mm"),
+        localdate=lambda v: format_date(v, "dd/MM/yyyy"),
+    )

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import get_locale
+from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -163,8 +164,8 @@ class Answer(db.Model):
     response: Mapped[Response] = relationship(back_populates="answers")
 
 
-class User(db.Model):
-    """A manager-side account (filled in by the accounts issue)."""
+class User(UserMixin, db.Model):
+    """A manager-side account; Flask-Login knows it by the token of its current session."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -176,6 +177,18 @@ class User(db.Model):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     units: Mapped[list[Unit]] = relationship(secondary="user_unit", order_by="Unit.code")
+
+    # Set per request from the server-side session (not columns).
+    session_token = None
+    session_expires = None
+
+    def get_id(self) -> str | None:
+        """The session token, so that ending the session ends the login."""
+        return self.session_token
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
 
 
 user_unit = db.Table(

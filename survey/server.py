@@ -31,7 +31,8 @@ def run(app: Flask, *, host: str, port: int, workers: int) -> None:
     """Serve `app` on host:port with `workers` processes."""
     from survey.extensions import db
 
-    db.engine.dispose()
+    with app.app_context():
+        db.engine.dispose()
     _Gunicorn(
         app,
         {

@@ -1,0 +1,66 @@
+"""Manager pages under /admin/: sign-in, the dashboard, users, tokens and the audit log.
+
+Every page needs a signed-in account; what a page shows is limited to the units the account
+may see (survey.scope), checked on the server for every request.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, g, redirect, request, url_for
+from flask_login import current_user
+
+from survey import accounts
+from survey.extensions import login_manager
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+OPEN_ENDPOINTS = {"admin.login", "admin.language"}
+
+
+@login_manager.user_loader
+def _load_user(token: str):
+    live = accounts.resume_session(token)
+    if live is None:
+        return None
+    live.user.session_token, live.user.session_expires = live.token, live.expires_at
+    return live.user
+
+
+@bp.before_request
+def _require_sign_in():
+    g.admin = True
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+    if current_user.must_change_password and request.endpoint not in (
+        "admin.password",
+        "admin.logout",
+    ):
+        return redirect(url_for("admin.password"))
+    return None
+
+
+@bp.after_request
+def _private(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def role_required(*roles: str):
+    """Refuse (403) a signed-in account whose role is not one of `roles`."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+from survey.admin import auth, dashboard, users  # noqa: E402,F401  (views register on bp)

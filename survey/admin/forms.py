@@ -1,0 +1,52 @@
+"""Forms of the manager pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from survey.accounts import ROLES
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[DataRequired(_l("Enter your e-mail address.")), Length(max=254)],
+    )
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)]
+    )
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired(_l("Enter your current password."))]
+    )
+    new = PasswordField(
+        _l("New password"), validators=[DataRequired(_l("Enter a new password.")), Length(max=200)]
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[EqualTo("new", _l("The two new passwords are not the same."))],
+    )
+
+
+def role_choices():
+    labels = {"admin": _l("Administrator"), "manager": _l("Manager"), "viewer": _l("Viewer")}
+    return [(role, labels[role]) for role in ROLES]
+
+
+class UserForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[
+            DataRequired(_l("Enter an e-mail address.")),
+            Email(_l("Enter an e-mail address like name@angiang.gov.vn.")),
+            Length(max=254),
+        ],
+    )
+    role = SelectField(_l("Role"), choices=role_choices)
+    units = SelectMultipleField(_l("Units this account may see"), choices=[])
+    active = BooleanField(_l("The account may sign in"), default=True)

@@ -1,0 +1,81 @@
+"""`survey serve` for real: first-run setup, gunicorn, and no state shared between requests."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from http.cookiejar import CookieJar
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "SURVEY_INSTANCE_PATH": str(tmp_path / "instance")}
+    env.pop("SURVEY_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from survey.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield base, process
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _browser():
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+
+def test_serve_sets_up_and_keeps_requests_apart(served):
+    base, process = served
+    first, second = _browser(), _browser()
+    page = first.open(base + "/admin/login").read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    # A Khmer visitor and then a Vietnamese one: each sees their own language.
+    assert '<html lang="km">' in second.open(base + "/km/").read().decode()
+    assert '<html lang="vi">' in first.open(base + "/vi/").read().decode()
+    # The first browser's form still works (its session cookie was set and kept).
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        first.open(
+            base + "/admin/login",
+            data=f"csrf_token={token}&email=x%40y.vn&password=wrong-password".encode(),
+        )
+    body = refused.value.read().decode()
+    assert refused.value.code == 400 and "Trang đã hết hạn" not in body
+    assert "Sai địa chỉ thư điện tử hoặc mật khẩu" in body or "password is wrong" in body
+    process.terminate()
+    output = process.communicate(timeout=10)[0]
+    assert "One-time password (shown only now):" in output
+    assert "Listening at: " + base in output
