@@ -37,3 +37,58 @@ def overall_form(client, path: str) -> dict:
 def criteria_answers(q, value: int | str = 4) -> dict[str, dict[str, str]]:
     """Form data for every element page, all criteria answered with `value`."""
     return {e["code"].lower(): {c["code"]: str(value) for c in e["criteria"]} for e in q.elements}
+
+
+PASSWORD = "Mật-khẩu-thử-2025"
+
+
+def make_user(email: str, role: str, units: tuple[str, ...] = ()):
+    """An account with the test password (no one-time password to change)."""
+    from survey import accounts
+
+    return accounts.create_user(email, role=role, password=PASSWORD, units=units)
+
+
+def sign_in(client, email: str, password: str = PASSWORD):
+    """Sign in through the real form; return the reply."""
+    return client.post("/admin/login", data={"email": email, "password": password})
+
+
+def rate(
+    *,
+    service: str = "HT-KHAISINH",
+    counter: str | None = None,
+    unit: str = "CTR",
+    channel: str = "web",
+    answers: dict,
+    captured_at=None,
+    comment: str | None = None,
+):
+    """Store one complete response through the write path."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from survey import questionnaire, responses
+    from survey.models import Unit
+
+    found = responses.find_counter(counter)
+    started = responses.start_response(
+        public_id=str(uuid.uuid4()),
+        questionnaire=questionnaire.active(),
+        service=responses.find_service(service),
+        unit=found.unit if found else db_scalar(select(Unit).filter_by(code=unit)),
+        counter=found,
+        channel=channel,
+        locale="vi",
+        captured_at=captured_at,
+        answers=answers,
+    )
+    responses.finish_response(started.response, comment=comment)
+    return started.response
+
+
+def db_scalar(query):
+    from survey.extensions import db
+
+    return db.session.scalar(query)

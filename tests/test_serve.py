@@ -74,7 +74,7 @@ def test_serve_sets_up_and_keeps_requests_apart(served):
         )
     body = refused.value.read().decode()
     assert refused.value.code == 400 and "Trang đã hết hạn" not in body
-    assert "Sai địa chỉ thư điện tử hoặc mật khẩu" in body or "password is wrong" in body
+    assert "Địa chỉ thư điện tử hoặc mật khẩu không đúng" in body
     process.terminate()
     output = process.communicate(timeout=10)[0]
     assert "One-time password (shown only now):" in output

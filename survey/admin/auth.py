@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -30,6 +30,9 @@ def login():
         try:
             user = accounts.authenticate(form.email.data, form.password.data)
         except accounts.SignInRefused as exc:
+            current_app.logger.warning(
+                "refused sign-in for %s from %s", form.email.data, request.remote_addr
+            )
             refused = (
                 _(
                     "This account is locked after too many failed attempts. Try again after "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from survey.accounts import ROLES
 
@@ -43,7 +43,10 @@ class UserForm(FlaskForm):
         _l("E-mail address"),
         validators=[
             DataRequired(_l("Enter an e-mail address.")),
-            Email(_l("Enter an e-mail address like name@angiang.gov.vn.")),
+            Regexp(
+                r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                message=_l("Enter an e-mail address like name@angiang.gov.vn."),
+            ),
             Length(max=254),
         ],
     )
