@@ -87,7 +87,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         percent=percent,
         decimal=format_decimal,
-        number=lambda v, digits=2: "" if v is None else format_decimal(round(v, digits)),
+        number=lambda v: "" if v is None else format_decimal(v, "#,##0.00"),
+        percent2=lambda v: "" if v is None else format_percent(v / 100, "#,##0.00%"),
         localtime=lambda v: format_datetime(v, "HH:mm"),
         localdatetime=lambda v: format_datetime(v, "dd/MM/yyyy HH:mm"),
         localdate=lambda v: format_date(v, "dd/MM/yyyy"),

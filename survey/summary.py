@@ -369,6 +369,7 @@ class Comment:
 @dataclass(frozen=True)
 class Dashboard:
     summary: Summary
+    overall_change: Change
     ranked: list[Group]
     small: list[Group]
     trend: list[Group]
@@ -391,6 +392,26 @@ def _trend_filters(filters: Filters) -> Filters:
     else:
         first = date(filters.until.year - 1, filters.until.month + 1, 1)
     return replace(filters, since=min(filters.since, first))
+
+
+def _year_before(filters: Filters) -> Filters:
+    return replace(filters, since=minus_year(filters.since), until=minus_year(filters.until))
+
+
+def _every_month(filters: Filters, visible, locale: str) -> list[Group]:
+    """One group per month of `filters`, months without answers included (as gaps)."""
+    q = questionnaire.active()
+    found = {
+        g.key: g
+        for g in build_summary(filters, visible=visible, group_by="month", locale=locale).groups
+    }
+    period = Period(filters.since, filters.until, "custom")
+    empty = figures_from(q, {})
+    return [
+        found.get(f"{y:04d}-{m:02d}")
+        or Group(f"{y:04d}-{m:02d}", format_date(date(y, m, 1), "MM/yyyy"), empty)
+        for y, m in period.months()
+    ]
 
 
 def _changes(summary: Summary, visible, locale: str) -> list[Change]:
@@ -445,8 +466,12 @@ def build_dashboard(
         if with_comments
         else ([], 0)
     )
+    before = build_summary(_year_before(filters), visible=visible, locale=locale).figures.overall
     return Dashboard(
         summary=summary,
+        overall_change=Change(
+            "", summary.figures.overall, before, sipas.differs(summary.figures.overall, before)
+        ),
         ranked=sorted(rankable, key=lambda g: g.figures.overall.index),
         small=[g for g in summary.groups if g.figures.overall.small],
         trend=trend,
