@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import aliased, joinedload
 
-from survey import questionnaire, rollups, sipas
+from survey import questionnaire, rollups, scope, sipas
 from survey.extensions import db
 from survey.models import Agency, Answer, DailyRollup, Field, Response, Service, Unit
 from survey.models import Counter as Counter_
@@ -198,14 +198,7 @@ def _unit_ids(filters: Filters, visible: set[int] | None) -> set[int] | None:
         raise FilterError("unit", _l("There is no unit with the code %(code)s.", code=filters.unit))
     if visible is not None and unit.id not in visible:
         raise FilterError("unit", _l("You may not see the figures of this unit."), forbidden=True)
-    children: dict[int | None, list[int]] = {}
-    for unit_id, parent_id in db.session.execute(select(Unit.id, Unit.parent_id)):
-        children.setdefault(parent_id, []).append(unit_id)
-    chosen, stack = set(), [unit.id]
-    while stack:
-        current = stack.pop()
-        chosen.add(current)
-        stack.extend(children.get(current, []))
+    chosen = scope.with_descendants([unit.id])
     return chosen if visible is None else chosen & visible
 
 
