@@ -44,6 +44,7 @@ def _register_blueprints(app: Flask) -> None:
     from survey import admin, api, public
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(public.bp, url_prefix="/k", name="kiosk")
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, abort, current_app, make_response, request
 from flask_babel import gettext as _
 from sqlalchemy import text
 
-from survey import accounts, i18n, periods, questionnaire, scope, sipas, summary
-from survey.extensions import csrf, db
+from survey import (
+    abuse,
+    accounts,
+    i18n,
+    kiosks,
+    periods,
+    questionnaire,
+    responses,
+    scope,
+    sipas,
+    summary,
+)
+from survey.extensions import csrf, db, limiter
 from survey.periods import PeriodError
 
 bp = Blueprint("api", __name__)
@@ -138,3 +149,81 @@ def get_summary():
     if not result.figures.responses:
         document["message"] = _("No data for this period.")
     return document
+
+
+# --- Writes from kiosks and other devices --------------------------------------------------
+
+BATCH_MAX = 50
+
+
+def _device_or_401():
+    device = abuse.current_kiosk()
+    if device is None:
+        abort(
+            make_response(
+                *_error(401, None, _("This device is not registered or has been revoked."))
+            )
+        )
+    return device
+
+
+def _errors_json(errors: list[responses.FieldError]) -> dict:
+    return {"errors": [{"field": e.field, "message": str(e.message)} for e in errors]}
+
+
+def _record_one(q, device, data) -> tuple[dict, int]:
+    try:
+        submission = responses.check_submission(q, data, unit=device.unit)
+    except responses.Invalid as exc:
+        item_id = data.get("id") if isinstance(data, dict) else None
+        return {"id": item_id, "status": "invalid", **_errors_json(exc.errors)}, 422
+    status = responses.record_submission(
+        q, submission, unit=device.unit, channel="kiosk", kiosk=device
+    )
+    return {"id": submission.public_id, "status": status}, 201 if status == "created" else 200
+
+
+def _json_body():
+    data = request.get_json(silent=True)
+    if data is None:
+        abort(make_response(*_error(400, None, _("The body must be JSON."))))
+    return data
+
+
+@bp.post("/api/v1/responses")
+@limiter.limit(lambda: current_app.config["SURVEY_KIOSK_RATE_LIMIT"], key_func=abuse.rate_key)
+def post_response():
+    """Record one response from a kiosk (idempotent on its id)."""
+    device = _device_or_401()
+    body, status = _record_one(questionnaire.active(), device, _json_body())
+    return body, status
+
+
+@bp.post("/api/v1/responses/batch")
+@limiter.limit(lambda: current_app.config["SURVEY_KIOSK_RATE_LIMIT"], key_func=abuse.rate_key)
+def post_batch():
+    """Record queued responses; answer a status per item (the offline queue syncs here)."""
+    device = _device_or_401()
+    items = _json_body().get("responses") if isinstance(request.get_json(), dict) else None
+    if not isinstance(items, list) or not 0 < len(items) <= BATCH_MAX:
+        return _error(422, "responses", _("Send between 1 and %(n)d responses.", n=BATCH_MAX))
+    q = questionnaire.active()
+    return {"results": [_record_one(q, device, item)[0] for item in items]}
+
+
+@bp.post("/api/v1/kiosk/heartbeat")
+def kiosk_heartbeat():
+    """A kiosk says it is alive, with its version and how many ratings it holds."""
+    device = _device_or_401()
+    data = _json_body() if request.data else {}
+    kiosks.heartbeat(
+        device,
+        app_version=str(data.get("app_version") or ""),
+        queued=int(data.get("queued") or 0),
+        dead_letters=int(data.get("dead_letters") or 0),
+    )
+    return {
+        "status": "ok",
+        "unit": device.unit.code,
+        "counter": device.counter.code if device.counter else None,
+    }

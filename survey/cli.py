@@ -74,6 +74,33 @@ def api_token_create(email: str) -> None:
     click.echo(token)
 
 
+@click.group("kiosk")
+def kiosk_group() -> None:
+    """Kiosk devices."""
+
+
+@kiosk_group.command("create")
+@click.option("--unit", required=True, help="Unit code of the kiosk.")
+@click.option("--counter", default=None, help="Counter code, when the kiosk serves one counter.")
+@click.option("--name", required=True)
+@with_appcontext
+def kiosk_create(unit: str, counter: str | None, name: str) -> None:
+    """Register a kiosk; print its activation link and, last, its token (shown once)."""
+    from flask import current_app
+
+    from survey import kiosks
+
+    try:
+        device, token = kiosks.create_kiosk(unit=unit, counter=counter, name=name, actor="cli")
+    except kiosks.KioskError as exc:
+        raise click.ClickException(str(exc)) from exc
+    base = current_app.config["SURVEY_PUBLIC_URL"].rstrip("/")
+    click.echo(f"Kiosk {device.name} at {unit}{' / ' + counter if counter else ''}")
+    click.echo(f"Open on the kiosk: {base}/k/activate?token={token}")
+    click.echo("Token (shown only now; stored hashed):")
+    click.echo(token)
+
+
 @click.group("catalogue")
 def catalogue_group() -> None:
     """The catalogue of units, counters, agencies, lĩnh vực and services."""
@@ -185,6 +212,7 @@ def init_app(app: Flask) -> None:
         serve,
         create_user,
         api_token_group,
+        kiosk_group,
         catalogue_group,
         questionnaire_group,
         rollup_group,

@@ -51,4 +51,7 @@ def from_environment(folder: str) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_COMMENT_LENGTH": 1200,
+        "SURVEY_OPENING_HOURS": env("SURVEY_OPENING_HOURS", "07:00-17:30"),
+        "SURVEY_PUBLIC_URL": env("SURVEY_PUBLIC_URL", "http://127.0.0.1:8000"),
+        "SURVEY_KIOSK_RATE_LIMIT": env("SURVEY_KIOSK_RATE_LIMIT", "120 per minute"),
     }

@@ -34,6 +34,8 @@ def select_locale() -> str:
     lang = g.get("lang")
     if lang:
         return lang
+    if request.path == "/k" or request.path.startswith("/k/"):
+        return current_app.config["SURVEY_DEFAULT_LOCALE"]  # a kiosk starts in Vietnamese
     if request.path.startswith("/admin"):
         # Manager pages are in Vietnamese unless the manager chose another language.
         chosen = request.cookies.get(COOKIE)
@@ -64,7 +66,8 @@ def switch_url(code: str) -> str:
 
 def _remember_choice(response):
     lang = g.get("lang")
-    if lang and request.cookies.get(COOKIE) != lang:
+    kiosk = request.path.startswith("/k/")  # a kiosk serves everyone: it remembers nobody
+    if lang and not kiosk and request.cookies.get(COOKIE) != lang:
         response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
 
@@ -78,6 +81,7 @@ def init_app(app: Flask) -> None:
     """Install the converter, the cookie and the template helpers."""
     app.url_map.converters["lang"] = LangConverter
     app.after_request(_remember_choice)
+    app.context_processor(lambda: {"kiosk": request.blueprint == "kiosk"})
     app.jinja_env.globals.update(
         LOCALES=LOCALES,
         LANGUAGE_NAMES=LANGUAGE_NAMES,

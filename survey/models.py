@@ -69,6 +69,7 @@ class Unit(Named, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    visit_codes_required: Mapped[bool] = mapped_column(Boolean, default=False)
     parent: Mapped[Unit | None] = relationship(remote_side="Unit.id")
     counters: Mapped[list[Counter]] = relationship(back_populates="unit", order_by="Counter.code")
 
@@ -142,6 +143,7 @@ class Response(db.Model):
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_device.id"), index=True)
 
     questionnaire: Mapped[QuestionnaireVersion] = relationship()
     service: Mapped[Service] = relationship()
@@ -265,3 +267,36 @@ class DailyRollup(db.Model):
     item: Mapped[str] = mapped_column(String(10))
     value: Mapped[int] = mapped_column(SmallInteger)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class KioskDevice(db.Model):
+    """A kiosk at a unit (and maybe a counter); only the SHA-256 of its token is stored."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_heartbeat: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    app_version: Mapped[str | None] = mapped_column(String(40))
+    queued: Mapped[int] = mapped_column(Integer, default=0)
+    dead_letters: Mapped[int] = mapped_column(Integer, default=0)
+    last_rating_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    unit: Mapped[Unit] = relationship()
+    counter: Mapped[Counter | None] = relationship()
+
+
+class VisitCode(db.Model):
+    """A single-use visit code; only a keyed hash of the code is stored."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("response.id", ondelete="SET NULL"))
+    service: Mapped[Service] = relationship()
+    counter: Mapped[Counter | None] = relationship()

@@ -21,7 +21,7 @@ from flask import (
     url_for,
 )
 
-from survey import catalogue, i18n, questionnaire, responses, summary
+from survey import abuse, catalogue, i18n, questionnaire, responses, summary
 from survey.responses import Invalid
 
 bp = Blueprint("public", __name__)
@@ -38,6 +38,20 @@ def _pull_lang(endpoint, values):
 def _add_lang(endpoint, values):
     if "lang" not in values and current_app.url_map.is_endpoint_expecting(endpoint, "lang"):
         values["lang"] = g.get("lang") or i18n.current()
+
+
+def in_kiosk() -> bool:
+    """True for the kiosk pages (/k/…), the same views registered a second time."""
+    return request.blueprint == "kiosk"
+
+
+@bp.before_request
+def _require_kiosk_device():
+    if in_kiosk() and request.endpoint != "kiosk.activate" and abuse.current_kiosk() is None:
+        return render_template("public/not_activated.html"), 401
+    if not in_kiosk() and request.endpoint in ("public.activate", "public.reset"):
+        abort(404)
+    return None
 
 
 @bp.after_request
@@ -75,17 +89,44 @@ def steps(q: questionnaire.Questionnaire) -> list[str]:
 
 @bp.route("/")
 def root():
-    """Send a bare visit to the visitor's language."""
-    return redirect(url_for("public.index", lang=i18n.preferred_locale()))
+    """Send a bare visit to the visitor's language; on a kiosk, the attract screen."""
+    if in_kiosk():
+        return render_template("public/attract.html")
+    return redirect(url_for(".index", lang=i18n.preferred_locale()))
+
+
+@bp.route("/activate")
+def activate():
+    """Open on a kiosk once: keep its credential in a long-lived HttpOnly cookie."""
+    from survey import kiosks
+
+    token = request.args.get("token", "")
+    if not token or kiosks.device_for_token(token) is None:
+        return render_template("public/not_activated.html"), 401
+    response = redirect(url_for(".root"))
+    response.set_cookie(
+        abuse.KIOSK_COOKIE,
+        token,
+        max_age=10 * 365 * 24 * 3600,
+        httponly=True,
+        samesite="Strict",
+        secure=request.is_secure,
+    )
+    return response
+
+
+@bp.route("/reset", methods=["POST"])
+def reset():
+    """The kiosk's idle reset: forget the ratings of this screen, back to the attract screen."""
+    session.pop(OWNED_KEY, None)
+    return redirect(url_for(".root"), 303)
 
 
 @bp.route("/s/<code>")
 def short(code: str):
     """The QR target: send the visitor to the survey of a service in their language."""
     args = {k: v for k, v in request.args.items() if k in ("counter", "unit")}
-    return redirect(
-        url_for("public.service", lang=i18n.preferred_locale(), code=code, via="qr", **args)
-    )
+    return redirect(url_for(".service", lang=i18n.preferred_locale(), code=code, via="qr", **args))
 
 
 @bp.route("/<lang:lang>/")
@@ -93,11 +134,19 @@ def index():
     """Choose a service: grouped by lĩnh vực, with a server-side search."""
     query = request.args.get("q", "").strip()[:100]
     groups = summary.services_by_field(query=query, locale=i18n.current())
-    return render_template("public/index.html", groups=groups, query=query)
+    frequent = (
+        summary.frequent_services(abuse.current_kiosk(), locale=i18n.current())
+        if in_kiosk() and not query
+        else []
+    )
+    return render_template("public/index.html", groups=groups, query=query, frequent=frequent)
 
 
 def _context_from(source) -> dict:
     """Read counter, unit and channel from the query string or the posted form."""
+    if in_kiosk():
+        device = abuse.current_kiosk()
+        return {"counter": device.counter, "unit": device.unit, "channel": "kiosk"}
     counter = responses.find_counter(source.get("counter"))
     if source.get("counter") and counter is None:
         abort(404)
@@ -139,12 +188,13 @@ def service(code: str):
                 service=svc,
                 locale=i18n.current(),
                 answers=answers,
+                kiosk=abuse.current_kiosk() if in_kiosk() else None,
                 **context,
             )
             _own(rid)
             if not started.created:
                 return _after_repeat(started.response, answers)
-            return redirect(url_for("public.more", rid=rid), 303)
+            return redirect(url_for(".more", rid=rid), 303)
         except Invalid as exc:
             errors = exc.errors
     return render_template(
@@ -174,9 +224,9 @@ def _answers() -> dict:
 def _after_repeat(response, answers):
     """A second post of the overall question: update it while partial, else say it was sent."""
     if response.status != "partial":
-        return redirect(url_for("public.thank_you", rid=response.public_id, again=1), 303)
+        return redirect(url_for(".thank_you", rid=response.public_id, again=1), 303)
     responses.save_answers(response, answers)
-    return redirect(url_for("public.more", rid=response.public_id), 303)
+    return redirect(url_for(".more", rid=response.public_id), 303)
 
 
 @bp.route("/<lang:lang>/r/<rid>/more")
@@ -184,7 +234,7 @@ def more(rid: str):
     """After the first answer: go on to the detailed survey, or finish."""
     response = _owned_response(rid)
     if response.status != "partial":
-        return redirect(url_for("public.thank_you", rid=rid, again=1), 303)
+        return redirect(url_for(".thank_you", rid=rid, again=1), 303)
     first = steps(_active_questionnaire())[0]
     return render_template("public/more.html", response=response, first=first)
 
@@ -198,7 +248,7 @@ def step(rid: str, step: str):
     if step not in order:
         abort(404)
     if response.status != "partial":
-        return redirect(url_for("public.thank_you", rid=rid, again=1), 303)
+        return redirect(url_for(".thank_you", rid=rid, again=1), 303)
     items = _step_items(q, step)
     errors, values = [], {a.item: a.value for a in response.answers}
     comment = response.comment or ""
@@ -208,7 +258,7 @@ def step(rid: str, step: str):
                 comment = request.form.get("comment", "")
                 responses.clean_answers(q, _answers(), items=[])
                 responses.finish_response(response, comment=comment)
-                return redirect(url_for("public.thank_you", rid=rid), 303)
+                return redirect(url_for(".thank_you", rid=rid), 303)
             responses.save_answers(response, responses.clean_answers(q, _answers(), items=items))
             return redirect(_next_url(order, step, rid), 303)
         except Invalid as exc:
@@ -225,9 +275,9 @@ def step(rid: str, step: str):
         comment=comment,
         position=order.index(step) + 2,
         total=len(order) + 1,
-        back=url_for("public.step", rid=rid, step=order[order.index(step) - 1])
+        back=url_for(".step", rid=rid, step=order[order.index(step) - 1])
         if order.index(step)
-        else url_for("public.more", rid=rid),
+        else url_for(".more", rid=rid),
     ), 400 if errors else 200
 
 
@@ -240,7 +290,7 @@ def _step_items(q: questionnaire.Questionnaire, step: str) -> list[str]:
 
 
 def _next_url(order: list[str], step: str, rid: str) -> str:
-    return url_for("public.step", rid=rid, step=order[order.index(step) + 1])
+    return url_for(".step", rid=rid, step=order[order.index(step) + 1])
 
 
 @bp.route("/<lang:lang>/r/<rid>/finish", methods=["POST"])
@@ -248,7 +298,7 @@ def finish(rid: str):
     """ "Done" after the overall question: complete the response as it is."""
     response = _owned_response(rid)
     responses.finish_response(response)
-    return redirect(url_for("public.thank_you", rid=rid), 303)
+    return redirect(url_for(".thank_you", rid=rid), 303)
 
 
 @bp.route("/<lang:lang>/r/<rid>/thank-you")
@@ -256,7 +306,7 @@ def thank_you(rid: str):
     """The confirmation page; says so when the response had already been sent."""
     response = _owned_response(rid)
     if response.status == "partial":
-        return redirect(url_for("public.more", rid=rid), 303)
+        return redirect(url_for(".more", rid=rid), 303)
     return render_template(
         "public/thank_you.html", response=response, again=request.args.get("again") == "1"
     )
@@ -278,3 +328,14 @@ def items_labels(entries: list[dict], lang: str) -> dict[str, str]:
 def error_for(errors: list, field: str):
     """The error message for `field`, or None."""
     return next((e.message for e in errors if e.field == field), None)
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """The kiosk's service worker, served from /k/ so that it controls the kiosk pages."""
+    if not in_kiosk():
+        abort(404)
+    response = current_app.send_static_file("kiosk-sw.js")
+    response.headers["Service-Worker-Allowed"] = "/k/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response

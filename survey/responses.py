@@ -7,11 +7,12 @@ tap or the back button never makes a second response or a second set of answers.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -19,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from survey import abuse
 from survey.extensions import db
 from survey.models import Answer, Counter, Response, Service, Unit, utcnow
 from survey.questionnaire import Questionnaire
@@ -29,7 +31,7 @@ NOT_APPLICABLE = "na"
 
 @dataclass(frozen=True)
 class FieldError:
-    field: str
+    field: str | None
     message: str
 
 
@@ -144,6 +146,7 @@ def start_response(
     locale: str,
     captured_at: datetime | None = None,
     answers: Mapping[str, int | None],
+    kiosk=None,
 ) -> Started:
     """Store a new partial response with its first answers, or find the one with that id.
 
@@ -163,6 +166,8 @@ def start_response(
         locale=locale,
         captured_at=captured_at or utcnow(),
         status="partial",
+        kiosk_id=kiosk.id if kiosk else None,
+        flags=abuse.suspicion(kiosk, captured_at or utcnow(), answers) if kiosk else None,
         answers=[Answer(item=code, value=value) for code, value in answers.items()],
     )
     db.session.add(response)
@@ -213,3 +218,167 @@ def set_flag(response: Response, flag: str | None) -> None:
     """Flag a response as suspect (kept, left out of the index), or clear its flag."""
     response.flags = flag
     db.session.commit()
+
+
+# --- Whole responses from the JSON API (kiosks, the offline queue, other systems) ----------
+
+MAX_AHEAD = timedelta(minutes=5)
+MAX_AGE = timedelta(days=30)
+PHONE_RE = re.compile(r"^\+?[0-9]{9,12}$")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A checked API payload, ready to be recorded."""
+
+    public_id: str
+    service: Service
+    counter: Counter | None
+    captured_at: datetime
+    locale: str
+    answers: dict[str, int | None]
+    comment: str | None
+    profile: dict[str, str] | None
+    phone: str | None
+    complete: bool
+
+
+def _captured_at(value: Any, errors: list[FieldError]) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        errors.append(
+            FieldError("captured_at", _l("Give the capture time in ISO 8601 with a time zone."))
+        )
+        return None
+    if moment.tzinfo is None:
+        errors.append(FieldError("captured_at", _l("The capture time needs a time zone.")))
+        return None
+    now = utcnow()
+    if moment > now + MAX_AHEAD:
+        errors.append(
+            FieldError(
+                "captured_at", _l("The capture time is in the future: check the device clock.")
+            )
+        )
+    elif moment < now - MAX_AGE:
+        errors.append(
+            FieldError(
+                "captured_at", _l("The rating is older than 30 days and can no longer be accepted.")
+            )
+        )
+    return moment.astimezone(UTC)
+
+
+def _profile(q: Questionnaire, value: Any, errors: list[FieldError]) -> dict[str, str] | None:
+    if not value:
+        return None
+    fields = {f["code"]: {o["code"] for o in f.get("options") or []} for f in q.data["profile"]}
+    if not isinstance(value, dict) or any(
+        fields.get(k) is None or v not in fields[k] for k, v in value.items()
+    ):
+        errors.append(FieldError("profile", _l("The profile holds an unknown field or option.")))
+        return None
+    return dict(value)
+
+
+def _phone(value: Any, errors: list[FieldError]) -> str | None:
+    if not value or not isinstance(value, dict) or not value.get("phone"):
+        return None
+    phone = re.sub(r"[ .-]", "", str(value["phone"]))
+    if value.get("consent") is not True:
+        errors.append(FieldError("contact", _l("A phone number is kept only with consent.")))
+    elif not PHONE_RE.match(phone):
+        errors.append(FieldError("contact", _l("The phone number is not valid.")))
+    return phone
+
+
+def _answers_of(q: Questionnaire, data: dict, errors: list[FieldError]) -> dict[str, int | None]:
+    raw = dict(data.get("answers") or {})
+    for number, value in dict(data.get("expectations") or {}).items():
+        raw[f"EX{number}"] = value
+    try:
+        answers = clean_answers(q, raw, items=[q.overall_code, *q.criteria, *q.expectation_codes])
+    except Invalid as exc:
+        errors.extend(FieldError(f"answers.{e.field}", e.message) for e in exc.errors)
+        return {}
+    if not any(value is not None for value in answers.values()):
+        errors.append(FieldError("answers", _l("The response has no answer.")))
+    return {code: value for code, value in answers.items() if code in raw}
+
+
+def check_submission(q: Questionnaire, data: Any, *, unit: Unit) -> Submission:
+    """Check one API payload with the same rules as the pages; raise Invalid with all errors."""
+    if not isinstance(data, dict):
+        raise Invalid([FieldError(None, _l("Each response must be a JSON object."))])
+    errors: list[FieldError] = []
+    try:
+        public_id = parse_public_id(data.get("id"))
+    except Invalid as exc:
+        errors.extend(exc.errors)
+        public_id = ""
+    service = find_service(str(data.get("service") or ""))
+    if service is None:
+        errors.append(FieldError("service", _l("Unknown or inactive procedure.")))
+    counter = find_counter(data.get("counter"))
+    if data.get("counter") and (counter is None or counter.unit_id != unit.id):
+        errors.append(FieldError("counter", _l("Unknown counter for this unit.")))
+    locale = data.get("locale") or "vi"
+    if locale not in ("vi", "en", "km"):
+        errors.append(FieldError("locale", _l("Unknown language.")))
+    captured_at = _captured_at(data.get("captured_at"), errors)
+    answers = _answers_of(q, data, errors)
+    try:
+        comment = clean_comment(data.get("comment"))
+    except Invalid as exc:
+        errors.extend(exc.errors)
+        comment = None
+    profile, phone = _profile(q, data.get("profile"), errors), _phone(data.get("contact"), errors)
+    if errors:
+        raise Invalid(errors)
+    return Submission(
+        public_id,
+        service,
+        counter,
+        captured_at,
+        locale,
+        answers,
+        comment,
+        profile,
+        phone,
+        data.get("status", "complete") != "partial",
+    )
+
+
+def record_submission(
+    q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, kiosk=None
+) -> str:
+    """Store a checked submission; "created", "updated" (a partial one completed) or
+    "duplicate" (already there: nothing changes)."""
+    started = start_response(
+        public_id=sub.public_id,
+        questionnaire=q,
+        service=sub.service,
+        unit=unit,
+        counter=sub.counter,
+        channel=channel,
+        locale=sub.locale,
+        captured_at=sub.captured_at,
+        answers=sub.answers,
+        kiosk=kiosk,
+    )
+    response = started.response
+    if not started.created:
+        if response.status != "partial" or response.service_id != sub.service.id:
+            return "duplicate"
+        new = {k: v for k, v in sub.answers.items() if k not in {a.item for a in response.answers}}
+        if not new and not sub.complete:
+            return "duplicate"
+        save_answers(response, new)
+    response.profile, response.contact_phone = sub.profile, sub.phone
+    response.contact_consent = sub.phone is not None
+    if sub.complete:
+        finish_response(response, comment=sub.comment)
+    else:
+        db.session.commit()
+    return "created" if started.created else "updated"

@@ -79,6 +79,29 @@ def services_by_field(*, query: str = "", locale: str) -> list[FieldGroup]:
     return sorted(result, key=lambda group: fold(group.name))
 
 
+def frequent_services(kiosk, *, locale: str, limit: int = 6) -> list[ServiceItem]:
+    """The services rated most at this kiosk's counter (or unit) in the last 90 days."""
+    since = datetime.now(UTC).date() - timedelta(days=90)
+    where = [
+        DailyRollup.item == rollups.RESPONSES,
+        DailyRollup.day >= since,
+        DailyRollup.unit_id == kiosk.unit_id,
+    ]
+    if kiosk.counter_id:
+        where.append(DailyRollup.counter_id == kiosk.counter_id)
+    query = (
+        select(Service)
+        .join(DailyRollup, DailyRollup.service_id == Service.id)
+        .where(*where, Service.active.is_(True))
+        .group_by(Service.id)
+        .order_by(func.sum(DailyRollup.count).desc())
+        .limit(limit)
+    )
+    return [
+        ServiceItem(s.code, s.national_code, s.name_in(locale)) for s in db.session.scalars(query)
+    ]
+
+
 def list_services(locale: str) -> list[dict]:
     """The active services as the API shows them."""
     return [

@@ -8,12 +8,14 @@ schema comes from the migrations; every test starts with empty tables.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 
 import pytest
 from jinja2 import StrictUndefined
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from survey import create_app
 from survey.extensions import db
@@ -97,3 +99,14 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve the test app on a free local port for the length of a test."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from survey import accounts
+from survey.abuse import KIOSK_COOKIE
 from survey.extensions import login_manager
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -30,6 +31,8 @@ def _load_user(token: str):
 @bp.before_request
 def _require_sign_in():
     g.admin = True
+    if request.cookies.get(KIOSK_COOKIE):
+        abort(404)  # a browser activated as a kiosk never reaches the manager pages
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if not current_user.is_authenticated:

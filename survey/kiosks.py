@@ -1,0 +1,130 @@
+"""Kiosk devices: creation with a one-time shown token, heartbeats, moves and revocation."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from survey import audit
+from survey.extensions import db
+from survey.models import Counter, KioskDevice, Unit, utcnow
+
+OFFLINE_AFTER = timedelta(minutes=10)
+
+
+class KioskError(ValueError):
+    """A kiosk request that cannot be carried out."""
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _place(unit_code: str, counter_code: str | None) -> tuple[Unit, Counter | None]:
+    unit = db.session.scalar(select(Unit).filter_by(code=unit_code))
+    if unit is None:
+        raise KioskError(f"unknown unit {unit_code}")
+    counter = None
+    if counter_code:
+        counter = db.session.scalar(select(Counter).filter_by(code=counter_code))
+        if counter is None or counter.unit_id != unit.id:
+            raise KioskError(f"unknown counter {counter_code} at unit {unit_code}")
+    return unit, counter
+
+
+def create_kiosk(
+    *, unit: str, counter: str | None, name: str, actor: str
+) -> tuple[KioskDevice, str]:
+    """Register a kiosk; return it and its token (shown once, stored hashed)."""
+    place_unit, place_counter = _place(unit, counter)
+    token = "kd_" + secrets.token_urlsafe(32)
+    device = KioskDevice(
+        name=name.strip()[:100] or "kiosk",
+        token_hash=_digest(token),
+        unit=place_unit,
+        counter=place_counter,
+    )
+    db.session.add(device)
+    audit.record(
+        "kiosk.create",
+        actor=actor,
+        target=device.name,
+        detail={"unit": unit, "counter": counter},
+        commit=False,
+    )
+    db.session.commit()
+    return device, token
+
+
+def device_for_token(token: str) -> KioskDevice | None:
+    """The active (not revoked) kiosk with this token, or None."""
+    device = db.session.scalar(select(KioskDevice).filter_by(token_hash=_digest(token)))
+    return device if device is not None and device.revoked_at is None else None
+
+
+def update_kiosk(
+    device: KioskDevice, *, name: str, unit: str, counter: str | None, actor: str
+) -> None:
+    """Rename or move a kiosk."""
+    device.unit, device.counter = _place(unit, counter)
+    device.name = name.strip()[:100] or device.name
+    audit.record(
+        "kiosk.update",
+        actor=actor,
+        target=device.name,
+        detail={"unit": unit, "counter": counter},
+        commit=False,
+    )
+    db.session.commit()
+
+
+def revoke_kiosk(device: KioskDevice, *, actor: str) -> None:
+    """Stop accepting the kiosk's credential at once."""
+    device.revoked_at = utcnow()
+    audit.record("kiosk.revoke", actor=actor, target=device.name, commit=False)
+    db.session.commit()
+
+
+def heartbeat(
+    device: KioskDevice, *, app_version: str | None, queued: int, dead_letters: int
+) -> None:
+    """Record that the kiosk is alive, with its version and queue depth."""
+    device.last_heartbeat = utcnow()
+    device.app_version = (app_version or "")[:40] or None
+    device.queued, device.dead_letters = max(queued, 0), max(dead_letters, 0)
+    db.session.commit()
+
+
+def _opening_hours() -> tuple[time, time]:
+    start, end = current_app.config["SURVEY_OPENING_HOURS"].split("-")
+    return time.fromisoformat(start), time.fromisoformat(end)
+
+
+def is_offline(device: KioskDevice, now: datetime | None = None) -> bool:
+    """No heartbeat for 10 minutes during opening hours (Monday to Saturday)."""
+    now = now or utcnow()
+    local = now.astimezone(ZoneInfo(current_app.config["SURVEY_TIMEZONE"]))
+    start, end = _opening_hours()
+    if local.weekday() == 6 or not start <= local.time() <= end:
+        return False
+    return device.last_heartbeat is None or now - device.last_heartbeat > OFFLINE_AFTER
+
+
+@dataclass(frozen=True)
+class KioskRow:
+    device: KioskDevice
+    offline: bool
+
+
+def list_kiosks(visible: set[int] | None) -> list[KioskRow]:
+    """The kiosks of the units one may see, with their offline state."""
+    query = select(KioskDevice).order_by(KioskDevice.revoked_at.is_not(None), KioskDevice.name)
+    if visible is not None:
+        query = query.where(KioskDevice.unit_id.in_(visible))
+    return [KioskRow(d, d.revoked_at is None and is_offline(d)) for d in db.session.scalars(query)]

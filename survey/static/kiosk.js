@@ -1,0 +1,191 @@
+// The kiosk's script: idle reset, automatic return, double-tap protection, and the offline
+// queue (IndexedDB outbox, synced through the batch API with backoff). The pages work without
+// it; it only adds what a kiosk needs.
+(function () {
+  "use strict";
+  var VERSION = "1";
+  var IDLE_MS = 60000, COUNTDOWN = 30, THANKS_MS = 20000;
+  var body = document.body, home = body.dataset.home, resetUrl = body.dataset.reset;
+  var dialog = document.getElementById("idle-dialog");
+  var statusLine = document.getElementById("kiosk-status");
+  var idleTimer = null, countdownTimer = null, syncTimer = null, backoff = 5000, revoked = false;
+  var atHome = location.pathname === home;
+
+  // --- IndexedDB: the outbox and the dead-letter list (codes only, never a phone number) ---
+  function openDb() {
+    return new Promise(function (resolve, reject) {
+      var request = indexedDB.open("survey-kiosk", 1);
+      request.onupgradeneeded = function () {
+        request.result.createObjectStore("outbox", { keyPath: "id" });
+        request.result.createObjectStore("deadletter", { keyPath: "id" });
+      };
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { reject(request.error); };
+    });
+  }
+  function store(name, mode, work) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(name, mode), result = work(tx.objectStore(name));
+        tx.oncomplete = function () { resolve(result && result.result); db.close(); };
+        tx.onerror = function () { reject(tx.error); db.close(); };
+      });
+    });
+  }
+  function all(name) { return store(name, "readonly", function (s) { return s.getAll(); }); }
+  function put(name, item) { return store(name, "readwrite", function (s) { s.put(item); }); }
+  function remove(name, id) { return store(name, "readwrite", function (s) { s.delete(id); }); }
+
+  // --- Status line and heartbeat ---
+  function showStatus() {
+    return Promise.all([all("outbox"), all("deadletter")]).then(function (lists) {
+      var waiting = lists[0].length + lists[1].length;
+      var text = revoked ? statusLine.dataset.revoked : (waiting ? statusLine.dataset.waiting : "");
+      statusLine.textContent = text.replace("%(n)s", String(waiting));
+      return lists;
+    });
+  }
+  function heartbeat() {
+    showStatus().then(function (lists) {
+      return fetch("/api/v1/kiosk/heartbeat", {
+        method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ app_version: VERSION, queued: lists[0].length, dead_letters: lists[1].length })
+      });
+    }).then(function (reply) { if (reply.status === 401) { revoked = true; showStatus(); } })
+      .catch(function () {});
+  }
+
+  // --- Sync: send the outbox through the batch endpoint; delete only what the server took ---
+  function scheduleSync(delay) {
+    clearTimeout(syncTimer);
+    syncTimer = setTimeout(sync, delay);
+  }
+  function sync() {
+    return all("outbox").then(function (items) {
+      if (!items.length) { backoff = 5000; return showStatus(); }
+      return fetch("/api/v1/responses/batch", {
+        method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ responses: items.slice(0, 20) })
+      }).then(function (reply) {
+        if (reply.status === 401) { revoked = true; throw new Error("revoked"); }
+        if (!reply.ok) { throw new Error("server " + reply.status); }
+        revoked = false;
+        return reply.json().then(function (data) {
+          return Promise.all(data.results.map(function (result, i) {
+            var item = items[i];
+            if (result.status === "invalid") {
+              item.errors = result.errors;
+              return put("deadletter", item).then(function () { return remove("outbox", item.id); });
+            }
+            return remove("outbox", item.id);
+          }));
+        }).then(function () { backoff = 5000; scheduleSync(500); });
+      }).catch(function () {
+        backoff = Math.min(backoff * 2, 300000);
+        scheduleSync(backoff);
+      }).then(showStatus);
+    });
+  }
+
+  // --- Turning a page's form into an outbox item ---
+  function itemFrom(form) {
+    var data = new FormData(form), answers = {}, expectations = {}, comment = null;
+    data.forEach(function (value, name) {
+      if (/^EX\d+$/.test(name)) { expectations[name.slice(2)] = value === "na" ? null : Number(value); }
+      else if (name === "comment") { comment = value || null; }
+      else if (/^[A-Z]{2}\d*$/.test(name)) { answers[name] = value === "na" ? null : Number(value); }
+    });
+    return {
+      id: form.dataset.rid || data.get("rid"), service: form.dataset.service,
+      captured_at: new Date().toISOString(), locale: document.documentElement.lang,
+      answers: answers, expectations: expectations, comment: comment,
+      status: form.dataset.final ? "complete" : "partial"
+    };
+  }
+  function showOfflineThanks() {
+    var main = document.getElementById("main");
+    main.innerHTML = "";
+    main.appendChild(document.getElementById("offline-thanks").content.cloneNode(true));
+    startThanksTimer();
+  }
+  function queueAndThank(form) {
+    var item = itemFrom(form);
+    if (!item.id || !item.service || !Object.keys(item.answers).length && form.dataset.step === "ov") {
+      return form.submit();
+    }
+    put("outbox", item).then(showStatus).then(showOfflineThanks);
+    scheduleSync(backoff);
+  }
+
+  // --- Forms: one tap sends once; a network failure or a server error queues the rating ---
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.dataset.service) { return; }
+    event.preventDefault();
+    if (form.dataset.sending) { return; }
+    form.dataset.sending = "1";
+    var button = form.querySelector("[type=submit]");
+    if (button) { button.setAttribute("aria-busy", "true"); }
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .then(function (reply) {
+        if (reply.ok) { location.assign(reply.url); }
+        else if (reply.status >= 500) { queueAndThank(form); }
+        else { form.submit(); }  // the server explains the problem on its own page
+      })
+      .catch(function () { queueAndThank(form); });
+  });
+
+  // --- Idle: a dialog after 60 s, a 30 s countdown, then everything is cleared ---
+  function reset() {
+    try { sessionStorage.clear(); localStorage.clear(); } catch (e) { /* storage disabled */ }
+    Array.prototype.forEach.call(document.forms, function (f) { f.reset(); });
+    var done = function () { location.replace(home); };
+    var form = new FormData();
+    form.append("csrf_token", body.dataset.csrf);
+    fetch(resetUrl, { method: "POST", body: form, credentials: "same-origin" }).then(done, done);
+  }
+  function startIdle() {
+    clearTimeout(idleTimer);
+    if (atHome || dialog.open) { return; }
+    idleTimer = setTimeout(function () {
+      var left = COUNTDOWN, seconds = document.getElementById("idle-seconds");
+      seconds.textContent = String(left);
+      dialog.showModal();
+      countdownTimer = setInterval(function () {
+        left -= 1;
+        seconds.textContent = String(left);
+        if (left <= 0) { clearInterval(countdownTimer); reset(); }
+      }, 1000);
+    }, IDLE_MS);
+  }
+  document.getElementById("idle-continue").addEventListener("click", function () {
+    clearInterval(countdownTimer);
+    dialog.close();
+    startIdle();
+  });
+  ["pointerdown", "keydown", "input", "touchstart"].forEach(function (name) {
+    document.addEventListener(name, function () { if (!dialog.open) { startIdle(); } }, true);
+  });
+
+  // --- The thank-you page returns to the start by itself ---
+  function startThanksTimer() {
+    clearTimeout(idleTimer);
+    setTimeout(function () { location.replace(home); }, THANKS_MS);
+  }
+
+  // --- Start ---
+  var rid = document.querySelector("input[name=rid]");
+  if (rid && window.crypto && crypto.randomUUID) {
+    rid.value = crypto.randomUUID();  // a page from the cache must not reuse an earlier id
+    rid.form.dataset.rid = rid.value;
+  }
+  if (document.querySelector("[data-done]")) { startThanksTimer(); } else { startIdle(); }
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/k/sw.js", { scope: "/k/" }).catch(function () {});
+  }
+  window.addEventListener("online", function () { backoff = 5000; scheduleSync(0); });
+  window.kioskQueue = { all: all, sync: sync };  // for staff tools and tests
+  scheduleSync(0);
+  heartbeat();
+  setInterval(heartbeat, 60000);
+})();
