@@ -172,6 +172,8 @@ def _errors_json(errors: list[responses.FieldError]) -> dict:
 
 
 def _record_one(q, device, data) -> tuple[dict, int]:
+    if isinstance(data, dict) and not data.get("counter") and device.counter is not None:
+        data = {**data, "counter": device.counter.code}  # the kiosk's own counter
     try:
         submission = responses.check_submission(q, data, unit=device.unit)
     except responses.Invalid as exc:

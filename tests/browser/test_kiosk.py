@@ -1,0 +1,161 @@
+"""The kiosk in real Chromium: idle reset, offline queue, server errors, revocation.
+
+Time is the browser's (Playwright's clock), the network is the browser context's offline
+switch and request routing: nothing waits for real minutes.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from survey import kiosks
+from survey.extensions import db
+from survey.models import KioskDevice, Response
+
+QUEUED = "() => window.kioskQueue.all('outbox').then(items => items.length)"
+STORAGE = "() => localStorage.length + sessionStorage.length"
+
+
+@pytest.fixture
+def kiosk(app, browser, live_server):
+    with app.app_context():
+        _device, token = kiosks.create_kiosk(
+            unit="XA1", counter="XA1-Q01", name="Sảnh", actor="test"
+        )
+    context = browser.new_context(viewport={"width": 1080, "height": 1920})
+    page = context.new_page()
+    page.clock.install()
+    page.goto(f"{live_server}/k/activate?token={token}")
+    expect(page.locator("h1")).to_have_text("Đánh giá sự phục vụ")
+    yield page
+    context.close()
+
+
+def responses(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Response))
+
+
+def open_overall(page, live_server):
+    page.goto(f"{live_server}/k/vi/s/HT-KHAISINH")
+    expect(page.locator("legend")).to_contain_text("Nhìn chung")
+
+
+def test_idle_dialog_continue_restores_the_page(kiosk, live_server):
+    page = kiosk
+    open_overall(page, live_server)
+    page.click("label[for=OV-2]")
+    page.clock.fast_forward("00:59")
+    expect(page.locator("#idle-dialog")).not_to_be_visible()
+    page.clock.fast_forward("00:02")
+    expect(page.locator("#idle-dialog")).to_be_visible()
+    expect(page.locator("#idle-title")).to_have_text("Ông/Bà vẫn đang đánh giá?")
+    page.clock.run_for(10_000)
+    seconds = int(page.locator("#idle-seconds").inner_text())
+    assert 15 <= seconds <= 20  # counting down, visibly
+    page.click("#idle-continue")
+    expect(page.locator("#idle-dialog")).not_to_be_visible()
+    expect(page.locator("#OV-2")).to_be_checked()  # the page is as it was
+    assert page.url.endswith("/k/vi/s/HT-KHAISINH")
+
+
+def test_no_answer_returns_to_the_attract_screen_with_nothing_kept(app, kiosk, live_server):
+    page = kiosk
+    open_overall(page, live_server)
+    page.click("label[for=OV-1]")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/more$"))
+    page.click("a.button")  # the detailed survey
+    page.click("label[for=TC1-1]")
+    page.clock.run_for(61_000)
+    expect(page.locator("#idle-dialog")).to_be_visible()
+    page.clock.run_for(31_000)
+    expect(page).to_have_url(re.compile("/k/$"))
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    assert page.evaluate(STORAGE) == 0
+    assert page.locator("input:checked").count() == 0
+    page.go_back()  # the back button shows no earlier answers
+    assert page.locator("input:checked").count() == 0
+    assert responses(app) == 1  # the first tap was stored (partial) before the reset
+
+
+def test_offline_rating_is_queued_then_sent_once(app, kiosk, live_server):
+    page = kiosk
+    open_overall(page, live_server)
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.context.set_offline(True)
+    page.click("label[for=OV-1]")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Cảm ơn Ông/Bà")
+    assert page.evaluate(QUEUED) == 1 and responses(app) == 0
+    page.context.set_offline(False)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    page.clock.run_for(2000)
+    for _ in range(50):
+        if page.evaluate(QUEUED) == 0:
+            break
+        page.clock.run_for(1000)
+    assert page.evaluate(QUEUED) == 0
+    assert responses(app) == 1
+    with app.app_context():
+        stored = db.session.scalar(select(Response))
+        assert (stored.channel, stored.counter.code, stored.status) == (
+            "kiosk",
+            "XA1-Q01",
+            "partial",
+        )
+
+
+def test_a_server_error_during_sync_keeps_the_item(app, kiosk, live_server):
+    page = kiosk
+    open_overall(page, live_server)
+    page.context.set_offline(True)
+    page.click("label[for=OV-3]")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Cảm ơn Ông/Bà")
+    page.route("**/api/v1/responses/batch", lambda route: route.fulfill(status=503, body="{}"))
+    page.context.set_offline(False)
+    page.evaluate("() => window.kioskQueue.sync()")
+    assert page.evaluate(QUEUED) == 1 and responses(app) == 0
+    expect(page.locator("#kiosk-status")).to_contain_text("1")
+    page.unroute("**/api/v1/responses/batch")
+    page.evaluate("() => window.kioskQueue.sync()")
+    assert page.evaluate(QUEUED) == 0 and responses(app) == 1
+
+
+def test_a_revoked_kiosk_is_refused_and_keeps_its_queue(app, kiosk, live_server):
+    page = kiosk
+    open_overall(page, live_server)
+    page.context.set_offline(True)
+    page.click("label[for=OV-1]")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Cảm ơn Ông/Bà")
+    with app.app_context():
+        kiosks.revoke_kiosk(db.session.scalar(select(KioskDevice)), actor="test")
+    page.context.set_offline(False)
+    page.evaluate("() => window.kioskQueue.sync()")
+    assert page.evaluate(QUEUED) == 1 and responses(app) == 0
+    expect(page.locator("#kiosk-status")).to_contain_text("1")
+    reply = page.request.get(f"{live_server}/k/vi/")
+    assert reply.status == 401
+
+
+def test_the_kiosk_never_reaches_the_manager_pages(kiosk, live_server):
+    assert kiosk.request.get(f"{live_server}/admin/").status == 404
+    assert kiosk.request.get(f"{live_server}/admin/login").status == 404
+
+
+def test_thank_you_returns_to_the_start_by_itself(kiosk, live_server):
+    page = kiosk
+    open_overall(page, live_server)
+    page.click("label[for=OV-1]")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/more$"))
+    page.click("form[data-step=finish] button")
+    expect(page).to_have_url(re.compile("/thank-you$"))
+    page.clock.run_for(21_000)
+    expect(page).to_have_url(re.compile("/k/$"))
