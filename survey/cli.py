@@ -101,6 +101,27 @@ def kiosk_create(unit: str, counter: str | None, name: str) -> None:
     click.echo(token)
 
 
+@click.command("qr")
+@click.option("--service", "service_code", required=True)
+@click.option("--counter", "counter_code", default=None)
+@click.option("--size", type=click.Choice(["a4", "a5"]), default="a4", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["pdf", "svg"]), default="pdf",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), required=True)
+@with_appcontext
+def qr(service_code: str, counter_code: str | None, size: str, fmt: str, output: str) -> None:
+    """Write the printable QR poster of a service (and counter) as PDF or SVG."""
+    from survey import posters, responses
+
+    service, counter = responses.find_service(service_code), responses.find_counter(counter_code)
+    if service is None or (counter_code and counter is None):
+        raise click.ClickException("unknown or inactive service, or unknown counter")
+    poster = posters.make_poster(service, counter, size)
+    data = posters.render_pdf(poster) if fmt == "pdf" else posters.render_svg(poster).encode()
+    Path(output).write_bytes(data)
+    click.echo(f"Wrote {output}: {poster.url}")
+
+
 @click.group("catalogue")
 def catalogue_group() -> None:
     """The catalogue of units, counters, agencies, lĩnh vực and services."""
@@ -213,6 +234,7 @@ def init_app(app: Flask) -> None:
         create_user,
         api_token_group,
         kiosk_group,
+        qr,
         catalogue_group,
         questionnaire_group,
         rollup_group,

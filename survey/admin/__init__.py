@@ -66,4 +66,4 @@ def role_required(*roles: str):
     return decorator
 
 
-from survey.admin import auth, dashboard, users  # noqa: E402,F401  (views register on bp)
+from survey.admin import auth, dashboard, devices, posters, users  # noqa: E402,F401

@@ -1,0 +1,83 @@
+"""Kiosks and suspect ratings: list, rename, move and revoke kiosks; review flags."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from survey import i18n, kiosks, scope
+from survey import summary as queries
+from survey.admin import bp, role_required
+from survey.catalogue import filter_choices
+from survey.extensions import db
+from survey.models import KioskDevice
+
+
+def _visible_kiosk(kiosk_id: int) -> KioskDevice:
+    device = db.get_or_404(KioskDevice, kiosk_id)
+    if not scope.can_see(current_user, device.unit_id):
+        abort(404)
+    return device
+
+
+@bp.route("/kiosks")
+@role_required("admin", "manager")
+def kiosk_list():
+    """The kiosks of one's units: place, heartbeat, version, queue, last rating."""
+    rows = kiosks.list_kiosks(scope.visible_unit_ids(current_user))
+    return render_template("admin/kiosk_list.html", rows=rows)
+
+
+@bp.route("/kiosks/<int:kiosk_id>", methods=["GET", "POST"])
+@role_required("admin", "manager")
+def kiosk(kiosk_id: int):
+    """Rename, move or revoke a kiosk."""
+    device = _visible_kiosk(kiosk_id)
+    choices = filter_choices(visible=scope.visible_unit_ids(current_user), locale=i18n.current())
+    error = None
+    if request.method == "POST" and request.form.get("action") == "revoke":
+        kiosks.revoke_kiosk(device, actor=current_user.email)
+        flash(_("The kiosk %(name)s has been revoked.", name=device.name))
+        return redirect(url_for("admin.kiosk_list"), 303)
+    if request.method == "POST":
+        unit = request.form.get("unit", "")
+        if not scope.can_see(current_user, _unit_id(unit)):
+            abort(403)
+        try:
+            kiosks.update_kiosk(device, name=request.form.get("name", ""), unit=unit,
+                                counter=request.form.get("counter") or None,
+                                actor=current_user.email)
+        except kiosks.KioskError:
+            error = _("Choose a counter of the chosen unit.")
+        else:
+            flash(_("The kiosk %(name)s has been saved.", name=device.name))
+            return redirect(url_for("admin.kiosk_list"), 303)
+    return render_template("admin/kiosk.html", device=device, choices=choices,
+                           error=error), 400 if error else 200
+
+
+def _unit_id(code: str) -> int:
+    from survey.catalogue import find_unit
+
+    unit = find_unit(code)
+    if unit is None:
+        abort(400)
+    return unit.id
+
+
+@bp.route("/flags", methods=["GET", "POST"])
+@role_required("admin", "manager")
+def flags():
+    """Suspect ratings: kept and left out of the index until a manager clears them."""
+    visible = scope.visible_unit_ids(current_user)
+    if request.method == "POST":
+        decision = request.form.get("decision")
+        if decision not in ("confirm", "clear"):
+            abort(400)
+        queries.review_flag(request.form.get("id", ""), decision=decision, visible=visible,
+                            actor=current_user.email) or abort(404)
+        flash(_("Your decision has been recorded."))
+        return redirect(url_for("admin.flags"), 303)
+    return render_template("admin/flags.html", items=queries.flagged(visible=visible,
+                                                                      locale=i18n.current()))
