@@ -229,3 +229,27 @@ def kiosk_heartbeat():
         "unit": device.unit.code,
         "counter": device.counter.code if device.counter else None,
     }
+
+
+@bp.post("/api/v1/visit-codes")
+def post_visit_codes():
+    """For the one-stop software: new single-use codes (with their addresses) for a service."""
+    from survey import visits
+
+    user = _bearer_user()
+    if user is None or user.role == "viewer":
+        return _error(401, None, _("A valid API token is required (Authorization: Bearer …)."))
+    data = _json_body()
+    service = responses.find_service(str(data.get("service") or ""))
+    counter = responses.find_counter(data.get("counter"))
+    count = data.get("count", 1)
+    if service is None:
+        return _error(422, "service", _("Unknown or inactive procedure."))
+    if data.get("counter") and counter is None:
+        return _error(422, "counter", _("Unknown counter for this unit."))
+    if counter is not None and not scope.can_see(user, counter.unit_id):
+        return _error(403, "counter", _("You may not see the figures of this unit."))
+    if not isinstance(count, int) or not 1 <= count <= 100:
+        return _error(422, "count", _("Ask for between 1 and 100 codes."))
+    codes = visits.mint(service, count, counter=counter, actor=user.email)
+    return {"codes": [{"code": c, "url": visits.url(c)} for c in codes]}, 201

@@ -105,8 +105,9 @@ def kiosk_create(unit: str, counter: str | None, name: str) -> None:
 @click.option("--service", "service_code", required=True)
 @click.option("--counter", "counter_code", default=None)
 @click.option("--size", type=click.Choice(["a4", "a5"]), default="a4", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["pdf", "svg"]), default="pdf",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["pdf", "svg"]), default="pdf", show_default=True
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), required=True)
 @with_appcontext
 def qr(service_code: str, counter_code: str | None, size: str, fmt: str, output: str) -> None:
@@ -120,6 +121,44 @@ def qr(service_code: str, counter_code: str | None, size: str, fmt: str, output:
     data = posters.render_pdf(poster) if fmt == "pdf" else posters.render_svg(poster).encode()
     Path(output).write_bytes(data)
     click.echo(f"Wrote {output}: {poster.url}")
+
+
+@click.group("visit-codes")
+def visit_codes_group() -> None:
+    """Single-use visit codes for the one-stop receipt (one rating per visit)."""
+
+
+@visit_codes_group.command("mint")
+@click.option("--service", "service_code", required=True)
+@click.option("--counter", "counter_code", default=None)
+@click.option("--count", type=click.IntRange(1, 1000), default=1, show_default=True)
+@with_appcontext
+def visit_codes_mint(service_code: str, counter_code: str | None, count: int) -> None:
+    """Print new codes, one address per line (only a keyed hash of each code is stored)."""
+    from survey import responses, visits
+
+    service, counter = responses.find_service(service_code), responses.find_counter(counter_code)
+    if service is None or (counter_code and counter is None):
+        raise click.ClickException("unknown or inactive service, or unknown counter")
+    for code in visits.mint(service, count, counter=counter, actor="cli"):
+        click.echo(visits.url(code))
+
+
+@visit_codes_group.command("require")
+@click.option("--unit", "unit_code", required=True)
+@click.option("--off", is_flag=True, help="Accept phone ratings without a visit code again.")
+@with_appcontext
+def visit_codes_require(unit_code: str, off: bool) -> None:
+    """Accept phone ratings at a unit only with a visit code (or, with --off, without)."""
+    from survey.catalogue import find_unit
+    from survey.extensions import db
+
+    unit = find_unit(unit_code)
+    if unit is None:
+        raise click.ClickException(f"unknown unit {unit_code}")
+    unit.visit_codes_required = not off
+    db.session.commit()
+    click.echo(f"{unit.code}: visit codes {'optional' if off else 'required'}")
 
 
 @click.group("catalogue")
@@ -235,6 +274,7 @@ def init_app(app: Flask) -> None:
         api_token_group,
         kiosk_group,
         qr,
+        visit_codes_group,
         catalogue_group,
         questionnaire_group,
         rollup_group,

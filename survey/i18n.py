@@ -81,8 +81,7 @@ def init_app(app: Flask) -> None:
     """Install the converter, the cookie and the template helpers."""
     app.url_map.converters["lang"] = LangConverter
     app.after_request(_remember_choice)
-    app.context_processor(
-        lambda: {"kiosk": has_request_context() and request.blueprint == "kiosk"})
+    app.context_processor(lambda: {"kiosk": has_request_context() and request.blueprint == "kiosk"})
     app.jinja_env.globals.update(
         LOCALES=LOCALES,
         LANGUAGE_NAMES=LANGUAGE_NAMES,

@@ -129,6 +129,33 @@ def short(code: str):
     return redirect(url_for(".service", lang=i18n.preferred_locale(), code=code, via="qr", **args))
 
 
+@bp.route("/v/<code>")
+def visit(code: str):
+    """A visit code from a receipt: one rating of that visit's service."""
+    from survey import visits
+
+    found = visits.find(code) if not in_kiosk() else None
+    if found is None:
+        abort(404)
+    if found.used_at is not None:
+        return render_template("public/already_rated.html"), 200
+    session["visit"] = code.upper()
+    args = {"counter": found.counter.code} if found.counter else {}
+    return redirect(
+        url_for(".service", lang=i18n.preferred_locale(), code=found.service.code, via="qr", **args)
+    )
+
+
+def _needs_visit_code(service_code: str, unit) -> bool:
+    """A unit that asks for visit codes accepts a phone rating only with one for the service."""
+    from survey import visits
+
+    if in_kiosk() or not unit.visit_codes_required:
+        return False
+    found = visits.find(session.get("visit", ""))
+    return found is None or found.service.code != service_code
+
+
 @bp.route("/<lang:lang>/")
 def index():
     """Choose a service: grouped by lĩnh vực, with a server-side search."""
@@ -172,6 +199,8 @@ def service(code: str):
     q = _active_questionnaire()
     source = request.form if request.method == "POST" else request.args
     context, errors = _context_from(source), []
+    if _needs_visit_code(code, context["unit"]):
+        return render_template("public/visit_code_needed.html"), 403
     rid = source.get("rid") or str(uuid.uuid4())
     if request.method == "POST":
         try:
@@ -182,6 +211,8 @@ def service(code: str):
             answers = responses.clean_answers(
                 q, _answers(), items=[q.overall_code], required=[q.overall_code]
             )
+            if existing is None and not _claim_visit():
+                return render_template("public/already_rated.html"), 409
             started = responses.start_response(
                 public_id=rid,
                 questionnaire=q,
@@ -192,6 +223,7 @@ def service(code: str):
                 **context,
             )
             _own(rid)
+            _link_visit(started)
             if not started.created:
                 return _after_repeat(started.response, answers)
             return redirect(url_for(".more", rid=rid), 303)
@@ -206,6 +238,20 @@ def service(code: str):
         context=context,
         hidden=_hidden(source),
     ), 400 if errors else 200
+
+
+def _claim_visit() -> bool:
+    """Use this browser's visit code, if it has one: False when it was used already."""
+    from survey import visits
+
+    return "visit" not in session or visits.claim(session["visit"])
+
+
+def _link_visit(started) -> None:
+    from survey import visits
+
+    if started.created and "visit" in session:
+        visits.link(session.pop("visit"), started.response.id)
 
 
 def _hidden(source) -> dict:

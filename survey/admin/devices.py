@@ -45,16 +45,21 @@ def kiosk(kiosk_id: int):
         if not scope.can_see(current_user, _unit_id(unit)):
             abort(403)
         try:
-            kiosks.update_kiosk(device, name=request.form.get("name", ""), unit=unit,
-                                counter=request.form.get("counter") or None,
-                                actor=current_user.email)
+            kiosks.update_kiosk(
+                device,
+                name=request.form.get("name", ""),
+                unit=unit,
+                counter=request.form.get("counter") or None,
+                actor=current_user.email,
+            )
         except kiosks.KioskError:
             error = _("Choose a counter of the chosen unit.")
         else:
             flash(_("The kiosk %(name)s has been saved.", name=device.name))
             return redirect(url_for("admin.kiosk_list"), 303)
-    return render_template("admin/kiosk.html", device=device, choices=choices,
-                           error=error), 400 if error else 200
+    return render_template(
+        "admin/kiosk.html", device=device, choices=choices, error=error
+    ), 400 if error else 200
 
 
 def _unit_id(code: str) -> int:
@@ -75,9 +80,11 @@ def flags():
         decision = request.form.get("decision")
         if decision not in ("confirm", "clear"):
             abort(400)
-        queries.review_flag(request.form.get("id", ""), decision=decision, visible=visible,
-                            actor=current_user.email) or abort(404)
+        queries.review_flag(
+            request.form.get("id", ""), decision=decision, visible=visible, actor=current_user.email
+        ) or abort(404)
         flash(_("Your decision has been recorded."))
         return redirect(url_for("admin.flags"), 303)
-    return render_template("admin/flags.html", items=queries.flagged(visible=visible,
-                                                                      locale=i18n.current()))
+    return render_template(
+        "admin/flags.html", items=queries.flagged(visible=visible, locale=i18n.current())
+    )

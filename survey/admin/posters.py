@@ -17,8 +17,12 @@ def qr_codes():
 
     choices = filter_choices(visible=scope.visible_unit_ids(current_user), locale=i18n.current())
     groups = summary.services_by_field(locale=i18n.current())
-    return render_template("admin/qr_codes.html", groups=groups, counters=choices["counter"],
-                           counter=request.args.get("counter", ""))
+    return render_template(
+        "admin/qr_codes.html",
+        groups=groups,
+        counters=choices["counter"],
+        counter=request.args.get("counter", ""),
+    )
 
 
 @bp.route("/qr/<code>.<fmt>")
@@ -30,12 +34,16 @@ def qr_poster(code: str, fmt: str):
     counter = responses.find_counter(request.args.get("counter"))
     if service is None or fmt not in ("pdf", "svg") or size not in posters.SIZES:
         abort(404)
-    if request.args.get("counter") and (counter is None or
-                                        not scope.can_see(current_user, counter.unit_id)):
+    if request.args.get("counter") and (
+        counter is None or not scope.can_see(current_user, counter.unit_id)
+    ):
         abort(404)
     poster = posters.make_poster(service, counter, size)
     audit.record("export.poster", actor=current_user.email, target=poster.url)
     if fmt == "svg":
         return Response(posters.render_svg(poster), mimetype="image/svg+xml")
-    return Response(posters.render_pdf(poster), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="qr-{code}-{size}.pdf"'})
+    return Response(
+        posters.render_pdf(poster),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="qr-{code}-{size}.pdf"'},
+    )

@@ -1,0 +1,238 @@
+"""Kiosk administration, suspect ratings, QR posters and visit codes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from survey import kiosks, rollups
+from survey.extensions import db
+from survey.models import AuditEvent, KioskDevice, Response, Unit, VisitCode, utcnow
+from tests.builders import make_user, overall_form, sign_in
+
+
+@pytest.fixture
+def token(app):
+    with app.app_context():
+        make_user("admin@ag.vn", "admin")
+        make_user("manager@ag.vn", "manager", ("XA1",))
+        return kiosks.create_kiosk(unit="XA1", counter="XA1-Q01", name="Sảnh A", actor="t")[1]
+
+
+def send(client, token, *, seconds_ago: int, ov: int = 5):
+    body = {
+        "id": str(uuid.uuid4()),
+        "service": "HT-KHAISINH",
+        "captured_at": (utcnow() - timedelta(seconds=seconds_ago)).isoformat(),
+        "answers": {"OV": ov},
+    }
+    return client.post(
+        "/api/v1/responses", json=body, headers={"Authorization": f"Bearer {token}"}
+    ).get_json()["id"]
+
+
+def flags_of(app) -> list[str | None]:
+    with app.app_context():
+        return list(db.session.scalars(select(Response.flags).order_by(Response.captured_at)))
+
+
+def test_a_burst_is_flagged_kept_and_left_out_of_the_index(app, client, token):
+    send(client, token, seconds_ago=100)
+    burst = send(client, token, seconds_ago=98)
+    send(client, token, seconds_ago=30)
+    assert flags_of(app) == [None, "burst", None]
+    with app.app_context():
+        counted = sum(n for key, n in rollups.stored().items() if key[6] == "*")
+    assert counted == 2
+    sign_in(client, "manager@ag.vn")
+    page = client.get("/admin/flags").text
+    assert burst in page and "Sảnh A" in page
+    assert client.post("/admin/flags", data={"id": burst, "decision": "clear"}).status_code == 303
+    assert flags_of(app) == [None, None, None]
+    with app.app_context():
+        assert sum(n for key, n in rollups.stored().items() if key[6] == "*") == 3
+        event = db.session.scalar(select(AuditEvent).filter_by(action="flag.clear"))
+        assert (event.actor, event.target) == ("manager@ag.vn", burst)
+
+
+def test_a_streak_of_identical_answers_is_flagged(app, client, token):
+    for i in range(8):
+        send(client, token, seconds_ago=600 - i * 60, ov=1)
+    assert flags_of(app) == [None] * 7 + ["streak"]
+    send(client, token, seconds_ago=30, ov=4)
+    assert flags_of(app)[-1] is None
+
+
+def test_confirming_keeps_the_rating_out(app, client, token):
+    send(client, token, seconds_ago=100)
+    burst = send(client, token, seconds_ago=99)
+    sign_in(client, "admin@ag.vn")
+    client.post("/admin/flags", data={"id": burst, "decision": "confirm"})
+    assert flags_of(app)[1] == "burst;confirmed"
+    assert (
+        "Đã xác nhận" in client.get("/admin/flags").text
+        or "Confirmed" in client.get("/admin/flags").text
+    )
+
+
+def test_kiosk_list_shows_offline_and_queue(app, client, token):
+    client.post(
+        "/api/v1/kiosk/heartbeat",
+        json={"app_version": "1", "queued": 4},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with app.app_context():
+        device = db.session.scalar(select(KioskDevice))
+        assert not kiosks.is_offline(device)
+        app.config["SURVEY_OPENING_HOURS"] = "00:00-23:59"
+        db.session.execute(
+            update(KioskDevice).values(last_heartbeat=utcnow() - timedelta(minutes=11))
+        )
+        db.session.commit()
+        device = db.session.scalar(select(KioskDevice))
+        sunday = utcnow() + timedelta(days=(6 - utcnow().weekday()) % 7)
+        assert kiosks.is_offline(device, utcnow()) is (utcnow().weekday() != 6)
+        assert not kiosks.is_offline(device, sunday.replace(hour=3))
+    sign_in(client, "manager@ag.vn")
+    page = client.get("/admin/kiosks").text
+    assert "Sảnh A" in page and ">4<" in page
+
+
+def test_kiosk_can_be_moved_renamed_and_revoked(app, client, token):
+    sign_in(client, "admin@ag.vn")
+    with app.app_context():
+        kiosk_id = db.session.scalar(select(KioskDevice.id))
+    moved = client.post(
+        f"/admin/kiosks/{kiosk_id}", data={"name": "Sảnh B", "unit": "CTR", "counter": "CTR-Q01"}
+    )
+    assert moved.status_code == 303
+    wrong = client.post(
+        f"/admin/kiosks/{kiosk_id}", data={"name": "X", "unit": "CTR", "counter": "XA1-Q01"}
+    )
+    assert wrong.status_code == 400
+    client.post(f"/admin/kiosks/{kiosk_id}", data={"action": "revoke"})
+    assert (
+        client.post(
+            "/api/v1/kiosk/heartbeat", json={}, headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 401
+    )
+    with app.app_context():
+        device = db.session.get(KioskDevice, kiosk_id)
+        assert (device.name, device.unit.code, device.revoked_at is not None) == (
+            "Sảnh B",
+            "CTR",
+            True,
+        )
+
+
+def test_a_manager_cannot_touch_kiosks_of_other_units(app, client, token):
+    with app.app_context():
+        other = kiosks.create_kiosk(unit="CTR", counter=None, name="Trung tâm", actor="t")[0]
+        other_id = other.id
+    sign_in(client, "manager@ag.vn")
+    assert "Trung tâm" not in client.get("/admin/kiosks").text
+    assert client.get(f"/admin/kiosks/{other_id}").status_code == 404
+    assert client.post(f"/admin/kiosks/{other_id}", data={"action": "revoke"}).status_code == 404
+
+
+@pytest.mark.skipif(
+    not shutil.which("zbarimg") or not shutil.which("pdftoppm"),
+    reason="needs zbarimg (zbar-tools) and pdftoppm (poppler-utils)",
+)
+def test_poster_pdf_decodes_to_the_right_url(app, runner, tmp_path):
+    app.config["SURVEY_PUBLIC_URL"] = "https://khaosat.angiang.gov.vn"
+    pdf = tmp_path / "poster.pdf"
+    result = runner.invoke(
+        args=[
+            "qr",
+            "--service",
+            "HT-KHAISINH",
+            "--counter",
+            "XA1-Q01",
+            "--size",
+            "a5",
+            "-o",
+            str(pdf),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    subprocess.run(["pdftoppm", "-r", "100", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    decoded = subprocess.run(
+        ["zbarimg", "-q", "--raw", str(tmp_path / "page-1.png")], capture_output=True, text=True
+    ).stdout.strip()
+    assert decoded == "https://khaosat.angiang.gov.vn/s/HT-KHAISINH?counter=XA1-Q01"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "Đăng ký khai sinh" in text and "Birth registration" in text
+    assert "khaosat.angiang.gov.vn/s/HT-KHAISINH" in text
+
+
+def test_poster_svg_from_the_admin_pages(app, client, token):
+    sign_in(client, "manager@ag.vn")
+    reply = client.get("/admin/qr/HT-KHAISINH.svg?size=a4&counter=XA1-Q01")
+    assert reply.status_code == 200 and reply.mimetype == "image/svg+xml"
+    assert "Đăng ký khai sinh" in reply.text and "/s/HT-KHAISINH?counter=XA1-Q01" in reply.text
+    assert client.get("/admin/qr/HT-KHAISINH.svg?counter=CTR-Q01").status_code == 404
+    assert client.get("/admin/qr/NOPE.pdf").status_code == 404
+    assert "Đăng ký khai sinh" in client.get("/admin/qr").text
+
+
+def test_visit_codes_rate_once(app, client, runner):
+    result = runner.invoke(args=["visit-codes", "mint", "--service", "HT-KHAISINH", "--count", "2"])
+    urls = result.output.strip().splitlines()
+    assert len(urls) == 2 and all("/v/" in u for u in urls)
+    code = urls[0].rsplit("/", 1)[1]
+    with app.app_context():
+        stored = list(db.session.scalars(select(VisitCode.code_hash)))
+        assert code not in stored and len(stored) == 2
+    reply = client.get(f"/v/{code}")
+    assert reply.headers["Location"].startswith("/vi/s/HT-KHAISINH")
+    fields = overall_form(client, "/vi/s/HT-KHAISINH?via=qr")
+    assert client.post("/vi/s/HT-KHAISINH", data={**fields, "OV": "5"}).status_code == 303
+    again = app.test_client().get(f"/v/{code}")
+    assert again.status_code == 200 and "đã được đánh giá" in again.text
+    assert app.test_client().get(f"/v/{code[:-1]}X").status_code == 404  # forged signature
+    with app.app_context():
+        used = db.session.scalar(select(VisitCode).where(VisitCode.used_at.is_not(None)))
+        assert used.response_id == db.session.scalar(select(Response.id))
+
+
+def test_a_unit_can_require_visit_codes(app, client, runner):
+    assert runner.invoke(args=["visit-codes", "require", "--unit", "CTR"]).exit_code == 0
+    blocked = client.get("/vi/s/HT-KHAISINH")
+    assert blocked.status_code == 403 and "biên nhận" in blocked.text
+    code = runner.invoke(args=["visit-codes", "mint", "--service", "HT-KHAISINH"]).output
+    client.get("/v/" + code.strip().rsplit("/", 1)[1])
+    assert client.get("/vi/s/HT-KHAISINH?via=qr").status_code == 200
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Unit).filter_by(visit_codes_required=True)
+            )
+            == 1
+        )
+
+
+def test_visit_code_api_for_the_one_stop_software(app, client, token):
+    from survey import accounts
+
+    with app.app_context():
+        api = accounts.create_api_token(accounts.find_user("manager@ag.vn"), actor="t")
+    reply = client.post(
+        "/api/v1/visit-codes",
+        json={"service": "HT-KHAISINH", "count": 3, "counter": "XA1-Q01"},
+        headers={"Authorization": f"Bearer {api}"},
+    )
+    assert reply.status_code == 201 and len(reply.get_json()["codes"]) == 3
+    outside = client.post(
+        "/api/v1/visit-codes",
+        json={"service": "HT-KHAISINH", "counter": "CTR-Q01"},
+        headers={"Authorization": f"Bearer {api}"},
+    )
+    assert outside.status_code == 403
+    assert client.post("/api/v1/visit-codes", json={"service": "HT-KHAISINH"}).status_code == 401
