@@ -1,0 +1,250 @@
+"""Every page, in every language and state, checked in Chromium: axe-core (WCAG 2.2 AA tags),
+target sizes, reflow at 320 px, text spacing, English left on vi or km pages, unique titles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import axe_playwright_python
+import pytest
+from babel.messages.pofile import read_po
+from playwright.sync_api import Page, expect
+
+from survey import demo, kiosks
+from tests.builders import PASSWORD, make_user
+
+AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+LANGS = ["vi", "en", "km"]
+ROOT = Path(__file__).resolve().parents[2]
+TEXT_SPACING = """* { line-height: 1.5 !important; letter-spacing: 0.12em !important;
+  word-spacing: 0.16em !important; } p { margin-bottom: 2em !important; }"""
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's violations on the page, one line each."""
+    page.evaluate(AXE)
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations']})",
+        TAGS,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][0]['target']}"
+        for v in result["violations"]
+    ]
+
+
+def small_targets(page: Page, selector: str, width: int, height: int) -> list[str]:
+    """Visible targets smaller than width × height CSS px."""
+    return page.evaluate(
+        """([selector, w, h]) => Array.from(document.querySelectorAll(selector))
+        .filter(e => e.offsetParent !== null)
+        .map(e => [e, e.getBoundingClientRect()])
+        .filter(([e, r]) => r.width < w || r.height < h)
+        .map(([e, r]) => `${e.tagName}.${e.className} "${e.textContent.trim().slice(0, 30)}"`
+             + ` ${Math.round(r.width)}x${Math.round(r.height)}`)""",
+        [selector, width, height],
+    )
+
+
+def overflows(page: Page) -> bool:
+    """True when the page scrolls sideways."""
+    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+
+
+def english_words() -> list[str]:
+    """English msgids (several words, no placeholder) that the vi catalogue translates."""
+    with open(ROOT / "translations" / "vi" / "LC_MESSAGES" / "messages.po", "rb") as handle:
+        catalogue = read_po(handle)
+    return [
+        m.id
+        for m in catalogue
+        if isinstance(m.id, str)
+        and m.id
+        and "%" not in m.id
+        and len(m.id.split()) >= 2
+        and m.string != m.id
+    ]
+
+
+ENGLISH = english_words()
+
+
+def check(page: Page, lang: str, state: str, problems: list[str], *, targets=None) -> str:
+    """Run every check on the page as it is now; return its title."""
+    assert page.get_attribute("html", "lang") == lang, state
+    problems.extend(f"{state}: {v}" for v in axe_violations(page))
+    if targets:
+        for selector, width, height in targets:
+            problems.extend(
+                f"{state}: small target {t}" for t in small_targets(page, selector, width, height)
+            )
+    if lang != "en":
+        text = page.evaluate("document.body.innerText")
+        problems.extend(f"{state}: English left: {w!r}" for w in ENGLISH if w in text)
+    return page.title()
+
+
+def reflow_and_spacing(page: Page, state: str, problems: list[str]) -> None:
+    """At 320 CSS px, and with WCAG 1.4.12 text spacing, nothing scrolls sideways."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 320, "height": 640})
+    if overflows(page):
+        problems.append(f"{state}: horizontal scroll at 320 px")
+    page.add_style_tag(content=TEXT_SPACING)
+    if overflows(page):
+        problems.append(f"{state}: horizontal scroll with text spacing")
+    page.set_viewport_size(size)
+
+
+PHONE_TARGETS = [("button, a.button, label.radio, .service-list a, .lang-switch a", 44, 44)]
+KIOSK_TARGETS = [
+    ("button, a.button, .service-list a, .lang-switch a", 48, 48),
+    ("label.radio", 64, 64),
+]
+
+
+def citizen_tour(page: Page, base: str, lang: str) -> Iterator[str]:
+    page.goto(f"{base}/{lang}/")
+    yield "services"
+    page.goto(f"{base}/{lang}/?q=khai")
+    yield "search"
+    page.goto(f"{base}/{lang}/?q=zzzz")
+    yield "search without result"  # (the same title as any search: it names the words)
+    page.goto(f"{base}/{lang}/s/HT-KHAISINH")
+    yield "overall question"
+    page.click("button[type=submit]")
+    expect(page.locator(".error-summary")).to_be_focused()
+    yield "overall question with error"
+    page.click("label[for=OV-1]")
+    page.click("button[type=submit]")
+    yield "recorded, more?"
+    page.click("a.button")
+    yield "element page"
+    page.evaluate("document.getElementById('TC1-1').value = '9'")
+    page.click("label[for=TC1-1]")
+    page.click("button[type=submit]")
+    expect(page.locator(".error-summary")).to_be_focused()
+    yield "element page with error"
+    for _ in range(5):
+        page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/expectations$"))
+    yield "expectations"
+    page.click("button[type=submit]")
+    page.fill("textarea", "ý" * 1300)
+    page.click("button[type=submit]")
+    yield "comment with error"
+    page.fill("textarea", "Cảm ơn")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/thank-you$"))
+    yield "thank-you"
+    page.goto(f"{base}/{lang}/no-such-page")
+    yield "not found"
+
+
+def kiosk_tour(page: Page, base: str, lang: str) -> Iterator[str]:
+    page.goto(f"{base}/k/{lang}/")
+    yield "kiosk services"
+    page.goto(f"{base}/k/{lang}/s/HT-KHAISINH")
+    yield "kiosk overall question"
+    page.clock.run_for(61_000)
+    expect(page.locator("#idle-dialog")).to_be_visible()
+    yield "kiosk idle dialog"
+    page.click("#idle-continue")
+    page.click("label[for=OV-1]")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/more$"))
+    yield "kiosk recorded, more?"
+    page.click("form[data-step=finish] button")
+    expect(page).to_have_url(re.compile("/thank-you$"))
+    yield "kiosk thank-you"
+
+
+def manager_tour(page: Page, base: str, lang: str) -> Iterator[str]:
+    page.goto(f"{base}/admin/language/{lang}?next=/admin/login")
+    yield "sign-in"
+    page.click("button[type=submit]")
+    yield "sign-in with errors"
+    page.fill("#email", "admin@ag.vn")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{base}/admin/?period=last-year")
+    yield "dashboard with data"
+    page.goto(f"{base}/admin/?period=custom&from=2001-01-01&to=2001-01-31")
+    yield "dashboard without data"
+    page.goto(f"{base}/admin/?period=custom&from=2025-13-01&to=2025-01-01")
+    yield "dashboard with error"
+    for path, state in (
+        ("/admin/qr", "exports: QR posters"),
+        ("/admin/users", "users"),
+        ("/admin/tokens", "tokens"),
+        ("/admin/kiosks", "kiosks"),
+        ("/admin/flags", "suspect ratings"),
+        ("/admin/audit", "audit log"),
+        ("/admin/password", "password"),
+    ):
+        page.goto(base + path)
+        yield state
+
+
+@pytest.fixture
+def seeded(app):
+    with app.app_context():
+        make_user("admin@ag.vn", "admin")
+        demo.seed_responses(600, seed=3, now=datetime(2026, 6, 1, tzinfo=UTC))
+        return kiosks.create_kiosk(unit="XA1", counter="XA1-Q01", name="Sảnh", actor="t")[1]
+
+
+def run_tour(
+    page: Page, tour: Callable, base: str, lang: str, *, targets, reflow: bool
+) -> list[str]:
+    problems, titles = [], {}
+    for state in tour(page, base, lang):
+        title = check(page, lang, state, problems, targets=targets)
+        if "error" not in state and "idle" not in state and "without" not in state:
+            titles.setdefault(title, []).append(state)
+        if reflow:
+            reflow_and_spacing(page, state, problems)
+    problems.extend(
+        f"same title {t!r} on {s}"
+        for t, s in titles.items()
+        if len(s) > 1 and not {"recorded, more?", "kiosk recorded, more?"} & set(s)
+    )
+    return problems
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_citizen_pages(browser, live_server, seeded, lang):
+    context = browser.new_context(viewport={"width": 360, "height": 640})
+    problems = run_tour(
+        context.new_page(), citizen_tour, live_server, lang, targets=PHONE_TARGETS, reflow=True
+    )
+    context.close()
+    assert problems == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_kiosk_pages(browser, live_server, seeded, lang):
+    context = browser.new_context(viewport={"width": 1080, "height": 1920})
+    page = context.new_page()
+    page.clock.install()
+    page.goto(f"{live_server}/k/activate?token={seeded}")
+    problems: list[str] = []
+    check(page, "vi", "attract", problems, targets=KIOSK_TARGETS)
+    problems += run_tour(page, kiosk_tour, live_server, lang, targets=KIOSK_TARGETS, reflow=False)
+    context.close()
+    assert problems == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_manager_pages(browser, live_server, seeded, lang):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    problems = run_tour(
+        context.new_page(), manager_tour, live_server, lang, targets=None, reflow=True
+    )
+    context.close()
+    assert problems == []
