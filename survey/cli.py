@@ -161,6 +161,17 @@ def visit_codes_require(unit_code: str, off: bool) -> None:
     click.echo(f"{unit.code}: visit codes {'optional' if off else 'required'}")
 
 
+@click.command("screens")
+@click.option("--out", type=click.Path(file_okay=False), default="screenshots", show_default=True)
+@click.option("--chromium", default="/usr/bin/chromium", show_default=True)
+def screens(out: str, chromium: str) -> None:
+    """Screenshot every page in vi, en and km on phone, kiosk and desktop (needs Playwright)."""
+    from survey.screens import take_screenshots
+
+    shots = take_screenshots(Path(out), chromium=chromium)
+    click.echo(f"Saved {len(shots)} screenshots and an index.html in {out}")
+
+
 @click.group("catalogue")
 def catalogue_group() -> None:
     """The catalogue of units, counters, agencies, lĩnh vực and services."""
@@ -275,6 +286,7 @@ def init_app(app: Flask) -> None:
         kiosk_group,
         qr,
         visit_codes_group,
+        screens,
         catalogue_group,
         questionnaire_group,
         rollup_group,

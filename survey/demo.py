@@ -113,3 +113,10 @@ def seed_responses(n: int, *, seed: int = 1, now: datetime | None = None) -> int
     db.session.commit()
     rollups.rebuild()
     return n
+
+
+def first_commune_code() -> str:
+    """The code of the first unit below the top one (a commune service point)."""
+    return db.session.scalar(
+        select(Unit.code).where(Unit.parent_id.is_not(None)).order_by(Unit.id)
+    ) or db.session.scalar(select(Unit.code))

@@ -1,0 +1,211 @@
+"""Screenshots of every page, in each language and viewport, for people to review.
+
+`survey screens --out DIR` builds a throw-away instance (SQLite in a temporary folder, the demo
+catalogue, demo ratings, an administrator and a kiosk), serves it on a free local port and
+walks Chromium through the tours below. The accessibility tests walk the same tours.
+Needs Playwright (`pip install -e '.[test]'`) and Chromium (`/usr/bin/chromium`).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import secrets
+import tempfile
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORTS = {"phone": (360, 640), "kiosk": (1080, 1920), "desktop": (1366, 768)}
+LANGS = ("vi", "en", "km")
+
+
+def _expect():
+    from playwright.sync_api import expect
+
+    return expect
+
+
+def citizen_tour(page, base: str, lang: str) -> Iterator[str]:
+    """The citizen pages, in every state: yields a name once the page is ready."""
+    expect = _expect()
+    page.goto(f"{base}/{lang}/")
+    yield "services"
+    page.goto(f"{base}/{lang}/?q=khai")
+    yield "search"
+    page.goto(f"{base}/{lang}/?q=zzzz")
+    yield "search without result"
+    page.goto(f"{base}/{lang}/s/HT-KHAISINH")
+    yield "overall question"
+    page.click("button[type=submit]")
+    expect(page.locator(".error-summary")).to_be_focused()
+    yield "overall question with error"
+    page.click("label[for=OV-1]")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/more$"))
+    yield "recorded, more?"
+    page.click("a.button")
+    expect(page).to_have_url(re.compile("/tc$"))
+    yield "element page"
+    page.evaluate("document.getElementById('TC1-1').value = '9'")
+    page.click("label[for=TC1-1]")
+    page.click("button[type=submit]")
+    expect(page.locator(".error-summary")).to_be_focused()
+    yield "element page with error"
+    for _ in range(5):
+        page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/expectations$"))
+    yield "expectations"
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/comment$"))
+    yield "comment"
+    page.fill("textarea", "ý" * 1300)
+    page.click("button[type=submit]")
+    expect(page.locator(".error-summary")).to_be_focused()
+    yield "comment with error"
+    page.fill("textarea", "Cảm ơn")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/thank-you$"))
+    yield "thank-you"
+    page.goto(f"{base}/{lang}/no-such-page")
+    yield "not found"
+
+
+def kiosk_tour(page, base: str, lang: str) -> Iterator[str]:
+    """The kiosk pages of an activated kiosk whose clock Playwright controls."""
+    expect = _expect()
+    page.goto(f"{base}/k/")
+    yield "kiosk attract"
+    page.goto(f"{base}/k/{lang}/")
+    yield "kiosk services"
+    page.goto(f"{base}/k/{lang}/s/HT-KHAISINH")
+    yield "kiosk overall question"
+    page.clock.run_for(61_000)
+    expect(page.locator("#idle-dialog")).to_be_visible()
+    yield "kiosk idle dialog"
+    page.click("#idle-continue")
+    page.click("label[for=OV-1]")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/more$"))
+    yield "kiosk recorded, more?"
+    page.click("form[data-step=finish] button")
+    expect(page).to_have_url(re.compile("/thank-you$"))
+    yield "kiosk thank-you"
+
+
+def manager_tour(page, base: str, lang: str, *, email: str, password: str) -> Iterator[str]:
+    """The manager pages: sign-in, the dashboard with and without data, administration."""
+    page.goto(f"{base}/admin/language/{lang}?next=/admin/login")
+    yield "sign-in"
+    page.click("button[type=submit]")
+    yield "sign-in with errors"
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.goto(f"{base}/admin/?period=last-year")
+    yield "dashboard with data"
+    page.goto(f"{base}/admin/?period=custom&from=2001-01-01&to=2001-01-31")
+    yield "dashboard without data"
+    page.goto(f"{base}/admin/?period=custom&from=2025-13-01&to=2025-01-01")
+    yield "dashboard with error"
+    for path, state in (
+        ("/admin/qr", "exports: QR posters"),
+        ("/admin/users", "users"),
+        ("/admin/tokens", "tokens"),
+        ("/admin/kiosks", "kiosks"),
+        ("/admin/flags", "suspect ratings"),
+        ("/admin/audit", "audit log"),
+        ("/admin/password", "password"),
+    ):
+        page.goto(base + path)
+        yield state
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _demo_server(folder: Path) -> tuple[str, str, str, str]:
+    """Serve a throw-away demo instance; return its URL, admin e-mail, password, kiosk token."""
+    from werkzeug.serving import make_server
+
+    from survey import accounts, create_app, demo, kiosks, setup
+
+    os.environ["SURVEY_INSTANCE_PATH"] = str(folder)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'screens.db'}"})
+    password = secrets.token_urlsafe(12)
+    with app.app_context():
+        setup.prepare()
+        demo.seed_responses(3000, seed=5, now=datetime.now(UTC))
+        accounts.create_user("screens@localhost", role="admin", password=password)
+        token = kiosks.create_kiosk(
+            unit=demo.first_commune_code(), counter=None, name="Kiosk", actor="screens"
+        )[1]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}", "screens@localhost", password, token
+
+
+def take_screenshots(out: Path, *, chromium: str = "/usr/bin/chromium") -> list[Path]:
+    """Save a full-page screenshot of every state of every page; return the files."""
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    shots: list[Path] = []
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
+        base, email, password, token = _demo_server(Path(folder))
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        plans = [
+            ("phone", citizen_tour, {}),
+            ("desktop", citizen_tour, {}),
+            ("kiosk", kiosk_tour, {}),
+            ("desktop", manager_tour, {"email": email, "password": password}),
+            ("phone", manager_tour, {"email": email, "password": password}),
+        ]
+        for viewport, tour, extra in plans:
+            for lang in LANGS:
+                width, height = VIEWPORTS[viewport]
+                context = browser.new_context(viewport={"width": width, "height": height})
+                page = context.new_page()
+                if tour is kiosk_tour:
+                    page.clock.install()
+                    page.goto(f"{base}/k/activate?token={token}")
+                for number, state in enumerate(tour(page, base, lang, **extra), start=1):
+                    path = (
+                        out / f"{viewport}-{lang}-{tour.__name__[:-5]}-{number:02d}-"
+                        f"{_slug(state)}.png"
+                    )
+                    page.screenshot(path=str(path), full_page=True)
+                    shots.append(path)
+                context.close()
+        browser.close()
+    _contact_sheet(out, shots)
+    return shots
+
+
+def _contact_sheet(out: Path, shots: list[Path]) -> None:
+    """An index.html showing every screenshot small, each linked to the full image."""
+    items = "\n".join(
+        f'<figure><a href="{html.escape(p.name)}"><img src="{html.escape(p.name)}"'
+        f' alt="" loading="lazy"></a><figcaption>{html.escape(p.stem)}'
+        "</figcaption></figure>"
+        for p in shots
+    )
+    (out / "index.html").write_text(
+        "<!doctype html><meta charset=utf-8><title>Screens</title><style>body{font:14px sans-"
+        "serif;display:flex;flex-wrap:wrap;gap:12px}figure{width:220px;margin:0}img{width:220"
+        "px;max-height:400px;object-fit:cover;object-position:top;border:1px solid #999}"
+        f"</style>{items}",
+        encoding="utf-8",
+    )
