@@ -9,6 +9,7 @@ Needs Playwright (`pip install -e '.[test]'`) and Chromium (`/usr/bin/chromium`)
 from __future__ import annotations
 
 import html
+import logging
 import os
 import re
 import secrets
@@ -152,6 +153,7 @@ def _demo_server(folder: Path) -> tuple[str, str, str, str]:
         token = kiosks.create_kiosk(
             unit=demo.first_commune_code(), counter=None, name="Kiosk", actor="screens"
         )[1]
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", "screens@localhost", password, token

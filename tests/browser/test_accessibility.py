@@ -52,6 +52,15 @@ def small_targets(page: Page, selector: str, width: int, height: int) -> list[st
     )
 
 
+def ungrouped_radios(page: Page) -> list[str]:
+    """Radios outside a fieldset whose legend names the question (axe does not check it)."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('input[type=radio]'))
+        .filter(r => { const f = r.closest('fieldset');
+                       const l = f && f.querySelector(':scope > legend');
+                       return !l || !l.textContent.trim(); })
+        .map(r => r.name + '=' + r.value)""")
+
+
 def overflows(page: Page) -> bool:
     """True when the page scrolls sideways."""
     return page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
@@ -79,6 +88,9 @@ def check(page: Page, lang: str, state: str, problems: list[str], *, targets=Non
     """Run every check on the page as it is now; return its title."""
     assert page.get_attribute("html", "lang") == lang, state
     problems.extend(f"{state}: {v}" for v in axe_violations(page))
+    problems.extend(
+        f"{state}: radio without fieldset and legend: {r}" for r in ungrouped_radios(page)
+    )
     if targets:
         for selector, width, height in targets:
             problems.extend(
