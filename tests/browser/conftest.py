@@ -24,6 +24,8 @@ FLAGS = [
 def browser():
     """Debian's Chromium, headless; the tests are skipped, saying why, where it is missing."""
     if not shutil.which(CHROMIUM):
+        if os.environ.get("SURVEY_REQUIRE_BROWSER"):
+            pytest.fail(f"no Chromium at {CHROMIUM} and SURVEY_REQUIRE_BROWSER is set")
         pytest.skip(
             f"no Chromium at {CHROMIUM}: install Debian's 'chromium' package (.ci/run does)"
         )
