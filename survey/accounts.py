@@ -183,7 +183,7 @@ def authenticate(email: str, password: str) -> User:
 def start_session(user: User) -> str:
     """Open a new server-side session (a new id at every sign-in); return its token."""
     token = secrets.token_urlsafe(32)
-    db.session.add(UserSession(token=token, user=user))
+    db.session.add(UserSession(token=_digest(token), user=user))
     audit.record("signin", actor=user.email, commit=False)
     db.session.commit()
     return token
@@ -191,7 +191,7 @@ def start_session(user: User) -> str:
 
 def end_session(token: str, *, actor: str | None) -> None:
     """End a session for good: its cookie is refused from now on."""
-    db.session.execute(delete(UserSession).filter_by(token=token))
+    db.session.execute(delete(UserSession).filter_by(token=_digest(token)))
     audit.record("signout", actor=actor, commit=False)
     db.session.commit()
 
@@ -205,7 +205,7 @@ class LiveSession:
 
 def resume_session(token: str) -> LiveSession | None:
     """The session behind a cookie, or None when it ended, idled out or grew too old."""
-    row = db.session.scalar(select(UserSession).filter_by(token=token))
+    row = db.session.scalar(select(UserSession).filter_by(token=_digest(token)))
     now = utcnow()
     if row is None or not row.user.active:
         return None

@@ -146,6 +146,15 @@ def get_summary():
     except summary.FilterError as exc:
         return _error(403 if exc.forbidden else 400, exc.field, exc.message)
     document = summary_json(result)
+    if result.hidden:
+        document.update(
+            overall=None,
+            elements=None,
+            criteria=None,
+            hidden=True,
+            message=_("Fewer than 5 ratings at this counter: not shown on their own."),
+        )
+        return document
     if not result.figures.responses:
         document["message"] = _("No data for this period.")
     return document
@@ -206,11 +215,22 @@ def post_response():
 def post_batch():
     """Record queued responses; answer a status per item (the offline queue syncs here)."""
     device = _device_or_401()
-    items = _json_body().get("responses") if isinstance(request.get_json(), dict) else None
+    body = _json_body()
+    items = body.get("responses") if isinstance(body, dict) else None
     if not isinstance(items, list) or not 0 < len(items) <= BATCH_MAX:
         return _error(422, "responses", _("Send between 1 and %(n)d responses.", n=BATCH_MAX))
     q = questionnaire.active()
-    return {"results": [_record_one(q, device, item)[0] for item in items]}
+    return {"results": [_record_isolated(q, device, item) for item in items]}
+
+
+def _record_isolated(q, device, item) -> dict:
+    """One batch item; a failure of ours leaves it for the kiosk to send again."""
+    try:
+        return _record_one(q, device, item)[0]
+    except Exception:  # the kiosk keeps any item not acknowledged
+        db.session.rollback()
+        current_app.logger.exception("batch item failed")
+        return {"id": item.get("id") if isinstance(item, dict) else None, "status": "error"}
 
 
 @bp.post("/api/v1/kiosk/heartbeat")
@@ -218,11 +238,16 @@ def kiosk_heartbeat():
     """A kiosk says it is alive, with its version and how many ratings it holds."""
     device = _device_or_401()
     data = _json_body() if request.data else {}
+    counts = [
+        data.get(k, 0) if isinstance(data, dict) else None for k in ("queued", "dead_letters")
+    ]
+    if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 10**6 for n in counts):
+        return _error(422, "queued", _("Give the queue sizes as whole numbers."))
     kiosks.heartbeat(
         device,
         app_version=str(data.get("app_version") or ""),
-        queued=int(data.get("queued") or 0),
-        dead_letters=int(data.get("dead_letters") or 0),
+        queued=counts[0],
+        dead_letters=counts[1],
     )
     return {
         "status": "ok",
@@ -240,13 +265,21 @@ def post_visit_codes():
     if user is None or user.role == "viewer":
         return _error(401, None, _("A valid API token is required (Authorization: Bearer …)."))
     data = _json_body()
-    service = responses.find_service(str(data.get("service") or ""))
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("service"), str)
+        or not isinstance(data.get("counter") or "", str)
+    ):
+        return _error(422, "service", _("Unknown or inactive procedure."))
+    service = responses.find_service(data["service"])
     counter = responses.find_counter(data.get("counter"))
     count = data.get("count", 1)
     if service is None:
         return _error(422, "service", _("Unknown or inactive procedure."))
     if data.get("counter") and counter is None:
         return _error(422, "counter", _("Unknown counter for this unit."))
+    if user.role != "admin" and counter is None:
+        return _error(422, "counter", _("Name the counter the codes are for."))
     if counter is not None and not scope.can_see(user, counter.unit_id):
         return _error(403, "counter", _("You may not see the figures of this unit."))
     if not isinstance(count, int) or not 1 <= count <= 100:

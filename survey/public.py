@@ -91,6 +91,7 @@ def steps(q: questionnaire.Questionnaire) -> list[str]:
 def root():
     """Send a bare visit to the visitor's language; on a kiosk, the attract screen."""
     if in_kiosk():
+        session.pop(OWNED_KEY, None)  # the next citizen must not reach the last one's answers
         return render_template("public/attract.html")
     return redirect(url_for(".index", lang=i18n.preferred_locale()))
 
@@ -159,6 +160,8 @@ def _needs_visit_code(service_code: str, unit) -> bool:
 @bp.route("/<lang:lang>/")
 def index():
     """Choose a service: grouped by lĩnh vực, with a server-side search."""
+    if in_kiosk():
+        session.pop(OWNED_KEY, None)
     query = request.args.get("q", "").strip()[:100]
     groups = summary.services_by_field(query=query, locale=i18n.current())
     frequent = (

@@ -275,7 +275,8 @@ def _profile(q: Questionnaire, value: Any, errors: list[FieldError]) -> dict[str
         return None
     fields = {f["code"]: {o["code"] for o in f.get("options") or []} for f in q.data["profile"]}
     if not isinstance(value, dict) or any(
-        fields.get(k) is None or v not in fields[k] for k, v in value.items()
+        fields.get(k) is None or not isinstance(v, str) or v not in fields[k]
+        for k, v in value.items()
     ):
         errors.append(FieldError("profile", _l("The profile holds an unknown field or option.")))
         return None
@@ -294,16 +295,18 @@ def _phone(value: Any, errors: list[FieldError]) -> str | None:
 
 
 def _answers_of(q: Questionnaire, data: dict, errors: list[FieldError]) -> dict[str, int | None]:
-    raw = dict(data.get("answers") or {})
-    for number, value in dict(data.get("expectations") or {}).items():
+    answers, expectations = data.get("answers") or {}, data.get("expectations") or {}
+    if not isinstance(answers, dict) or not isinstance(expectations, dict):
+        errors.append(FieldError("answers", _l("Answers must be given as an object of codes.")))
+        return {}
+    raw = {str(code): value for code, value in answers.items()}
+    for number, value in expectations.items():
         raw[f"EX{number}"] = value
     try:
         answers = clean_answers(q, raw, items=[q.overall_code, *q.criteria, *q.expectation_codes])
     except Invalid as exc:
         errors.extend(FieldError(f"answers.{e.field}", e.message) for e in exc.errors)
         return {}
-    if not any(value is not None for value in answers.values()):
-        errors.append(FieldError("answers", _l("The response has no answer.")))
     return {code: value for code, value in answers.items() if code in raw}
 
 
@@ -317,6 +320,11 @@ def check_submission(q: Questionnaire, data: Any, *, unit: Unit) -> Submission:
     except Invalid as exc:
         errors.extend(exc.errors)
         public_id = ""
+    for name in ("service", "counter", "comment", "locale", "captured_at"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            errors.append(FieldError(name, _l("This field must be text.")))
+    if errors:
+        raise Invalid(errors)
     service = find_service(str(data.get("service") or ""))
     if service is None:
         errors.append(FieldError("service", _l("Unknown or inactive procedure.")))
@@ -328,6 +336,13 @@ def check_submission(q: Questionnaire, data: Any, *, unit: Unit) -> Submission:
         errors.append(FieldError("locale", _l("Unknown language.")))
     captured_at = _captured_at(data.get("captured_at"), errors)
     answers = _answers_of(q, data, errors)
+    if (
+        public_id
+        and not any(v is not None for v in answers.values())
+        and (find_response(public_id) is None)
+    ):
+        # A new response needs an answer; a known one may be completed with a comment only.
+        errors.append(FieldError("answers", _l("The response has no answer.")))
     try:
         comment = clean_comment(data.get("comment"))
     except Invalid as exc:
@@ -375,8 +390,10 @@ def record_submission(
         if not new and not sub.complete:
             return "duplicate"
         save_answers(response, new)
-    response.profile, response.contact_phone = sub.profile, sub.phone
-    response.contact_consent = sub.phone is not None
+    if sub.profile:
+        response.profile = sub.profile
+    if sub.phone:
+        response.contact_phone, response.contact_consent = sub.phone, True
     if sub.complete:
         finish_response(response, comment=sub.comment)
     else:

@@ -41,5 +41,7 @@ def run(app: Flask, *, host: str, port: int, workers: int) -> None:
             "post_fork": _post_fork,
             "accesslog": "-",
             "timeout": 60,
+            # No query string and no referrer: a kiosk activation link carries a token.
+            "access_log_format": '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"',
         },
     ).run()

@@ -192,6 +192,7 @@ class Summary:
     questionnaire: Questionnaire
     figures: Figures
     groups: list[Group]
+    hidden: bool = False  # one counter with too few ratings: nothing that could point at a person
 
 
 def figures_from(q: Questionnaire, items: dict[str, Counter]) -> Figures:
@@ -357,7 +358,10 @@ def build_summary(
             hidden = group_by == "counter" and figures.responses < sipas.COUNTER_MIN_N
             code, label = labels.get(key, (str(key[0]), str(key[0])))
             groups.append(Group(code, label, figures, hidden))
-    return Summary(filters, q, figures_from(q, total), groups)
+    figures = figures_from(q, total)
+    if filters.counter and figures.responses < sipas.COUNTER_MIN_N:
+        return Summary(filters, q, figures_from(q, {}), [], hidden=True)
+    return Summary(filters, q, figures, groups)
 
 
 # --- The dashboard ------------------------------------------------------------------------
@@ -479,7 +483,7 @@ def build_dashboard(
         latest_comments(
             filters, visible=visible, page=comments_page, low_only=low_only, locale=locale
         )
-        if with_comments
+        if with_comments and not summary.hidden
         else ([], 0)
     )
     before = build_summary(_year_before(filters), visible=visible, locale=locale).figures.overall

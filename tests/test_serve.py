@@ -75,7 +75,10 @@ def test_serve_sets_up_and_keeps_requests_apart(served):
     body = refused.value.read().decode()
     assert refused.value.code == 400 and "Trang đã hết hạn" not in body
     assert "Địa chỉ thư điện tử hoặc mật khẩu không đúng" in body
+    with pytest.raises(urllib.error.HTTPError):  # an activation link: its token is a secret
+        second.open(base + "/k/activate?token=kd_SECRET-IN-THE-LINK")
     process.terminate()
     output = process.communicate(timeout=10)[0]
+    assert "GET /k/activate HTTP/1.1" in output and "SECRET-IN-THE-LINK" not in output
     assert "One-time password (shown only now):" in output
     assert "Listening at: " + base in output

@@ -77,7 +77,10 @@
               item.errors = result.errors;
               return put("deadletter", item).then(function () { return remove("outbox", item.id); });
             }
-            return remove("outbox", item.id);
+            if (["created", "duplicate", "updated"].indexOf(result.status) >= 0) {
+              return remove("outbox", item.id);
+            }
+            return null;  // not taken this time: it stays queued
           }));
         }).then(function () { backoff = 5000; scheduleSync(500); });
       }).catch(function () {
@@ -170,7 +173,7 @@
   // --- The thank-you page returns to the start by itself ---
   function startThanksTimer() {
     clearTimeout(idleTimer);
-    setTimeout(function () { location.replace(home); }, THANKS_MS);
+    setTimeout(reset, THANKS_MS);
   }
 
   // --- Start ---
