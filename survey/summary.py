@@ -342,16 +342,26 @@ def _labels(group_by: str, keys: list[tuple], locale: str) -> dict[tuple, tuple[
     return {(row.id,): (row.code, row.name_in(locale)) for row in rows}
 
 
+def _merge(parts) -> dict[str, Counter]:
+    total: dict[str, Counter] = {}
+    for items in parts:
+        for item, counts in items.items():
+            total.setdefault(item, Counter()).update(counts)
+    return total
+
+
 def build_summary(
     filters: Filters, *, visible: set[int] | None, group_by: str | None = None, locale: str = "vi"
 ) -> Summary:
     """Every figure of `filters` within the scope `visible`, optionally grouped."""
     q = questionnaire.active()
     conditions = _conditions(filters, visible, q)
-    total = count_items(conditions).get((), {})
     groups = []
+    # Every rollup row falls in exactly one group: the total is the sum of the groups,
+    # so a grouped summary reads the rollups once.
+    grouped = count_items(conditions, group_by or None)
+    total = _merge(grouped.values()) if group_by else grouped.get((), {})
     if group_by:
-        grouped = count_items(conditions, group_by)
         labels = _labels(group_by, list(grouped), locale)
         for key, items in sorted(grouped.items()):
             figures = figures_from(q, items)
