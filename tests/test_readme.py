@@ -17,10 +17,20 @@ def test_the_wheel_lists_every_package_and_resource_folder():
     """`pip install .` (not only an editable install) must carry every module and folder."""
     import tomllib
 
-    packages = set(tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
-                   ["tool"]["setuptools"]["packages"])
-    on_disk = {".".join(p.relative_to(ROOT).parent.parts)
-               for p in (ROOT / "survey").rglob("__init__.py")}
+    packages = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"][
+            "packages"
+        ]
+    )
+    on_disk = {
+        ".".join(p.relative_to(ROOT).parent.parts) for p in (ROOT / "survey").rglob("__init__.py")
+    }
     assert on_disk <= packages, sorted(on_disk - packages)
-    assert {"survey.templates", "survey.translations", "survey.migrations",
-            "survey.migrations.versions", "survey.static", "survey.data"} <= packages
+    assert {
+        "survey.templates",
+        "survey.translations",
+        "survey.migrations",
+        "survey.migrations.versions",
+        "survey.static",
+        "survey.data",
+    } <= packages

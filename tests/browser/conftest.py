@@ -8,16 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from survey.screens import CHROMIUM_FLAGS
+
 CHROMIUM = os.environ.get("SURVEY_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+FLAGS = CHROMIUM_FLAGS  # without the network flags Chromium keeps calling outside hosts
 
 
 @pytest.fixture(scope="session")
