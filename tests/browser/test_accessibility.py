@@ -26,7 +26,9 @@ TEXT_SPACING = """* { line-height: 1.5 !important; letter-spacing: 0.12em !impor
 
 
 def axe_violations(page: Page) -> list[str]:
-    """axe-core's violations on the page, one line each."""
+    """axe-core's violations on the page, one line each (measured once the fonts are in)."""
+    page.wait_for_load_state("load")
+    page.evaluate("() => document.fonts.ready.then(() => true)")
     page.evaluate(AXE)
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
