@@ -183,7 +183,7 @@ def authenticate(email: str, password: str) -> User:
 def start_session(user: User) -> str:
     """Open a new server-side session (a new id at every sign-in); return its token."""
     token = secrets.token_urlsafe(32)
-    db.session.add(UserSession(token=_digest(token), user=user))
+    db.session.add(UserSession(token=token_digest(token), user=user))
     audit.record("signin", actor=user.email, commit=False)
     db.session.commit()
     return token
@@ -191,7 +191,7 @@ def start_session(user: User) -> str:
 
 def end_session(token: str, *, actor: str | None) -> None:
     """End a session for good: its cookie is refused from now on."""
-    db.session.execute(delete(UserSession).filter_by(token=_digest(token)))
+    db.session.execute(delete(UserSession).filter_by(token=token_digest(token)))
     audit.record("signout", actor=actor, commit=False)
     db.session.commit()
 
@@ -205,7 +205,7 @@ class LiveSession:
 
 def resume_session(token: str) -> LiveSession | None:
     """The session behind a cookie, or None when it ended, idled out or grew too old."""
-    row = db.session.scalar(select(UserSession).filter_by(token=_digest(token)))
+    row = db.session.scalar(select(UserSession).filter_by(token=token_digest(token)))
     now = utcnow()
     if row is None or not row.user.active:
         return None
@@ -220,14 +220,15 @@ def resume_session(token: str) -> LiveSession | None:
     return LiveSession(row.user, token, expires)
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """How a bearer token (session, API, kiosk) is stored: its SHA-256, never the token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_api_token(user: User, *, actor: str) -> str:
     """Create an API token for `user`; only its hash is kept, the token is returned once."""
     token = "sv_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(token_hash=_digest(token), prefix=token[:10], user=user))
+    db.session.add(ApiToken(token_hash=token_digest(token), prefix=token[:10], user=user))
     audit.record(
         "token.create", actor=actor, target=user.email, detail={"prefix": token[:10]}, commit=False
     )
@@ -250,7 +251,7 @@ def revoke_api_token(token: ApiToken, *, actor: str) -> None:
 
 def user_for_api_token(token: str) -> User | None:
     """The active user behind a valid, unrevoked API token."""
-    row = db.session.scalar(select(ApiToken).filter_by(token_hash=_digest(token)))
+    row = db.session.scalar(select(ApiToken).filter_by(token_hash=token_digest(token)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     row.last_used = utcnow()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -12,6 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from survey import audit
+from survey.accounts import token_digest
 from survey.extensions import db
 from survey.models import Counter, KioskDevice, Unit, utcnow
 
@@ -20,10 +20,6 @@ OFFLINE_AFTER = timedelta(minutes=10)
 
 class KioskError(ValueError):
     """A kiosk request that cannot be carried out."""
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _place(unit_code: str, counter_code: str | None) -> tuple[Unit, Counter | None]:
@@ -46,7 +42,7 @@ def create_kiosk(
     token = "kd_" + secrets.token_urlsafe(32)
     device = KioskDevice(
         name=name.strip()[:100] or "kiosk",
-        token_hash=_digest(token),
+        token_hash=token_digest(token),
         unit=place_unit,
         counter=place_counter,
     )
@@ -64,7 +60,7 @@ def create_kiosk(
 
 def device_for_token(token: str) -> KioskDevice | None:
     """The active (not revoked) kiosk with this token, or None."""
-    device = db.session.scalar(select(KioskDevice).filter_by(token_hash=_digest(token)))
+    device = db.session.scalar(select(KioskDevice).filter_by(token_hash=token_digest(token)))
     return device if device is not None and device.revoked_at is None else None
 
 

@@ -15,10 +15,6 @@ class Period:
     until: date  # inclusive
     preset: str
 
-    def year_before(self) -> Period:
-        """The same dates one year earlier (29 February becomes 28 February)."""
-        return Period(minus_year(self.since), minus_year(self.until), "custom")
-
     def months(self) -> list[tuple[int, int]]:
         """The (year, month) pairs the period touches."""
         months, year, month = [], self.since.year, self.since.month

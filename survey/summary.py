@@ -444,12 +444,8 @@ def _every_month(filters: Filters, visible, locale: str) -> list[Group]:
     ]
 
 
-def _changes(summary: Summary, visible, locale: str) -> list[Change]:
-    filters = summary.filters
-    before_filters = replace(
-        filters, since=minus_year(filters.since), until=minus_year(filters.until)
-    )
-    before = build_summary(before_filters, visible=visible, group_by="service", locale=locale)
+def _changes(summary: Summary, before: Summary) -> list[Change]:
+    """Per procedure: this period against the same period a year before."""
     earlier = {g.key: g for g in before.groups}
     changes = []
     for group in summary.groups:
@@ -496,7 +492,11 @@ def build_dashboard(
         if with_comments and not summary.hidden
         else ([], 0)
     )
-    before = build_summary(_year_before(filters), visible=visible, locale=locale).figures.overall
+    # One read of the year before serves both the total and the per-procedure comparison.
+    year_before = build_summary(
+        _year_before(filters), visible=visible, group_by="service", locale=locale
+    )
+    before = year_before.figures.overall
     return Dashboard(
         summary=summary,
         overall_change=Change(
@@ -505,7 +505,7 @@ def build_dashboard(
         ranked=sorted(rankable, key=lambda g: g.figures.overall.index),
         small=[g for g in summary.groups if g.figures.overall.small],
         trend=trend,
-        changes=_changes(summary, visible, locale),
+        changes=_changes(summary, year_before),
         priorities=priorities,
         comments=comments,
         comments_total=total,
