@@ -50,9 +50,10 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_error_handlers(app: Flask) -> None:
-    from survey import errors
+    from survey import errors, security
 
     errors.init_app(app)
+    security.init_app(app)
 
 
 def _register_commands(app: Flask) -> None:

@@ -10,11 +10,11 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
 from survey import audit
 from survey.extensions import db
+from survey.i18n import lazy_text as _l
 from survey.models import ApiToken, Unit, User, UserSession, utcnow
 from survey.paths import PACKAGE_DIR
 

@@ -152,7 +152,10 @@ def get_summary():
             elements=None,
             criteria=None,
             hidden=True,
-            message=_("Fewer than 5 ratings at this counter: not shown on their own."),
+            message=_(
+                "Fewer than 5 ratings match these filters: they are not shown, "
+                "so that nobody can be recognised."
+            ),
         )
         return document
     if not result.figures.responses:

@@ -27,10 +27,31 @@ def load_secret_key(folder: str) -> str:
     return path.read_text().strip()
 
 
+def _hosts(value: str | None) -> list[str] | None:
+    """SURVEY_TRUSTED_HOSTS: a comma-separated list, or None (any host) when unset."""
+    hosts = [h.strip() for h in (value or "").split(",") if h.strip()]
+    return hosts or None
+
+
+def _cookie_settings(public_url: str) -> dict:
+    """Served over HTTPS, the session cookie is Secure and host-only (`__Host-`)."""
+    secure = public_url.lower().startswith("https://")
+    return {
+        "SESSION_COOKIE_SECURE": secure,
+        "SESSION_COOKIE_NAME": "__Host-session" if secure else "session",
+    }
+
+
 def from_environment(folder: str) -> dict:
     """Build the configuration mapping from defaults and the environment."""
     env = os.environ.get
+    public_url = env("SURVEY_PUBLIC_URL", "http://127.0.0.1:8000")
     return {
+        **_cookie_settings(public_url),
+        "SURVEY_TRUSTED_HOSTS": _hosts(env("SURVEY_TRUSTED_HOSTS")),
+        "SURVEY_PROXY_FIX_X_FOR": int(env("SURVEY_PROXY_FIX_X_FOR", "0")),
+        "SURVEY_PROXY_FIX_X_PROTO": int(env("SURVEY_PROXY_FIX_X_PROTO", "0")),
+        "SURVEY_PROXY_FIX_X_HOST": int(env("SURVEY_PROXY_FIX_X_HOST", "0")),
         "SECRET_KEY": env("SURVEY_SECRET_KEY") or load_secret_key(folder),
         "SQLALCHEMY_DATABASE_URI": env("SURVEY_DATABASE_URL")
         or "sqlite:///" + str(Path(folder) / "survey.db"),
@@ -48,10 +69,8 @@ def from_environment(folder: str) -> dict:
         # A kiosk or phone page may stay open for hours: the token lives as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 64 * 1024,
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_COMMENT_LENGTH": 1200,
         "SURVEY_OPENING_HOURS": env("SURVEY_OPENING_HOURS", "07:00-17:30"),
-        "SURVEY_PUBLIC_URL": env("SURVEY_PUBLIC_URL", "http://127.0.0.1:8000"),
+        "SURVEY_PUBLIC_URL": public_url,
         "SURVEY_KIOSK_RATE_LIMIT": env("SURVEY_KIOSK_RATE_LIMIT", "120 per minute"),
     }

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, abort, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from survey.i18n import lazy_text as _l
 
 MESSAGES = {
     400: (
@@ -40,6 +41,13 @@ MESSAGES = {
         _l("Your answers have not been sent. Please try again in a few minutes."),
     ),
 }
+UNSTORABLE_MESSAGE = (
+    _l("The request could not be understood"),
+    _l(
+        "The request contains characters that cannot be stored, such as a NUL byte. "
+        "Nothing has been saved. Check the text and try again."
+    ),
+)
 CSRF_MESSAGE = (
     _l("This page has expired"),
     _l(

@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g, has_request_context, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    get_locale,
+    gettext,
+)
+from flask_babel.speaklater import LazyString
 from werkzeug.routing import BaseConverter
 
 from survey.config import LOCALES
 
 COOKIE = "lang"
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "km": "ខ្មែរ"}
+
+
+class LazyText(LazyString):
+    """A translation looked up when it is used, which Jinja escapes like any other text.
+
+    Flask-Babel's own lazy string declares `__html__`, so Jinja prints it as markup: a message
+    formatted with a query-string value then reaches the page unescaped. Only templates make
+    markup; a message, with or without arguments, is text.
+    """
+
+    def __getattribute__(self, name: str):
+        if name == "__html__":
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+
+def lazy_text(string: str, **variables) -> LazyText:
+    """`lazy_gettext` whose result is escaped in templates (imported as `_l`)."""
+    return LazyText(gettext, string, **variables)
 
 
 class LangConverter(BaseConverter):
@@ -60,7 +87,10 @@ def switch_url(code: str) -> str:
         and request.method == "GET"
         and not (request.url_rule and "lang" not in request.url_rule.arguments)
     ):
-        return url_for(endpoint, **{**request.args.to_dict(), **args, "lang": code})
+        # url_for reads keys such as _external, _scheme and _method as options: never pass
+        # them on from the query string.
+        query = {k: v for k, v in request.args.items() if not k.startswith("_")}
+        return url_for(endpoint, **{**query, **args, "lang": code})
     return f"/{code}/"
 
 

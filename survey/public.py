@@ -7,6 +7,8 @@ reaches the responses it started itself: their ids are kept in its signed sessio
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 
 from flask import (
@@ -22,6 +24,7 @@ from flask import (
 )
 
 from survey import abuse, catalogue, i18n, questionnaire, responses, summary
+from survey.extensions import db
 from survey.responses import Invalid
 
 bp = Blueprint("public", __name__)
@@ -209,12 +212,12 @@ def service(code: str):
         try:
             rid = responses.parse_public_id(rid)
             existing = responses.find_response(rid)
-            if existing is not None and existing.public_id not in session.get(OWNED_KEY, []):
+            if existing is not None and not _may_repeat(existing.public_id, source):
                 abort(404)
             answers = responses.clean_answers(
                 q, _answers(), items=[q.overall_code], required=[q.overall_code]
             )
-            if existing is None and not _claim_visit():
+            if existing is None and not _claim_visit() and responses.find_response(rid) is None:
                 return render_template("public/already_rated.html"), 409
             started = responses.start_response(
                 public_id=rid,
@@ -237,17 +240,44 @@ def service(code: str):
         service=svc,
         q=q,
         rid=rid,
+        grant=rid_grant(rid),
         errors=errors,
         context=context,
         hidden=_hidden(source),
     ), 400 if errors else 200
 
 
+def rid_grant(rid: str) -> str:
+    """A signature of the response id, given with the question page that made the id.
+
+    A double tap sends the overall question twice at once: the second request's cookie does
+    not list the response the first one stored yet. The signature, which only the page that
+    issued the id holds, lets it repeat the answer and own the response instead of a 404.
+    """
+    key = f"rid-grant:{current_app.config['SECRET_KEY']}".encode()
+    return hmac.new(key, rid.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _may_repeat(public_id: str, source) -> bool:
+    """Whether this browser started `public_id`: its cookie says so, or the page's grant."""
+    return public_id in session.get(OWNED_KEY, []) or hmac.compare_digest(
+        str(source.get("grant", "")), rid_grant(public_id)
+    )
+
+
 def _claim_visit() -> bool:
-    """Use this browser's visit code, if it has one: False when it was used already."""
+    """Use this browser's visit code, if it has one: False when it was used already.
+
+    The claim is committed together with the response it rates (start_response commits).
+    """
     from survey import visits
 
-    return "visit" not in session or visits.claim(session["visit"])
+    if "visit" not in session:
+        return True
+    if visits.claim(session["visit"], commit=False):
+        return True
+    db.session.rollback()
+    return False
 
 
 def _link_visit(started) -> None:
@@ -266,7 +296,7 @@ def _answers() -> dict:
     return {
         k: v
         for k, v in request.form.items()
-        if k not in ("csrf_token", "rid", "counter", "unit", "via", "action", "comment")
+        if k not in ("csrf_token", "rid", "grant", "counter", "unit", "via", "action", "comment")
     }
 
 

@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from survey import abuse
 from survey.extensions import db
+from survey.i18n import lazy_text as _l
 from survey.models import Answer, Counter, Response, Service, Unit, utcnow
 from survey.questionnaire import Questionnaire
 

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import format_date
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from survey import questionnaire, rollups, scope, sipas
 from survey.extensions import db
+from survey.i18n import lazy_text as _l
 from survey.models import Agency, Answer, DailyRollup, Field, Response, Service, Unit
 from survey.models import Counter as Counter_
 from survey.periods import Period, PeriodError, minus_year, parse_date, preset_period
@@ -365,13 +365,23 @@ def build_summary(
         labels = _labels(group_by, list(grouped), locale)
         for key, items in sorted(grouped.items()):
             figures = figures_from(q, items)
-            hidden = group_by == "counter" and figures.responses < sipas.COUNTER_MIN_N
+            hidden = _too_few(figures)
             code, label = labels.get(key, (str(key[0]), str(key[0])))
-            groups.append(Group(code, label, figures, hidden))
+            groups.append(Group(code, label, figures_from(q, {}) if hidden else figures, hidden))
     figures = figures_from(q, total)
-    if filters.counter and figures.responses < sipas.COUNTER_MIN_N:
+    if _too_few(figures):
         return Summary(filters, q, figures_from(q, {}), [], hidden=True)
     return Summary(filters, q, figures, groups)
+
+
+def _too_few(figures: Figures) -> bool:
+    """1 to 4 ratings: whatever the filter or grouping, a figure that could point at a person.
+
+    A unit with a single counter, or a procedure rated once at a commune, shows a counter's
+    figure as surely as a counter filter does; so the rule is on the number, not the filter,
+    and a hidden group carries no count either.
+    """
+    return 0 < figures.responses < sipas.COUNTER_MIN_N
 
 
 # --- The dashboard ------------------------------------------------------------------------
@@ -565,6 +575,13 @@ def latest_comments(
 
 
 FILTER_NAMES = ("unit", "agency", "field", "service", "counter", "channel")
+LINK_NAMES = ("period", "from", "to", *FILTER_NAMES, "low")
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def link_args(args) -> dict[str, str]:
+    """The query parameters a dashboard link keeps (never url_for's own `_external`…)."""
+    return {name: args[name] for name in LINK_NAMES if args.get(name)}
 
 
 def filters_from_args(args, *, today: date, require_dates: bool = False) -> tuple[Period, Filters]:
@@ -581,6 +598,9 @@ def filters_from_args(args, *, today: date, require_dates: bool = False) -> tupl
         )
     else:
         period = preset_period(preset, today)
+    for field, day in (("from", period.since), ("to", period.until)):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise PeriodError(field, _l("Enter a date between 2000-01-01 and 2099-12-31."))
     codes = {name: (args.get(name) or "").strip() or None for name in FILTER_NAMES}
     return period, Filters(since=period.since, until=period.until, **codes)
 
@@ -610,8 +630,8 @@ def export_rows(result: Summary) -> list[list]:
     def row(code: str, label: str, f: Figures) -> list:
         ci = f.overall.ci95 or (None, None)
         return [
-            code,
-            label,
+            spreadsheet_text(code),
+            spreadsheet_text(label),
             f.responses,
             _round(f.overall.index),
             _round(ci[0]),
@@ -623,6 +643,12 @@ def export_rows(result: Summary) -> list[list]:
 
     rows = [header] + [row(g.key, g.label, g.figures) for g in result.groups]
     return rows + [row("*", "", result.figures)]
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading = + - @ or control character would make a
+    cell a formula (CSV injection), so such text gets a leading apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n") else text
 
 
 def _round(value: float | None) -> float | str:

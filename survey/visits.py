@@ -72,14 +72,19 @@ def find(code: str) -> VisitCode | None:
     return db.session.scalar(select(VisitCode).filter_by(code_hash=key_of(code)))
 
 
-def claim(code: str) -> bool:
-    """Use a code once: True for the first caller only."""
+def claim(code: str, *, commit: bool = True) -> bool:
+    """Use a code once: True for the first caller only.
+
+    With `commit=False` the claim joins the caller's transaction (the response that uses the
+    code): a second caller waits on the row until that transaction ends.
+    """
     result = db.session.execute(
         update(VisitCode)
         .where(VisitCode.code_hash == key_of(code), VisitCode.used_at.is_(None))
         .values(used_at=utcnow())
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return result.rowcount == 1
 
 

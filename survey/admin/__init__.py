@@ -51,6 +51,14 @@ def _private(response):
     return response
 
 
+MAX_PAGE = 100_000  # past any real list: a bigger `page=` would only overflow the OFFSET
+
+
+def page_number(args) -> int:
+    """The `page` query parameter, between 1 and MAX_PAGE."""
+    return min(max(args.get("page", 1, type=int), 1), MAX_PAGE)
+
+
 def role_required(*roles: str):
     """Refuse (403) a signed-in account whose role is not one of `roles`."""
 

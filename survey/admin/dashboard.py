@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from survey import audit, charts, i18n, periods, scope
 from survey import summary as queries
-from survey.admin import bp
+from survey.admin import bp, page_number
 from survey.catalogue import filter_choices
 
 
@@ -37,13 +37,18 @@ def summary():
     choices = filter_choices(visible=scope.visible_unit_ids(current_user), locale=i18n.current())
     if error:
         return render_template(
-            "admin/summary.html", error=error, choices=choices, args=request.args
+            "admin/summary.html",
+            error=error,
+            board=None,
+            choices=choices,
+            args=request.args,
+            keep=queries.link_args(request.args),
         ), 400
     board = queries.build_dashboard(
         filters,
         visible=visible,
         locale=i18n.current(),
-        comments_page=max(request.args.get("page", 1, type=int), 1),
+        comments_page=page_number(request.args),
         low_only=request.args.get("low") == "1",
         with_comments=current_user.role != "viewer",
     )
@@ -54,6 +59,8 @@ def summary():
         period=period,
         choices=choices,
         args=request.args,
+        keep=queries.link_args(request.args),
+        page=page_number(request.args),
         chart=charts.trend(board.trend, queries.national_reference()),
     )
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from survey.accounts import ROLES
+from survey.i18n import lazy_text as _l
 
 
 class LoginForm(FlaskForm):

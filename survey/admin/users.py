@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from survey import accounts, audit, i18n
-from survey.admin import bp, role_required
+from survey.admin import bp, page_number, role_required
 from survey.admin.forms import UserForm
 from survey.catalogue import filter_choices
 from survey.extensions import db
@@ -101,6 +101,6 @@ def revoke_token(token_id: int):
 @role_required("admin")
 def audit_log():
     """The audit log, newest first."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args)
     events, total = audit.latest(page=page)
     return render_template("admin/audit_log.html", events=events, total=total, page=page)
