@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from survey import logs
 
 MESSAGES = {
     400: (
@@ -72,9 +74,8 @@ def _csrf_error(error: CSRFError):
 
 
 def _unexpected(error: Exception):
-    from flask import current_app
-
-    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    # The path is redacted: it may hold a response id or a visit code.
+    current_app.logger.exception("unhandled error on %s %s", request.method, logs.request_path())
     return render_error(500, *MESSAGES[500])
 
 
