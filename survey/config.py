@@ -55,7 +55,8 @@ def from_environment(folder: str) -> dict:
         "SECRET_KEY": env("SURVEY_SECRET_KEY") or load_secret_key(folder),
         "SQLALCHEMY_DATABASE_URI": env("SURVEY_DATABASE_URL")
         or "sqlite:///" + str(Path(folder) / "survey.db"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: an error message must not carry a citizen's comment or phone number.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "SURVEY_RATELIMIT_STORAGE_URL": env("SURVEY_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_STORAGE_URI": env("SURVEY_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,

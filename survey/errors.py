@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from survey import logs
 from survey.i18n import lazy_text as _l
 
 MESSAGES = {
@@ -80,9 +81,8 @@ def _csrf_error(error: CSRFError):
 
 
 def _unexpected(error: Exception):
-    from flask import current_app
-
-    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    # The path is redacted: it may hold a response id or a visit code.
+    current_app.logger.exception("unhandled error on %s %s", request.method, logs.request_path())
     return render_error(500, *MESSAGES[500])
 
 

@@ -391,6 +391,12 @@ def thank_you(rid: str):
     )
 
 
+@bp.route("/<lang:lang>/privacy")
+def privacy():
+    """The privacy notice: what is kept, why, for how long, who sees it, the citizen's rights."""
+    return render_template("public/privacy.html")
+
+
 @bp.app_template_filter("scale_option")
 def scale_option(level: dict, lang: str) -> dict:
     """A scale level as a radio option in `lang`."""

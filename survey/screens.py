@@ -79,6 +79,9 @@ def citizen_tour(page, base: str, lang: str) -> Iterator[str]:
     page.click("button[type=submit]")
     expect(page).to_have_url(re.compile("/thank-you$"))
     yield "thank-you"
+    page.click(".site-footer a")
+    expect(page).to_have_url(re.compile(f"/{lang}/privacy$"))
+    yield "privacy notice"
     page.goto(f"{base}/{lang}/no-such-page")
     yield "not found"
 
@@ -90,6 +93,9 @@ def kiosk_tour(page, base: str, lang: str) -> Iterator[str]:
     yield "kiosk attract"
     page.goto(f"{base}/k/{lang}/")
     yield "kiosk services"
+    page.click(".site-footer a")
+    expect(page).to_have_url(re.compile(f"/k/{lang}/privacy$"))
+    yield "kiosk privacy notice"
     page.goto(f"{base}/k/{lang}/s/HT-KHAISINH")
     yield "kiosk overall question"
     page.clock.run_for(61_000)

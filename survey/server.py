@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from survey import logs
+
 
 class _Gunicorn(BaseApplication):
     def __init__(self, app: Flask, options: dict):
@@ -41,7 +43,9 @@ def run(app: Flask, *, host: str, port: int, workers: int) -> None:
             "post_fork": _post_fork,
             "accesslog": "-",
             "timeout": 60,
-            # No query string and no referrer: a kiosk activation link carries a token.
-            "access_log_format": '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"',
+            # No client address, user agent, referrer or query string, and every path
+            # redacted: a path may carry a response id, a visit code or a token.
+            "logger_class": logs.logger_for(app.url_map),
+            "access_log_format": logs.ACCESS_FORMAT,
         },
     ).run()

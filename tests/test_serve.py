@@ -79,6 +79,6 @@ def test_serve_sets_up_and_keeps_requests_apart(served):
         second.open(base + "/k/activate?token=kd_SECRET-IN-THE-LINK")
     process.terminate()
     output = process.communicate(timeout=10)[0]
-    assert "GET /k/activate HTTP/1.1" in output and "SECRET-IN-THE-LINK" not in output
+    assert "GET /k/activate?{query} HTTP/1.1" in output and "SECRET-IN-THE-LINK" not in output
     assert "One-time password (shown only now):" in output
     assert "Listening at: " + base in output

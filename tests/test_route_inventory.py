@@ -1,0 +1,312 @@
+"""Every route of the app, for every method, in ONE permission matrix (as GOV.UK Notify's admin
+checks its routes): who may open it, and what each caller gets.
+
+How to read MATRIX: each row is a request (method and an example URL) and the status each caller
+gets, in the order of CALLERS. The URL may use these placeholders, filled from the test world:
+  {rid}    a response of the citizen's browser (created at the overall question just before)
+  {visit}  an unused visit code of a service at XA1
+  {kiosk}  the kiosk token (its activation link)     {kiosk_id}  that kiosk (at XA1)
+  {user_id}  the viewer's account     {token_id}  a second API token of the manager's
+Callers: a browser with no credential; a citizen's browser that owns {rid}; an activated kiosk
+(its cookie); viewer and manager of unit XA1, a manager of XA2 (out of scope: every object in
+the URLs belongs to XA1) and an admin, each signed in through the form; the API tokens of the
+viewer, manager and admin; the kiosk's token (`Authorization: Bearer`).
+
+A new route fails test_every_route_has_a_row until a row is added for each of its methods:
+copy a neighbour, open the route as each caller, and write down the status each one SHOULD get.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
+
+from survey import accounts, catalogue, kiosks, visits
+from survey.extensions import db
+from survey.models import ApiToken, Service, Unit, User
+from tests.builders import PASSWORD, rate, sign_in
+
+CALLERS = (
+    "anonymous",
+    "citizen",
+    "kiosk",
+    "viewer",
+    "manager",
+    "manager_out",
+    "admin",
+    "api_viewer",
+    "api_manager",
+    "api_admin",
+    "kiosk_token",
+)
+
+# fmt: off
+MATRIX: dict[str, tuple[int, ...]] = {
+    #                                  anon citizn kiosk view mgr out admin api-v api-m api-a k-tok
+    # Citizen pages (phone and browser)
+    "GET /":                           (302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
+    "GET /vi/":                        (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /s/HT-KHAISINH":              (302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
+    "GET /v/{visit}":                  (302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
+    "GET /vi/s/HT-KHAISINH":           (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "POST /vi/s/HT-KHAISINH":          (303, 303, 303, 303, 303, 303, 303, 303, 303, 303, 303),
+    "GET /vi/r/{rid}/more":            (404, 200, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "GET /vi/r/{rid}/tc":              (404, 200, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "POST /vi/r/{rid}/tc":             (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "POST /vi/r/{rid}/finish":         (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "GET /vi/privacy":                 (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /vi/r/{rid}/thank-you":       (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    # Kiosk-only views, answered 404 outside /k/
+    "GET /activate":                   (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "POST /reset":                     (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "GET /sw.js":                      (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    # Kiosk pages: only an activated kiosk (its cookie) gets past 401
+    "GET /k/":                         (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
+    "GET /k/activate?token={kiosk}":   (302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
+    "POST /k/reset":                   (401, 401, 303, 401, 401, 401, 401, 401, 401, 401, 303),
+    "GET /k/sw.js":                    (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
+    "GET /k/s/HT-KHAISINH":            (401, 401, 302, 401, 401, 401, 401, 401, 401, 401, 302),
+    "GET /k/v/{visit}":                (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
+    "GET /k/vi/":                      (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
+    "GET /k/vi/s/HT-KHAISINH":         (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
+    "POST /k/vi/s/HT-KHAISINH":        (401, 401, 303, 401, 401, 401, 401, 401, 401, 401, 303),
+    "GET /k/vi/r/{rid}/more":          (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
+    "GET /k/vi/r/{rid}/tc":            (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
+    "POST /k/vi/r/{rid}/tc":           (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
+    "POST /k/vi/r/{rid}/finish":       (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
+    "GET /k/vi/privacy":               (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
+    "GET /k/vi/r/{rid}/thank-you":     (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
+    # Manager pages: a kiosk's browser never reaches them (404); others sign in (302)
+    "GET /admin/login":                (200, 200, 404, 200, 200, 200, 200, 200, 200, 200, 200),
+    "POST /admin/login":               (400, 400, 404, 400, 400, 400, 400, 400, 400, 400, 400),
+    "GET /admin/language/en":          (302, 302, 404, 302, 302, 302, 302, 302, 302, 302, 302),
+    "POST /admin/logout":              (302, 302, 404, 303, 303, 303, 303, 302, 302, 302, 302),
+    "GET /admin/password":             (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/password":            (302, 302, 404, 400, 400, 400, 400, 302, 302, 302, 302),
+    "GET /admin/?unit=XA1":            (302, 302, 404, 200, 200, 403, 200, 302, 302, 302, 302),
+    "GET /admin/export.csv?unit=XA1":  (302, 302, 404, 200, 200, 403, 200, 302, 302, 302, 302),
+    "GET /admin/kiosks":               (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/kiosks/{kiosk_id}":    (302, 302, 404, 403, 200, 404, 200, 302, 302, 302, 302),
+    "POST /admin/kiosks/{kiosk_id}":   (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    "GET /admin/flags":                (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/flags":               (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    "GET /admin/qr":                   (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/qr/HT-KHAISINH.svg":   (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/tokens":               (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/tokens":              (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/tokens/{token_id}/revoke":
+                                       (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    "GET /admin/users":                (302, 302, 404, 403, 403, 403, 200, 302, 302, 302, 302),
+    "POST /admin/users":               (302, 302, 404, 403, 403, 403, 400, 302, 302, 302, 302),
+    "GET /admin/users/{user_id}":      (302, 302, 404, 403, 403, 403, 200, 302, 302, 302, 302),
+    "POST /admin/users/{user_id}":     (302, 302, 404, 403, 403, 403, 200, 302, 302, 302, 302),
+    "GET /admin/audit":                (302, 302, 404, 403, 403, 403, 200, 302, 302, 302, 302),
+    # JSON API and health
+    "GET /healthz":                    (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /api/v1/questionnaire":       (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /api/v1/services":            (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /api/v1/units":               (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /api/v1/summary?from=2026-01-01&to=2026-01-31&unit=XA1":
+                                       (401, 401, 401, 401, 401, 401, 401, 200, 200, 200, 401),
+    "POST /api/v1/visit-codes":        (401, 401, 401, 401, 401, 401, 401, 401, 201, 201, 401),
+    "POST /api/v1/responses":          (401, 401, 201, 401, 401, 401, 401, 401, 401, 401, 201),
+    "POST /api/v1/responses/batch":    (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
+    "POST /api/v1/kiosk/heartbeat":    (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
+    "GET /static/survey.css":          (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+}
+# fmt: on
+
+# Bodies of the requests that need one (form fields, or JSON for the API).
+FORMS = {
+    "POST /vi/s/HT-KHAISINH": {"OV": "4"},
+    "POST /k/vi/s/HT-KHAISINH": {"OV": "4"},
+    "POST /admin/kiosks/{kiosk_id}": {"name": "Sảnh", "unit": "XA1", "counter": "XA1-Q01"},
+    "POST /admin/flags": {"id": "{flagged}", "decision": "confirm"},
+}
+RATING = {
+    "id": "{new_id}",
+    "service": "HT-KHAISINH",
+    "captured_at": "{now}",
+    "locale": "vi",
+    "answers": {"OV": 4},
+}
+JSON = {
+    "POST /api/v1/visit-codes": {"service": "HT-KHAISINH", "counter": "XA1-Q01", "count": 1},
+    "POST /api/v1/responses": RATING,
+    "POST /api/v1/responses/batch": {"responses": [RATING]},
+    "POST /api/v1/kiosk/heartbeat": {"app_version": "t", "queued": 0, "dead_letters": 0},
+}
+ENDS_SESSION = {"POST /admin/logout"}  # opened in browsers signed in for that row alone
+# Verified once (argon2id, lowest cost) so that signing in through the form stays quick.
+CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+
+
+def _rule_of(app, row: str) -> str:
+    """The route ("METHOD /rule") that a row's request reaches."""
+    method, url = row.split(" ", 1)
+    example = re.sub(r"\{\w+\}", "1", url.split("?")[0])  # any value reaches the same route
+    adapter = app.url_map.bind("localhost")
+    try:
+        rule, _ = adapter.match(example, method=method, return_rule=True)
+    except HTTPException as exc:
+        raise AssertionError(f"MATRIX row {row!r} reaches no route ({exc})") from exc
+    return f"{method} {rule.rule}"
+
+
+def routes_without_a_row(app) -> list[str]:
+    """Every "METHOD /rule  (endpoint …)" of the app that no MATRIX row reaches."""
+    routes = {
+        f"{method} {rule.rule}": rule.endpoint
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    }
+    covered = {_rule_of(app, row) for row in MATRIX}
+    return [f"{route}  (endpoint {routes[route]})" for route in sorted(set(routes) - covered)]
+
+
+def test_every_route_has_a_row(app):
+    missing = routes_without_a_row(app)
+    assert not missing, (
+        "These routes have no row in MATRIX (tests/test_route_inventory.py); add one per "
+        "route and method, with the status each caller should get:\n  " + "\n  ".join(missing)
+    )
+    assert all(len(statuses) == len(CALLERS) for statuses in MATRIX.values())
+
+
+def test_a_new_route_without_a_row_is_named(app):
+    app.add_url_rule("/<lang:lang>/new-page", "public.new_page", lambda lang: "", methods=["POST"])
+    assert routes_without_a_row(app) == ["POST /<lang:lang>/new-page  (endpoint public.new_page)"]
+
+
+def _unit(code: str, parent: str | None = None) -> None:
+    catalogue.import_csv(
+        "kind,code,parent,name_vi,name_en,name_km,national_code,field,agency,active\n"
+        f"unit,{code},{parent or ''},Xã {code},Commune {code},ឃុំ {code},,,,\n"
+    )
+
+
+def _user(email: str, role: str, units: tuple[str, ...] = ()) -> User:
+    user = User(
+        email=email,
+        role=role,
+        password_hash=CHEAP_HASH,
+        units=list(db.session.scalars(select(Unit).where(Unit.code.in_(units)))),
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def world(app):
+    """Accounts of each role, their API tokens, a kiosk, a visit code and a flagged rating."""
+    with app.app_context():
+        _unit("XA2", "CTR")
+        people = {
+            "viewer": _user("viewer@ag.vn", "viewer", ("XA1",)),
+            "manager": _user("manager@ag.vn", "manager", ("XA1",)),
+            "manager_out": _user("out@ag.vn", "manager", ("XA2",)),
+            "admin": _user("admin@ag.vn", "admin"),
+        }
+        tokens = {
+            f"api_{role}": accounts.create_api_token(people[role], actor="t")
+            for role in ("viewer", "manager", "admin")
+        }
+        device, tokens["kiosk_token"] = kiosks.create_kiosk(
+            unit="XA1", counter="XA1-Q01", name="Sảnh", actor="t"
+        )
+        # A second token of the manager's, for the revoke row (the first one stays valid).
+        accounts.create_api_token(people["manager"], actor="t")
+        revocable = db.session.scalar(select(func.max(ApiToken.id)))
+        service = db.session.scalar(select(Service).filter_by(code="HT-KHAISINH"))
+        flagged = rate(counter="XA1-Q01", answers={"OV": 5})
+        flagged.flags = "burst"
+        db.session.commit()
+        return {
+            "now": datetime.now(UTC).isoformat(),  # captured_at must be near the server's clock
+            "emails": {role: user.email for role, user in people.items()},
+            "tokens": tokens,
+            "values": {
+                "visit": visits.mint(service, 1, actor="t")[0],
+                "kiosk": tokens["kiosk_token"],
+                "kiosk_id": device.id,
+                "user_id": people["viewer"].id,
+                "token_id": revocable,
+                "flagged": flagged.public_id,
+            },
+        }
+
+
+def _client(app, who: str, world: dict, signed_in: dict | None = None):
+    """A fresh browser or API client for `who`, and the headers of its requests.
+
+    A staff member signs in once; each row then starts a fresh browser holding only that
+    session cookie (the sign-in form allows 20 tries per address in 10 minutes). A row that
+    ends the session (`signed_in` None) signs in a browser of its own."""
+    client = app.test_client()
+    if who == "kiosk":
+        client.set_cookie("kiosk_device", world["tokens"]["kiosk_token"])
+    if who in world["emails"]:
+        if signed_in is not None and who in signed_in:
+            client.set_cookie("session", signed_in[who])
+        else:
+            assert sign_in(client, world["emails"][who]).status_code == 303
+            if signed_in is not None:
+                signed_in[who] = client.get_cookie("session").value
+    token = world["tokens"].get(who)
+    return client, ({"Authorization": f"Bearer {token}"} if token else {})
+
+
+def _fill(value, values: dict):
+    if isinstance(value, str):
+        return value.format(**values)
+    if isinstance(value, dict):
+        return {k: _fill(v, values) for k, v in value.items()}
+    return value
+
+
+def _citizen_rid(client) -> str:
+    """Answer the overall question in this browser; return the id of its new response."""
+    rid = str(uuid.uuid4())
+    reply = client.post("/vi/s/HT-KHAISINH", data={"rid": rid, "OV": "5"})
+    assert reply.status_code == 303, reply.text
+    return rid
+
+
+def _statuses(app, world: dict, row: str, signed_in: dict) -> dict[str, int]:
+    """Open the row's request as each caller; return the status each one got."""
+    method, url = row.split(" ", 1)
+    reuse = None if row in ENDS_SESSION else signed_in
+    citizen, _ = _client(app, "citizen", world)
+    values = {**world["values"], "rid": _citizen_rid(citizen), "now": world["now"]}
+    got = {}
+    for who in CALLERS:
+        client, headers = (citizen, {}) if who == "citizen" else _client(app, who, world, reuse)
+        values["new_id"] = str(uuid.uuid4())
+        reply = client.open(
+            _fill(url, values),
+            method=method,
+            headers=headers,
+            data=_fill(FORMS.get(row), values),
+            json=_fill(JSON.get(row), values),
+        )
+        got[who] = reply.status_code
+    return got
+
+
+def test_each_caller_gets_the_expected_status(app, world):
+    wrong, signed_in = [], {}
+    for row, statuses in MATRIX.items():
+        got = _statuses(app, world, row, signed_in)
+        wrong += [
+            f"{row}: {who} expected {want}, got {got[who]}"
+            for who, want in zip(CALLERS, statuses, strict=True)
+            if got[who] != want
+        ]
+    assert not wrong, "\n".join(wrong)
