@@ -130,7 +130,9 @@ def kiosk_client(base: str, token: str, service: str, stop_at: float, give_up_at
                 verdict = judge_api_reply(status, reply_headers, text, rid)
             except ValueError as problem:
                 tally.note(problems=f"kiosk: {problem}")
-                break
+                if status < 500:
+                    break
+                verdict = "retry"  # a kiosk keeps what the server failed to take
             if verdict == "ack":
                 tally.note(acknowledged=rid)
                 break
