@@ -147,14 +147,22 @@ def visit(code: str):
     )
 
 
-def _needs_visit_code(service_code: str, unit) -> bool:
-    """A unit that asks for visit codes accepts a phone rating only with one for the service."""
+def _session_visit(service_code: str, counter) -> str | None:
+    """This browser's visit code if it was minted for this service and counter, else None."""
     from survey import visits
 
-    if in_kiosk() or not unit.visit_codes_required:
+    found = visits.find(session.get("visit", "")) if not in_kiosk() else None
+    if found is None or not visits.fits(found, service_code=service_code, counter=counter):
+        return None
+    return session["visit"]
+
+
+def _needs_visit_code(service_code: str, context: dict) -> bool:
+    """A unit that asks for visit codes accepts a phone rating only with one minted for the
+    service and counter being rated."""
+    if in_kiosk() or not context["unit"].visit_codes_required:
         return False
-    found = visits.find(session.get("visit", ""))
-    return found is None or found.service.code != service_code
+    return _session_visit(service_code, context["counter"]) is None
 
 
 @bp.route("/<lang:lang>/")
@@ -202,7 +210,7 @@ def service(code: str):
     q = _active_questionnaire()
     source = request.form if request.method == "POST" else request.args
     context, errors = _context_from(source), []
-    if _needs_visit_code(code, context["unit"]):
+    if _needs_visit_code(code, context):
         return render_template("public/visit_code_needed.html"), 403
     rid = source.get("rid") or str(uuid.uuid4())
     if request.method == "POST":
@@ -214,7 +222,8 @@ def service(code: str):
             answers = responses.clean_answers(
                 q, _answers(), items=[q.overall_code], required=[q.overall_code]
             )
-            if existing is None and not _claim_visit():
+            visit = _session_visit(code, context["counter"])
+            if existing is None and not _claim_visit(visit):
                 return render_template("public/already_rated.html"), 409
             started = responses.start_response(
                 public_id=rid,
@@ -226,7 +235,7 @@ def service(code: str):
                 **context,
             )
             _own(rid)
-            _link_visit(started)
+            _link_visit(started, visit)
             if not started.created:
                 return _after_repeat(started.response, answers)
             return redirect(url_for(".more", rid=rid), 303)
@@ -243,18 +252,19 @@ def service(code: str):
     ), 400 if errors else 200
 
 
-def _claim_visit() -> bool:
-    """Use this browser's visit code, if it has one: False when it was used already."""
+def _claim_visit(visit: str | None) -> bool:
+    """Use the visit code that fits this rating, if any: False when it was used already."""
     from survey import visits
 
-    return "visit" not in session or visits.claim(session["visit"])
+    return visit is None or visits.claim(visit)
 
 
-def _link_visit(started) -> None:
+def _link_visit(started, visit: str | None) -> None:
     from survey import visits
 
-    if started.created and "visit" in session:
-        visits.link(session.pop("visit"), started.response.id)
+    if started.created and visit is not None:
+        session.pop("visit", None)
+        visits.link(visit, started.response.id)
 
 
 def _hidden(source) -> dict:
