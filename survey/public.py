@@ -21,7 +21,7 @@ from flask import (
     url_for,
 )
 
-from survey import abuse, catalogue, i18n, questionnaire, responses, summary
+from survey import abuse, activation, catalogue, i18n, questionnaire, responses, summary
 from survey.responses import Invalid
 
 bp = Blueprint("public", __name__)
@@ -96,24 +96,21 @@ def root():
     return redirect(url_for(".index", lang=i18n.preferred_locale()))
 
 
-@bp.route("/activate")
+@bp.route("/activate", methods=["GET", "POST"])
 def activate():
-    """Open on a kiosk once: keep its credential in a long-lived HttpOnly cookie."""
+    """Make this browser a kiosk once confirmed; never a browser signed in as staff."""
     from survey import kiosks
 
-    token = request.args.get("token", "")
-    if not token or kiosks.device_for_token(token) is None:
+    # A setup page for staff, not a citizen page: no kiosk script, timers or status bar yet.
+    if activation.staff_browser():
+        return render_template("public/activate_refused.html", kiosk=False), 403
+    form = activation.ActivateForm(token=request.args.get("token", ""))
+    device = kiosks.device_for_token(form.token.data or "")
+    if device is None:
         return render_template("public/not_activated.html"), 401
-    response = redirect(url_for(".root"))
-    response.set_cookie(
-        abuse.KIOSK_COOKIE,
-        token,
-        max_age=10 * 365 * 24 * 3600,
-        httponly=True,
-        samesite="Strict",
-        secure=request.is_secure,
-    )
-    return response
+    if form.validate_on_submit():
+        return activation.remember_device(redirect(url_for(".root"), 303), form.token.data)
+    return render_template("public/activate.html", form=form, device=device, kiosk=False)
 
 
 @bp.route("/reset", methods=["POST"])

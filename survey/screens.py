@@ -183,6 +183,11 @@ def take_screenshots(out: Path, *, chromium: str = "/usr/bin/chromium") -> list[
                 if tour is kiosk_tour:
                     page.clock.install()
                     page.goto(f"{base}/k/activate?token={token}")
+                    if lang == LANGS[0]:
+                        path = out / f"{viewport}-activate.png"
+                        page.screenshot(path=str(path), full_page=True)
+                        shots.append(path)
+                    page.locator("main button[type=submit]").click()
                 for number, state in enumerate(tour(page, base, lang, **extra), start=1):
                     path = (
                         out / f"{viewport}-{lang}-{tour.__name__[:-5]}-{number:02d}-"
