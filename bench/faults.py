@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -301,9 +302,14 @@ def run(options: Options) -> Report:
             faults, tally = _drive(options, ctx, made["service"], made["tokens"])
         finally:
             ctx["server"].stop()
-        return Report(options, faults, tally, *_count(ctx["url"], tally))
+        report = Report(options, faults, tally, *_count(ctx["url"], tally))
     finally:
         _drop(ctx)
+    if report.passed:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        print(f"server log kept: {folder / 'server.log'}")
+    return report
 
 
 def describe(report: Report) -> str:
