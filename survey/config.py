@@ -73,5 +73,7 @@ def from_environment(folder: str) -> dict:
         "MAX_COMMENT_LENGTH": 1200,
         "SURVEY_OPENING_HOURS": env("SURVEY_OPENING_HOURS", "07:00-17:30"),
         "SURVEY_PUBLIC_URL": public_url,
+        # Milliseconds a SQLite write waits for another writer before the request gets a 503.
+        "SURVEY_SQLITE_BUSY_TIMEOUT": int(env("SURVEY_SQLITE_BUSY_TIMEOUT", "10000")),
         "SURVEY_KIOSK_RATE_LIMIT": env("SURVEY_KIOSK_RATE_LIMIT", "120 per minute"),
     }

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, render_template, request
+from flask import Flask, abort, current_app, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from survey import logs
+from survey.extensions import db
 from survey.i18n import lazy_text as _l
+
+# The database cannot be reached, dropped the connection, or stayed locked past the busy
+# timeout: the request may succeed later, so it is a 503 with Retry-After, not a 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+RETRY_AFTER_SECONDS = 5
 
 MESSAGES = {
     400: (
@@ -64,10 +72,15 @@ def wants_json() -> bool:
 
 
 def render_error(code: int, title, message):
-    """Render the error page (or JSON error) with `code`."""
+    """Render the error page (or JSON error) with `code`; a 503 says when to try again."""
     if wants_json():
-        return {"errors": [{"field": None, "message": str(message)}]}, code
-    return render_template("errors/error.html", code=code, title=title, message=message), code
+        response = make_response({"errors": [{"field": None, "message": str(message)}]}, code)
+    else:
+        page = render_template("errors/error.html", code=code, title=title, message=message)
+        response = make_response(page, code)
+    if code == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _http_error(error: HTTPException):
@@ -78,6 +91,21 @@ def _http_error(error: HTTPException):
 
 def _csrf_error(error: CSRFError):
     return render_error(400, *CSRF_MESSAGE)
+
+
+def _database_unavailable(error: Exception):
+    try:
+        db.session.rollback()
+    except DATABASE_UNAVAILABLE:
+        pass  # the connection is gone; the session is dropped at the end of the request
+    # The class only: the message may quote SQL parameters (a citizen's comment, a token).
+    current_app.logger.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        logs.request_path(),
+        type(getattr(error, "orig", None) or error).__name__,
+    )
+    return render_error(503, *MESSAGES[503])
 
 
 def _unexpected(error: Exception):
@@ -101,4 +129,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _http_error)
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, _database_unavailable)
     app.register_error_handler(Exception, _unexpected)

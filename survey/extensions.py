@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app, has_app_context
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -43,6 +44,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    busy = 10000
+    if has_app_context():
+        busy = current_app.config.get("SURVEY_SQLITE_BUSY_TIMEOUT", busy)
+    cursor.execute(f"PRAGMA busy_timeout={int(busy)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -23,7 +23,7 @@ from flask import (
     url_for,
 )
 
-from survey import abuse, catalogue, i18n, questionnaire, responses, summary
+from survey import abuse, activation, catalogue, i18n, questionnaire, responses, summary
 from survey.extensions import db
 from survey.responses import Invalid
 
@@ -99,24 +99,21 @@ def root():
     return redirect(url_for(".index", lang=i18n.preferred_locale()))
 
 
-@bp.route("/activate")
+@bp.route("/activate", methods=["GET", "POST"])
 def activate():
-    """Open on a kiosk once: keep its credential in a long-lived HttpOnly cookie."""
+    """Make this browser a kiosk once confirmed; never a browser signed in as staff."""
     from survey import kiosks
 
-    token = request.args.get("token", "")
-    if not token or kiosks.device_for_token(token) is None:
+    # A setup page for staff, not a citizen page: no kiosk script, timers or status bar yet.
+    if activation.staff_browser():
+        return render_template("public/activate_refused.html", kiosk=False), 403
+    form = activation.ActivateForm(token=request.args.get("token", ""))
+    device = kiosks.device_for_token(form.token.data or "")
+    if device is None:
         return render_template("public/not_activated.html"), 401
-    response = redirect(url_for(".root"))
-    response.set_cookie(
-        abuse.KIOSK_COOKIE,
-        token,
-        max_age=10 * 365 * 24 * 3600,
-        httponly=True,
-        samesite="Strict",
-        secure=request.is_secure,
-    )
-    return response
+    if form.validate_on_submit():
+        return activation.remember_device(redirect(url_for(".root"), 303), form.token.data)
+    return render_template("public/activate.html", form=form, device=device, kiosk=False)
 
 
 @bp.route("/reset", methods=["POST"])
@@ -150,14 +147,22 @@ def visit(code: str):
     )
 
 
-def _needs_visit_code(service_code: str, unit) -> bool:
-    """A unit that asks for visit codes accepts a phone rating only with one for the service."""
+def _session_visit(service_code: str, counter) -> str | None:
+    """This browser's visit code if it was minted for this service and counter, else None."""
     from survey import visits
 
-    if in_kiosk() or not unit.visit_codes_required:
+    found = visits.find(session.get("visit", "")) if not in_kiosk() else None
+    if found is None or not visits.fits(found, service_code=service_code, counter=counter):
+        return None
+    return session["visit"]
+
+
+def _needs_visit_code(service_code: str, context: dict) -> bool:
+    """A unit that asks for visit codes accepts a phone rating only with one minted for the
+    service and counter being rated."""
+    if in_kiosk() or not context["unit"].visit_codes_required:
         return False
-    found = visits.find(session.get("visit", ""))
-    return found is None or found.service.code != service_code
+    return _session_visit(service_code, context["counter"]) is None
 
 
 @bp.route("/<lang:lang>/")
@@ -205,7 +210,7 @@ def service(code: str):
     q = _active_questionnaire()
     source = request.form if request.method == "POST" else request.args
     context, errors = _context_from(source), []
-    if _needs_visit_code(code, context["unit"]):
+    if _needs_visit_code(code, context):
         return render_template("public/visit_code_needed.html"), 403
     rid = source.get("rid") or str(uuid.uuid4())
     if request.method == "POST":
@@ -217,7 +222,12 @@ def service(code: str):
             answers = responses.clean_answers(
                 q, _answers(), items=[q.overall_code], required=[q.overall_code]
             )
-            if existing is None and not _claim_visit() and responses.find_response(rid) is None:
+            visit = _session_visit(code, context["counter"])
+            if (
+                existing is None
+                and not _claim_visit(visit)
+                and responses.find_response(rid) is None
+            ):
                 return render_template("public/already_rated.html"), 409
             started = responses.start_response(
                 public_id=rid,
@@ -229,7 +239,7 @@ def service(code: str):
                 **context,
             )
             _own(rid)
-            _link_visit(started)
+            _link_visit(started, visit)
             if not started.created:
                 return _after_repeat(started.response, answers)
             return redirect(url_for(".more", rid=rid), 303)
@@ -265,26 +275,25 @@ def _may_repeat(public_id: str, source) -> bool:
     )
 
 
-def _claim_visit() -> bool:
-    """Use this browser's visit code, if it has one: False when it was used already.
+def _claim_visit(visit: str | None) -> bool:
+    """Use the visit code that fits this rating, if any: False when it was used already.
 
     The claim is committed together with the response it rates (start_response commits).
     """
     from survey import visits
 
-    if "visit" not in session:
-        return True
-    if visits.claim(session["visit"], commit=False):
+    if visit is None or visits.claim(visit, commit=False):
         return True
     db.session.rollback()
     return False
 
 
-def _link_visit(started) -> None:
+def _link_visit(started, visit: str | None) -> None:
     from survey import visits
 
-    if started.created and "visit" in session:
-        visits.link(session.pop("visit"), started.response.id)
+    if started.created and visit is not None:
+        session.pop("visit", None)
+        visits.link(visit, started.response.id)
 
 
 def _hidden(source) -> dict:

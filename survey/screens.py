@@ -165,6 +165,16 @@ def _demo_server(folder: Path) -> tuple[str, str, str, str]:
     return f"http://127.0.0.1:{server.server_port}", "screens@localhost", password, token
 
 
+def _activate(page, link: str, shot: Path | None) -> list[Path]:
+    """Open the activation link, screenshot its confirmation page if asked, and confirm."""
+    page.clock.install()
+    page.goto(link)
+    if shot is not None:
+        page.screenshot(path=str(shot), full_page=True)
+    page.locator("main button[type=submit]").click()
+    return [shot] if shot is not None else []
+
+
 def take_screenshots(out: Path, *, chromium: str = "/usr/bin/chromium") -> list[Path]:
     """Save a full-page screenshot of every state of every page; return the files."""
     from playwright.sync_api import sync_playwright
@@ -187,8 +197,8 @@ def take_screenshots(out: Path, *, chromium: str = "/usr/bin/chromium") -> list[
                 context = browser.new_context(viewport={"width": width, "height": height})
                 page = context.new_page()
                 if tour is kiosk_tour:
-                    page.clock.install()
-                    page.goto(f"{base}/k/activate?token={token}")
+                    shot = out / f"{viewport}-activate.png" if lang == LANGS[0] else None
+                    shots += _activate(page, f"{base}/k/activate?token={token}", shot)
                 for number, state in enumerate(tour(page, base, lang, **extra), start=1):
                     path = (
                         out / f"{viewport}-{lang}-{tour.__name__[:-5]}-{number:02d}-"

@@ -72,6 +72,13 @@ def find(code: str) -> VisitCode | None:
     return db.session.scalar(select(VisitCode).filter_by(code_hash=key_of(code)))
 
 
+def fits(visit: VisitCode, *, service_code: str, counter: Counter | None) -> bool:
+    """Whether a code rates this service at this counter: the ones it was minted for."""
+    if visit.service.code != service_code:
+        return False
+    return visit.counter_id is None or (counter is not None and counter.id == visit.counter_id)
+
+
 def claim(code: str, *, commit: bool = True) -> bool:
     """Use a code once: True for the first caller only.
 

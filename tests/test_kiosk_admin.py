@@ -239,3 +239,48 @@ def test_visit_code_api_for_the_one_stop_software(app, client, token):
     )
     assert outside.status_code == 403
     assert client.post("/api/v1/visit-codes", json={"service": "HT-KHAISINH"}).status_code == 401
+
+
+def _visit_for(runner, client, counter: str) -> str:
+    minted = runner.invoke(
+        args=["visit-codes", "mint", "--service", "HT-KHAISINH", "--counter", counter]
+    )
+    code = minted.output.strip().rsplit("/", 1)[1]
+    assert client.get(f"/v/{code}").headers["Location"].endswith(f"counter={counter}")
+    return code
+
+
+def test_a_visit_code_rates_only_the_counter_it_was_minted_for(app, client, runner):
+    for unit in ("CTR", "XA1"):
+        assert runner.invoke(args=["visit-codes", "require", "--unit", unit]).exit_code == 0
+    code = _visit_for(runner, client, "XA1-Q01")
+    other = "/vi/s/HT-KHAISINH?via=qr&counter=CTR-Q01"
+    assert client.get(other).status_code == 403
+    forged = {"rid": str(uuid.uuid4()), "via": "qr", "counter": "CTR-Q01", "OV": "1"}
+    refused = client.post("/vi/s/HT-KHAISINH", data=forged)
+    assert refused.status_code == 403 and "biên nhận" in refused.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+        assert db.session.scalar(select(VisitCode.used_at)) is None
+    fields = overall_form(client, "/vi/s/HT-KHAISINH?via=qr&counter=XA1-Q01")
+    assert client.post("/vi/s/HT-KHAISINH", data={**fields, "OV": "5"}).status_code == 303
+    with app.app_context():
+        rated = db.session.scalar(select(Response))
+        assert rated.counter.code == "XA1-Q01" and db.session.scalar(select(VisitCode.used_at))
+    assert client.get(f"/v/{code}").status_code == 200  # "already rated"
+
+
+def test_a_visit_code_is_not_spent_on_another_counter(app, client, runner):
+    # The centre (CTR) takes open ratings; the code stays for the counter it names.
+    assert runner.invoke(args=["visit-codes", "require", "--unit", "XA1"]).exit_code == 0
+    _visit_for(runner, client, "XA1-Q01")
+    fields = overall_form(client, "/vi/s/HT-KHAISINH?via=qr&counter=CTR-Q01")
+    assert client.post("/vi/s/HT-KHAISINH", data={**fields, "OV": "3"}).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(VisitCode.used_at)) is None
+    fields = overall_form(client, "/vi/s/HT-KHAISINH?via=qr&counter=XA1-Q01")
+    assert client.post("/vi/s/HT-KHAISINH", data={**fields, "OV": "5"}).status_code == 303
+    with app.app_context():
+        used = db.session.scalar(select(VisitCode))
+        assert used.used_at is not None
+        assert db.session.get(Response, used.response_id).counter.code == "XA1-Q01"

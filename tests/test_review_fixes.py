@@ -94,7 +94,7 @@ def test_a_queued_comment_completes_the_partial_response(app, client, token):
 
 def test_the_kiosk_forgets_the_last_citizen_at_the_start(app, token):
     client = app.test_client()
-    client.get(f"/k/activate?token={token}")
+    client.post("/k/activate", data={"token": token})
     page = client.get("/k/vi/s/HT-KHAISINH").text
     rid = page.split('name="rid" value="')[1].split('"')[0]
     client.post("/k/vi/s/HT-KHAISINH", data={"rid": rid, "OV": "5"})

@@ -64,11 +64,14 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "GET /vi/r/{rid}/thank-you":       (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     # Kiosk-only views, answered 404 outside /k/
     "GET /activate":                   (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "POST /activate":                  (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     "POST /reset":                     (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     "GET /sw.js":                      (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     # Kiosk pages: only an activated kiosk (its cookie) gets past 401
     "GET /k/":                         (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
-    "GET /k/activate?token={kiosk}":   (302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
+    # Activation: a confirmation page, then a POST; never on a browser signed in as staff (403)
+    "GET /k/activate?token={kiosk}":   (200, 200, 200, 403, 403, 403, 403, 200, 200, 200, 200),
+    "POST /k/activate":                (303, 303, 303, 403, 403, 403, 403, 303, 303, 303, 303),
     "POST /k/reset":                   (401, 401, 303, 401, 401, 401, 401, 401, 401, 401, 303),
     "GET /k/sw.js":                    (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
     "GET /k/s/HT-KHAISINH":            (401, 401, 302, 401, 401, 401, 401, 401, 401, 401, 302),
@@ -128,6 +131,7 @@ FORMS = {
     "POST /k/vi/s/HT-KHAISINH": {"OV": "4"},
     "POST /admin/kiosks/{kiosk_id}": {"name": "Sảnh", "unit": "XA1", "counter": "XA1-Q01"},
     "POST /admin/flags": {"id": "{flagged}", "decision": "confirm"},
+    "POST /k/activate": {"token": "{kiosk}"},
 }
 RATING = {
     "id": "{new_id}",

@@ -30,6 +30,7 @@ def kiosk(app, browser, live_server):
     page = context.new_page()
     page.clock.install()
     page.goto(f"{live_server}/k/activate?token={token}")
+    page.locator("main button[type=submit]").click()  # the confirmation page
     expect(page.locator("h1")).to_have_text("Đánh giá sự phục vụ")
     yield page
     context.close()
@@ -159,3 +160,24 @@ def test_thank_you_returns_to_the_start_by_itself(kiosk, live_server):
     expect(page).to_have_url(re.compile("/thank-you$"))
     page.clock.run_for(21_000)
     expect(page).to_have_url(re.compile("/k/$"))
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (1920, 1080)])
+def test_the_activation_page_asks_first_at_kiosk_size(app, browser, live_server, shoot, size):
+    from tests.browser.test_accessibility import axe_violations, small_targets
+
+    with app.app_context():
+        _device, token = kiosks.create_kiosk(unit="XA1", counter=None, name="Sảnh B", actor="t")
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    page.goto(f"{live_server}/k/activate?token={token}")
+    expect(page.locator("h1")).to_have_text("Kích hoạt ki-ốt này")
+    assert context.cookies() == [] or all(c["name"] != "kiosk_device" for c in context.cookies())
+    shoot(page, f"kiosk-activate-{size[0]}x{size[1]}")
+    assert axe_violations(page) == []
+    assert small_targets(page, "main button", 48, 48) == []
+    assert page.locator("#kiosk-status, dialog").count() == 0  # no kiosk script before activation
+    page.locator("main button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text("Đánh giá sự phục vụ")
+    assert any(c["name"] == "kiosk_device" for c in context.cookies())
+    context.close()
