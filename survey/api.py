@@ -193,7 +193,7 @@ def get_summary():
 
 # --- Writes from kiosks and other devices --------------------------------------------------
 
-BATCH_MAX = 50
+BATCH_MAX = submissions.BATCH_MAX
 
 
 def _device_or_401():

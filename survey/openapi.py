@@ -1,9 +1,7 @@
 """The OpenAPI 3.1 description of the JSON API v1, served at /api/v1/openapi.json.
 
-Built from the same constants the code checks against (batch size, comment length, channels,
-groupings), so the description moves with the code; tests/test_openapi.py fails when a route
-of the app is missing here or described without existing, and schemathesis checks every
-answer against it.
+Built from the constants the code checks against; tests/test_openapi.py fails when a route is
+missing here or described without existing, and runs schemathesis against the app.
 """
 
 from __future__ import annotations
@@ -14,9 +12,9 @@ from flask import current_app
 
 from survey import config
 from survey.responses import CHANNELS
+from survey.submissions import BATCH_MAX
+from survey.summary import GROUPS
 
-BATCH_MAX = 50  # kept equal to api.BATCH_MAX by a test
-GROUPS = ["service", "field", "agency", "unit", "counter", "month", "quarter"]
 ITEM_STATUSES = ["created", "updated", "duplicate", "invalid", "rejected"]
 
 Schema = dict[str, Any]
@@ -140,6 +138,14 @@ def _op(summary: str, replies: dict, *, security: list | None = None, **extra: A
     return operation
 
 
+def _public(summary: str, replies: dict) -> dict:
+    return {"get": _op(summary, replies, security=[])}
+
+
+def _list(name: str) -> dict:
+    return _json({"type": "array", "items": _ref(name)}, f"{name} list")
+
+
 def _ref_param(name: str) -> dict:
     return {"$ref": f"#/components/parameters/{name}"}
 
@@ -153,12 +159,8 @@ API = [{"apiToken": []}]
 
 
 def _query(name: str, description: str, schema: Schema, required: bool = False) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": required,
-        "description": description,
-        "schema": schema,
+    return {"name": name, "in": "query", "required": required, "description": description} | {
+        "schema": schema
     }
 
 
@@ -171,39 +173,23 @@ def _paths() -> dict:
         *(_query(n, f"{n.title()} code", code) for n in ("unit", "agency", "field", "service")),
         _query("counter", "Counter code", code),
         _query("channel", "Channel", {"enum": list(CHANNELS)}),
-        _query("group_by", "Grouping", {"enum": GROUPS}),
+        _query("group_by", "Grouping", {"enum": list(GROUPS)}),
     ]
     health = _obj(["status", "database"], status={"type": "string"}, database={"type": "string"})
     return {
-        "/healthz": {
-            "get": _op(
-                "Whether the app and its database answer",
-                {"200": _json(health, "Ready"), "503": _json(health, "Database unavailable")},
-                security=[],
-            )
-        },
-        "/api/v1/openapi.json": {"get": _op("This description", {"200": ok}, security=[])},
-        "/api/v1/questionnaire": {
-            "get": _op(
-                "The active questionnaire, labels in the request's language",
-                {"200": ok, **_errors("503")},
-                security=[],
-            )
-        },
-        "/api/v1/services": {
-            "get": _op(
-                "The active procedures",
-                {"200": _json({"type": "array", "items": _ref("Service")}, "Procedures")},
-                security=[],
-            )
-        },
-        "/api/v1/units": {
-            "get": _op(
-                "Centres and service points with their counters",
-                {"200": _json({"type": "array", "items": _ref("Unit")}, "Units")},
-                security=[],
-            )
-        },
+        "/healthz": _public(
+            "Whether the app and its database answer",
+            {"200": _json(health, "Ready"), "503": _json(health, "Database unavailable")},
+        ),
+        "/api/v1/openapi.json": _public("This description", {"200": ok}),
+        "/api/v1/questionnaire": _public(
+            "The active questionnaire, labels in the request's language",
+            {"200": ok, **_errors("503")},
+        ),
+        "/api/v1/services": _public("The active procedures", {"200": _list("Service")}),
+        "/api/v1/units": _public(
+            "Centres and service points with their counters", {"200": _list("Unit")}
+        ),
         "/api/v1/responses": {
             "post": _op(
                 "Record one response from a kiosk (idempotent on its id)",
@@ -318,22 +304,18 @@ def document() -> dict:
     """The OpenAPI document of the JSON API v1."""
     code = {"type": "string"}
     schemas = _schemas(current_app.config["MAX_COMMENT_LENGTH"])
+    names = {"code": code, "name": code}
     schemas["Service"] = _obj(
         ["code", "name", "field", "agency"],
-        code=code,
+        **names,
+        **dict.fromkeys(("field", "field_name", "agency", "agency_name"), code),
         national_code=_nullable(code),
-        name=code,
-        field=code,
-        field_name=code,
-        agency=code,
-        agency_name=code,
     )
     schemas["Unit"] = _obj(
         ["code", "name", "parent", "counters"],
-        code=code,
-        name=code,
+        **names,
         parent=_nullable(code),
-        counters={"type": "array", "items": _obj(["code", "name"], code=code, name=code)},
+        counters={"type": "array", "items": _obj(["code", "name"], **names)},
     )
     return {
         "openapi": "3.1.0",
@@ -347,28 +329,20 @@ def document() -> dict:
         "paths": _paths(),
         "components": {
             "schemas": schemas,
-            "parameters": {
-                "lang": _query(
-                    "lang", "Language of labels and messages", {"enum": ["vi", "en", "km"]}
-                )
-            },
+            "parameters": {"lang": _query("lang", "Language", {"enum": list(config.LOCALES)})},
             "securitySchemes": {
-                "kioskToken": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "A kiosk's token (survey kiosk create, or /admin/kiosks)",
-                },
+                "kioskToken": _bearer("A kiosk's token (survey kiosk create, or /admin/kiosks)"),
                 "kioskCookie": {
                     "type": "apiKey",
                     "in": "cookie",
                     "name": "kiosk_device",
                     "description": "The cookie of a browser activated as a kiosk (/k/activate)",
                 },
-                "apiToken": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "A user's API token (survey api-token create, or /admin/tokens)",
-                },
+                "apiToken": _bearer("A user's API token (survey api-token create, /admin/tokens)"),
             },
         },
     }
+
+
+def _bearer(description: str) -> dict:
+    return {"type": "http", "scheme": "bearer", "description": description}

@@ -33,6 +33,7 @@ from survey.responses import (
     put_answers,
 )
 
+BATCH_MAX = 50  # responses in one batch call
 MAX_AHEAD = timedelta(minutes=5)
 MAX_AGE = timedelta(days=30)
 PHONE_RE = re.compile(r"^\+?[0-9]{9,12}$")
