@@ -20,7 +20,7 @@ from survey.models import Answer, Response, utcnow
 from survey.responses import Invalid
 
 SETTINGS = settings(
-    max_examples=60,
+    max_examples=50,
     deadline=None,
     derandomize=True,
     database=None,
