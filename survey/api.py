@@ -2,27 +2,62 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, make_response, request
 from flask_babel import gettext as _
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from survey import (
     abuse,
     accounts,
     i18n,
     kiosks,
+    openapi,
     periods,
     questionnaire,
     responses,
     scope,
     sipas,
+    submissions,
     summary,
 )
 from survey.extensions import csrf, db, limiter
+from survey.jsonio import error as _error
+from survey.jsonio import json_body as _json_body
 from survey.periods import PeriodError
 
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
+RETRY_AFTER = 10  # seconds a device waits before sending again when the database is away
+
+
+@bp.before_request
+def refuse_unstorable_query():
+    """Refuse NUL or lone surrogates in the query string: no database stores them."""
+    if responses.has_unstorable_text(request.args.to_dict(flat=False)):
+        return _error(400, None, responses.UNSTORABLE_MESSAGE)
+    return None
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(InterfaceError)
+def database_unavailable(_error_):
+    """The database is away: 503 with Retry-After, so that devices keep and resend."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection may be gone too; the next request gets a new one
+        pass
+    current_app.logger.warning("database unavailable on %s %s", request.method, request.path)
+    body, status = _error(503, None, _("The database is unavailable. Send again later."))
+    return body, status, {"Retry-After": str(RETRY_AFTER)}
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi_json():
+    """The OpenAPI description of this API (the province's other systems build on it)."""
+    return openapi.document()
 
 
 @bp.get("/healthz")
@@ -55,10 +90,6 @@ def services():
 def units():
     """Centres and service points with their counters."""
     return summary.list_units(i18n.current())
-
-
-def _error(status: int, field: str | None, message) -> tuple[dict, int]:
-    return {"errors": [{"field": field, "message": str(message)}]}, status
 
 
 def _bearer_user():
@@ -165,7 +196,7 @@ def get_summary():
 
 # --- Writes from kiosks and other devices --------------------------------------------------
 
-BATCH_MAX = 50
+BATCH_MAX = submissions.BATCH_MAX
 
 
 def _device_or_401():
@@ -183,25 +214,22 @@ def _errors_json(errors: list[responses.FieldError]) -> dict:
     return {"errors": [{"field": e.field, "message": str(e.message)} for e in errors]}
 
 
+def _item_id(data: Any) -> str | None:
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and not responses.has_unstorable_text(value) else None
+
+
 def _record_one(q, device, data) -> tuple[dict, int]:
     if isinstance(data, dict) and not data.get("counter") and device.counter is not None:
         data = {**data, "counter": device.counter.code}  # the kiosk's own counter
     try:
-        submission = responses.check_submission(q, data, unit=device.unit)
+        submission = submissions.check_submission(q, data, unit=device.unit, channel="kiosk")
+        status = submissions.record_submission(
+            q, submission, unit=device.unit, channel="kiosk", kiosk=device
+        )
     except responses.Invalid as exc:
-        item_id = data.get("id") if isinstance(data, dict) else None
-        return {"id": item_id, "status": "invalid", **_errors_json(exc.errors)}, 422
-    status = responses.record_submission(
-        q, submission, unit=device.unit, channel="kiosk", kiosk=device
-    )
+        return {"id": _item_id(data), "status": "invalid", **_errors_json(exc.errors)}, 422
     return {"id": submission.public_id, "status": status}, 201 if status == "created" else 200
-
-
-def _json_body():
-    data = request.get_json(silent=True)
-    if data is None:
-        abort(make_response(*_error(400, None, _("The body must be JSON."))))
-    return data
 
 
 @bp.post("/api/v1/responses")
@@ -216,7 +244,11 @@ def post_response():
 @bp.post("/api/v1/responses/batch")
 @limiter.limit(lambda: current_app.config["SURVEY_KIOSK_RATE_LIMIT"], key_func=abuse.rate_key)
 def post_batch():
-    """Record queued responses; answer a status per item (the offline queue syncs here)."""
+    """Record queued responses; answer a definite status per item (the offline queue syncs here).
+
+    Each item is its own transaction. If the database goes away, the whole batch answers 503
+    with Retry-After: items stored before it come back as "duplicate" when sent again.
+    """
     device = _device_or_401()
     body = _json_body()
     items = body.get("responses") if isinstance(body, dict) else None
@@ -227,13 +259,16 @@ def post_batch():
 
 
 def _record_isolated(q, device, item) -> dict:
-    """One batch item; a failure of ours leaves it for the kiosk to send again."""
+    """One batch item: stored, or refused for good ("invalid", "rejected"), never "try again"."""
     try:
         return _record_one(q, device, item)[0]
-    except Exception:  # the kiosk keeps any item not acknowledged
+    except (OperationalError, InterfaceError):
+        raise  # the database is away: the whole batch answers 503
+    except Exception:  # a rating we cannot store would otherwise be resent forever
         db.session.rollback()
-        current_app.logger.exception("batch item failed")
-        return {"id": item.get("id") if isinstance(item, dict) else None, "status": "error"}
+        current_app.logger.exception("batch item rejected: it could not be stored")
+        message = _("The server could not store this rating. The kiosk keeps it for staff.")
+        return {"id": _item_id(item), "status": "rejected", **_error(422, None, message)[0]}
 
 
 @bp.post("/api/v1/kiosk/heartbeat")
@@ -246,6 +281,11 @@ def kiosk_heartbeat():
     ]
     if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 10**6 for n in counts):
         return _error(422, "queued", _("Give the queue sizes as whole numbers."))
+    version = data.get("app_version")
+    if version is not None and not isinstance(version, str):
+        return _error(422, "app_version", _("This field must be text."))
+    if responses.has_unstorable_text(version):
+        return _error(422, "app_version", responses.UNSTORABLE_MESSAGE)
     kiosks.heartbeat(
         device,
         app_version=str(data.get("app_version") or ""),
@@ -268,6 +308,8 @@ def post_visit_codes():
     if user is None or user.role == "viewer":
         return _error(401, None, _("A valid API token is required (Authorization: Bearer …)."))
     data = _json_body()
+    if responses.has_unstorable_text(data):
+        return _error(422, None, responses.UNSTORABLE_MESSAGE)
     if (
         not isinstance(data, dict)
         or not isinstance(data.get("service"), str)
@@ -285,7 +327,7 @@ def post_visit_codes():
         return _error(422, "counter", _("Name the counter the codes are for."))
     if counter is not None and not scope.can_see(user, counter.unit_id):
         return _error(403, "counter", _("You may not see the figures of this unit."))
-    if not isinstance(count, int) or not 1 <= count <= 100:
+    if type(count) is not int or not 1 <= count <= 100:
         return _error(422, "count", _("Ask for between 1 and 100 codes."))
     codes = visits.mint(service, count, counter=counter, actor=user.email)
     return {"codes": [{"code": c, "url": visits.url(c)} for c in codes]}, 201

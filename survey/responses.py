@@ -12,7 +12,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -80,7 +80,7 @@ def clean_answers(
             cleaned[code] = None
             continue
         top = scale_size(questionnaire, code)
-        if isinstance(value, bool) or str(value) not in {str(n) for n in range(1, top + 1)}:
+        if not _on_scale(value, top):
             errors.append(FieldError(code, _l("Choose one of the answers shown.")))
             continue
         cleaned[code] = int(value)
@@ -89,8 +89,41 @@ def clean_answers(
     return cleaned
 
 
+def _on_scale(value: Any, top: int) -> bool:
+    """True for a level 1..top given as a JSON integer or as the form's text."""
+    if type(value) is int:
+        return 1 <= value <= top
+    return isinstance(value, str) and value in {str(n) for n in range(1, top + 1)}
+
+
+# NUL and lone surrogates: no database stores them (PostgreSQL refuses NUL, UTF-8 has no
+# surrogates), so they are refused here, whatever the edge of the app already checked.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = _l(
+    "The text holds a character that cannot be stored (NUL or a lone surrogate)."
+)
+
+
+def has_unstorable_text(value: Any) -> bool:
+    """True when a string anywhere in `value` (keys included) holds NUL or a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if UNSTORABLE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
 def clean_comment(text: str | None) -> str | None:
     """Return the comment normalised to NFC, or raise Invalid when it is too long."""
+    if text and UNSTORABLE.search(text):
+        raise Invalid([FieldError("comment", UNSTORABLE_MESSAGE)])
     text = unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n")).strip()
     limit = current_app.config["MAX_COMMENT_LENGTH"]
     if len(text) > limit:
@@ -135,6 +168,39 @@ class Started:
     created: bool
 
 
+def add_response(
+    *,
+    public_id: str,
+    questionnaire: Questionnaire,
+    service: Service,
+    unit: Unit,
+    counter: Counter | None,
+    channel: str,
+    locale: str,
+    captured_at: datetime | None,
+    answers: Mapping[str, int | None],
+    kiosk=None,
+) -> Response:
+    """Add a new partial response with its first answers to the session (no commit)."""
+    captured_at = captured_at or utcnow()
+    response = Response(
+        public_id=public_id,
+        questionnaire_id=questionnaire.id,
+        service=service,
+        unit=unit,
+        counter=counter,
+        channel=channel,
+        locale=locale,
+        captured_at=captured_at,
+        status="partial",
+        kiosk_id=kiosk.id if kiosk else None,
+        flags=abuse.suspicion(kiosk, captured_at, answers) if kiosk else None,
+        answers=[Answer(item=code, value=value) for code, value in answers.items()],
+    )
+    db.session.add(response)
+    return response
+
+
 def start_response(
     *,
     public_id: str,
@@ -156,21 +222,18 @@ def start_response(
     existing = find_response(public_id)
     if existing is not None:
         return Started(existing, False)
-    response = Response(
+    response = add_response(
         public_id=public_id,
-        questionnaire_id=questionnaire.id,
+        questionnaire=questionnaire,
         service=service,
         unit=unit,
         counter=counter,
         channel=channel,
         locale=locale,
-        captured_at=captured_at or utcnow(),
-        status="partial",
-        kiosk_id=kiosk.id if kiosk else None,
-        flags=abuse.suspicion(kiosk, captured_at or utcnow(), answers) if kiosk else None,
-        answers=[Answer(item=code, value=value) for code, value in answers.items()],
+        captured_at=captured_at,
+        answers=answers,
+        kiosk=kiosk,
     )
-    db.session.add(response)
     try:
         db.session.commit()
     except IntegrityError:
@@ -179,18 +242,23 @@ def start_response(
     return Started(response, True)
 
 
+def put_answers(response: Response, answers: Mapping[str, int | None]) -> None:
+    """Set answers of a response in the session (no commit)."""
+    current = {a.item: a for a in response.answers}
+    for code, value in answers.items():
+        if code in current:
+            current[code].value = value
+        else:
+            response.answers.append(Answer(item=code, value=value))
+    response.updated_at = utcnow()
+
+
 def save_answers(response: Response, answers: Mapping[str, int | None]) -> None:
     """Set the answers of a partial response, replacing earlier answers to the same items."""
     if response.status != "partial" or not answers:
         return
     for attempt in range(2):
-        current = {a.item: a for a in response.answers}
-        for code, value in answers.items():
-            if code in current:
-                current[code].value = value
-            else:
-                response.answers.append(Answer(item=code, value=value))
-        response.updated_at = utcnow()
+        put_answers(response, answers)
         try:
             db.session.commit()
             return
@@ -202,14 +270,21 @@ def save_answers(response: Response, answers: Mapping[str, int | None]) -> None:
                 raise
 
 
-def finish_response(response: Response, *, comment: str | None = None) -> bool:
-    """Mark a response complete with its comment; False when it already was."""
-    comment = clean_comment(comment)
+def mark_complete(response: Response, comment: str | None) -> bool:
+    """Mark a partial response complete in the session (no commit); False when it was not."""
     if response.status != "partial":
         return False
     response.comment = comment
     response.status = "complete"
     response.updated_at = utcnow()
+    return True
+
+
+def finish_response(response: Response, *, comment: str | None = None) -> bool:
+    """Mark a response complete with its comment; False when it already was."""
+    comment = clean_comment(comment)
+    if not mark_complete(response, comment):
+        return False
     db.session.commit()
     return True
 
@@ -218,184 +293,3 @@ def set_flag(response: Response, flag: str | None) -> None:
     """Flag a response as suspect (kept, left out of the index), or clear its flag."""
     response.flags = flag
     db.session.commit()
-
-
-# --- Whole responses from the JSON API (kiosks, the offline queue, other systems) ----------
-
-MAX_AHEAD = timedelta(minutes=5)
-MAX_AGE = timedelta(days=30)
-PHONE_RE = re.compile(r"^\+?[0-9]{9,12}$")
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A checked API payload, ready to be recorded."""
-
-    public_id: str
-    service: Service
-    counter: Counter | None
-    captured_at: datetime
-    locale: str
-    answers: dict[str, int | None]
-    comment: str | None
-    profile: dict[str, str] | None
-    phone: str | None
-    complete: bool
-
-
-def _captured_at(value: Any, errors: list[FieldError]) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        errors.append(
-            FieldError("captured_at", _l("Give the capture time in ISO 8601 with a time zone."))
-        )
-        return None
-    if moment.tzinfo is None:
-        errors.append(FieldError("captured_at", _l("The capture time needs a time zone.")))
-        return None
-    now = utcnow()
-    if moment > now + MAX_AHEAD:
-        errors.append(
-            FieldError(
-                "captured_at", _l("The capture time is in the future: check the device clock.")
-            )
-        )
-    elif moment < now - MAX_AGE:
-        errors.append(
-            FieldError(
-                "captured_at", _l("The rating is older than 30 days and can no longer be accepted.")
-            )
-        )
-    return moment.astimezone(UTC)
-
-
-def _profile(q: Questionnaire, value: Any, errors: list[FieldError]) -> dict[str, str] | None:
-    if not value:
-        return None
-    fields = {f["code"]: {o["code"] for o in f.get("options") or []} for f in q.data["profile"]}
-    if not isinstance(value, dict) or any(
-        fields.get(k) is None or not isinstance(v, str) or v not in fields[k]
-        for k, v in value.items()
-    ):
-        errors.append(FieldError("profile", _l("The profile holds an unknown field or option.")))
-        return None
-    return dict(value)
-
-
-def _phone(value: Any, errors: list[FieldError]) -> str | None:
-    if not value or not isinstance(value, dict) or not value.get("phone"):
-        return None
-    phone = re.sub(r"[ .-]", "", str(value["phone"]))
-    if value.get("consent") is not True:
-        errors.append(FieldError("contact", _l("A phone number is kept only with consent.")))
-    elif not PHONE_RE.match(phone):
-        errors.append(FieldError("contact", _l("The phone number is not valid.")))
-    return phone
-
-
-def _answers_of(q: Questionnaire, data: dict, errors: list[FieldError]) -> dict[str, int | None]:
-    answers, expectations = data.get("answers") or {}, data.get("expectations") or {}
-    if not isinstance(answers, dict) or not isinstance(expectations, dict):
-        errors.append(FieldError("answers", _l("Answers must be given as an object of codes.")))
-        return {}
-    raw = {str(code): value for code, value in answers.items()}
-    for number, value in expectations.items():
-        raw[f"EX{number}"] = value
-    try:
-        answers = clean_answers(q, raw, items=[q.overall_code, *q.criteria, *q.expectation_codes])
-    except Invalid as exc:
-        errors.extend(FieldError(f"answers.{e.field}", e.message) for e in exc.errors)
-        return {}
-    return {code: value for code, value in answers.items() if code in raw}
-
-
-def check_submission(q: Questionnaire, data: Any, *, unit: Unit) -> Submission:
-    """Check one API payload with the same rules as the pages; raise Invalid with all errors."""
-    if not isinstance(data, dict):
-        raise Invalid([FieldError(None, _l("Each response must be a JSON object."))])
-    errors: list[FieldError] = []
-    try:
-        public_id = parse_public_id(data.get("id"))
-    except Invalid as exc:
-        errors.extend(exc.errors)
-        public_id = ""
-    for name in ("service", "counter", "comment", "locale", "captured_at"):
-        if data.get(name) is not None and not isinstance(data[name], str):
-            errors.append(FieldError(name, _l("This field must be text.")))
-    if errors:
-        raise Invalid(errors)
-    service = find_service(str(data.get("service") or ""))
-    if service is None:
-        errors.append(FieldError("service", _l("Unknown or inactive procedure.")))
-    counter = find_counter(data.get("counter"))
-    if data.get("counter") and (counter is None or counter.unit_id != unit.id):
-        errors.append(FieldError("counter", _l("Unknown counter for this unit.")))
-    locale = data.get("locale") or "vi"
-    if locale not in ("vi", "en", "km"):
-        errors.append(FieldError("locale", _l("Unknown language.")))
-    captured_at = _captured_at(data.get("captured_at"), errors)
-    answers = _answers_of(q, data, errors)
-    if (
-        public_id
-        and not any(v is not None for v in answers.values())
-        and (find_response(public_id) is None)
-    ):
-        # A new response needs an answer; a known one may be completed with a comment only.
-        errors.append(FieldError("answers", _l("The response has no answer.")))
-    try:
-        comment = clean_comment(data.get("comment"))
-    except Invalid as exc:
-        errors.extend(exc.errors)
-        comment = None
-    profile, phone = _profile(q, data.get("profile"), errors), _phone(data.get("contact"), errors)
-    if errors:
-        raise Invalid(errors)
-    return Submission(
-        public_id,
-        service,
-        counter,
-        captured_at,
-        locale,
-        answers,
-        comment,
-        profile,
-        phone,
-        data.get("status", "complete") != "partial",
-    )
-
-
-def record_submission(
-    q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, kiosk=None
-) -> str:
-    """Store a checked submission; "created", "updated" (a partial one completed) or
-    "duplicate" (already there: nothing changes)."""
-    started = start_response(
-        public_id=sub.public_id,
-        questionnaire=q,
-        service=sub.service,
-        unit=unit,
-        counter=sub.counter,
-        channel=channel,
-        locale=sub.locale,
-        captured_at=sub.captured_at,
-        answers=sub.answers,
-        kiosk=kiosk,
-    )
-    response = started.response
-    if not started.created:
-        if response.status != "partial" or response.service_id != sub.service.id:
-            return "duplicate"
-        new = {k: v for k, v in sub.answers.items() if k not in {a.item for a in response.answers}}
-        if not new and not sub.complete:
-            return "duplicate"
-        save_answers(response, new)
-    if sub.profile:
-        response.profile = sub.profile
-    if sub.phone:
-        response.contact_phone, response.contact_consent = sub.phone, True
-    if sub.complete:
-        finish_response(response, comment=sub.comment)
-    else:
-        db.session.commit()
-    return "created" if started.created else "updated"

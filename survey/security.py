@@ -9,22 +9,16 @@ client could choose its own address and dodge every per-address limit.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 
 from flask import Flask, g, request
-from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import host_is_trusted
 from werkzeug.wsgi import get_host
 
-from survey import errors
-
-MAX_JSON_DEPTH = 16  # the deepest document of the API is a batch: 4 levels
-
-
-class UnstorableInput(BadRequest):
-    """A NUL, a lone surrogate or an absurdly deep document: no database stores it."""
+from survey import errors, responses
 
 
 def nonce() -> str:
@@ -34,58 +28,28 @@ def nonce() -> str:
     return g.csp_nonce
 
 
-def _unstorable(text: str) -> bool:
-    if "\x00" in text:
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate, from a JSON "\ud800" escape
-        return True
-    return False
+def _request_values() -> Iterator:
+    """The path, the query, the form, and a JSON document outside the API.
 
-
-def _strings(document) -> Iterator[str]:
-    """Every key and string of a JSON document, iteratively; raise past MAX_JSON_DEPTH."""
-    stack = [(document, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise UnstorableInput()
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                yield key
-                stack.append((item, depth + 1))
-        elif isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value)
-
-
-def _request_strings() -> Iterator[str]:
+    The JSON API checks its documents itself, item by item: one bad rating in a kiosk's batch
+    is refused with its field named while the others are stored.
+    """
     yield request.path
-    for key, value in request.args.items(multi=True):
-        yield key
-        yield value
+    yield list(request.args.items(multi=True))
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-        for key, value in request.form.items(multi=True):
-            yield key
-            yield value
-        if request.is_json:
+        yield list(request.form.items(multi=True))
+        if request.is_json and not request.path.startswith("/api/"):
             try:
-                document = request.get_json(silent=True)
-            except RecursionError:
-                raise UnstorableInput() from None
-            yield from _strings(document)
+                yield json.loads(request.get_data(cache=True))
+            except (ValueError, RecursionError):
+                yield "\x00"  # no page of ours takes JSON: refuse what it cannot read
 
 
 def reject_unstorable():
-    """Refuse, before any view runs, input that no database can store (400, or 422 for JSON)."""
-    try:
-        unstorable = any(_unstorable(text) for text in _request_strings())
-    except UnstorableInput:
-        unstorable = True
-    if unstorable:
-        return errors.render_error(422 if errors.wants_json() else 400, *errors.UNSTORABLE_MESSAGE)
+    """Refuse, before any view runs, input that no database can store (400, the same page or
+    JSON error in the visitor's language wherever it comes from)."""
+    if any(responses.has_unstorable_text(value) for value in _request_values()):
+        return errors.render_error(400, *errors.UNSTORABLE_MESSAGE)
     return None
 
 

@@ -144,12 +144,9 @@ def test_a_nul_in_the_path_or_query_is_a_400(client, path):
         '{"id": "%s", "service": "HT-KHAISINH", "answers": {"OV": 4}, "comment": "a\\u0000b"}',
         '{"id": "%s", "service": "HT-KHAISINH", "answers": {"OV": 4}, "comment": "a\\ud800b"}',
         '{"id": "%s", "service": "HT\\udfffX", "answers": {"OV": 4}}',
-        '{"id": "%s", "service": "HT-KHAISINH", "answers": {"OV": 4}, "x": '
-        + "[" * 5000
-        + "]" * 5000
-        + "}",
+        '{"id": "%s", "service": "HT-KHAISINH", "answers": {"OV": 4}, "p\\u0000": 1}',
     ],
-    ids=["nul", "lone-high-surrogate", "lone-low-surrogate", "deep"],
+    ids=["nul", "lone-high-surrogate", "lone-low-surrogate", "nul-in-a-key"],
 )
 def test_the_api_refuses_unstorable_json_with_a_422(app, client, raw):
     from survey import kiosks
@@ -162,7 +159,7 @@ def test_the_api_refuses_unstorable_json_with_a_422(app, client, raw):
         content_type="application/json",
         headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
     )
-    assert reply.status_code == 422
+    assert reply.status_code == 422  # by the API's own item checks, naming the field
     assert "cannot be stored" in reply.get_json()["errors"][0]["message"]
     assert stored_responses(app) == 0
 

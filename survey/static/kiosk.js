@@ -14,10 +14,14 @@
   // --- IndexedDB: the outbox and the dead-letter list (codes only, never a phone number) ---
   function openDb() {
     return new Promise(function (resolve, reject) {
-      var request = indexedDB.open("survey-kiosk", 1);
+      var request = indexedDB.open("survey-kiosk", 2);
       request.onupgradeneeded = function () {
-        request.result.createObjectStore("outbox", { keyPath: "id" });
-        request.result.createObjectStore("deadletter", { keyPath: "id" });
+        var names = request.result.objectStoreNames;
+        ["outbox", "deadletter", "state"].forEach(function (name) {
+          if (!names.contains(name)) {
+            request.result.createObjectStore(name, { keyPath: name === "state" ? "name" : "id" });
+          }
+        });
       };
       request.onsuccess = function () { resolve(request.result); };
       request.onerror = function () { reject(request.error); };
@@ -33,6 +37,7 @@
     });
   }
   function all(name) { return store(name, "readonly", function (s) { return s.getAll(); }); }
+  function get(name, key) { return store(name, "readonly", function (s) { return s.get(key); }); }
   function put(name, item) { return store(name, "readwrite", function (s) { s.put(item); }); }
   function remove(name, id) { return store(name, "readwrite", function (s) { s.delete(id); }); }
 
@@ -55,38 +60,87 @@
       .catch(function () {});
   }
 
-  // --- Sync: send the outbox through the batch endpoint; delete only what the server took ---
+  // --- Sync: send the outbox through the batch endpoint; every item gets a definite answer ---
+  // Stored ("created", "updated", "duplicate"): deleted from the outbox. Refused ("invalid",
+  // "rejected", or a whole batch refused item by item): moved to the dead-letter list, kept on
+  // the kiosk for staff and never sent again. A server error, 429 or a network failure: kept,
+  // and sent again after an exponential backoff (5 s doubling to 5 min), or after the server's
+  // Retry-After when that is longer.
+  var BATCH = 20, MIN_BACKOFF = 5000, MAX_BACKOFF = 300000, TAKEN = ["created", "updated", "duplicate"];
+  var batchSize = BATCH;
   function scheduleSync(delay) {
     clearTimeout(syncTimer);
     syncTimer = setTimeout(sync, delay);
   }
+  function deadLetter(item, errors) {
+    item.errors = errors || [];
+    return put("deadletter", item).then(function () { return remove("outbox", item.id); });
+  }
+  function settle(items, results) {
+    return Promise.all(items.map(function (item, i) {
+      var result = results[i];
+      if (!result) { return null; }  // no answer for it: it stays queued
+      if (TAKEN.indexOf(result.status) >= 0) { return remove("outbox", item.id); }
+      return deadLetter(item, result.errors);
+    }));
+  }
+  // The backoff survives the page changes of the next citizens (kept beside the outbox).
+  var notBefore = 0;
+  function remember(delay) {
+    notBefore = delay ? Date.now() + delay : 0;
+    return put("state", { name: "retry", backoff: backoff, notBefore: notBefore });
+  }
+  function retryLater(reply) {
+    var wait = reply ? Number(reply.headers.get("Retry-After")) * 1000 : 0;
+    backoff = Math.min(backoff * 2, MAX_BACKOFF);
+    var delay = Math.max(backoff, isFinite(wait) ? Math.min(wait, 3600000) : 0);
+    scheduleSync(delay);
+    return remember(delay);
+  }
+  function resumeSync() {
+    return get("state", "retry").then(function (state) {
+      var left = state ? state.notBefore - Date.now() : 0;
+      if (left > 0) { backoff = state.backoff; notBefore = state.notBefore; }
+      scheduleSync(Math.max(left, 0));
+    }, function () { scheduleSync(0); });
+  }
+  function refusedWhole(items, reply) {
+    if (items.length > 1) {  // find the item it refuses: send fewer at a time
+      batchSize = Math.ceil(items.length / 2);
+      return scheduleSync(0);
+    }
+    return reply.json().catch(function () { return {}; }).then(function (data) {
+      return deadLetter(items[0], data.errors || [{ field: null, message: String(reply.status) }]);
+    }).then(function () { scheduleSync(0); });
+  }
+  var running = null;  // one sync at a time: an "online" event and a timer must not both send
   function sync() {
+    if (!running) {
+      var done = function () { running = null; };
+      running = syncOnce().then(done, done);
+    }
+    return running;
+  }
+  function syncOnce() {
     return all("outbox").then(function (items) {
-      if (!items.length) { backoff = 5000; return showStatus(); }
+      if (!items.length) { backoff = MIN_BACKOFF; return showStatus(); }
+      items = items.slice(0, batchSize);
       return fetch("/api/v1/responses/batch", {
         method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ responses: items.slice(0, 20) })
+        body: JSON.stringify({ responses: items })
       }).then(function (reply) {
         if (reply.status === 401) { revoked = true; throw new Error("revoked"); }
-        if (!reply.ok) { throw new Error("server " + reply.status); }
         revoked = false;
-        return reply.json().then(function (data) {
-          return Promise.all(data.results.map(function (result, i) {
-            var item = items[i];
-            if (result.status === "invalid") {
-              item.errors = result.errors;
-              return put("deadletter", item).then(function () { return remove("outbox", item.id); });
-            }
-            if (["created", "duplicate", "updated"].indexOf(result.status) >= 0) {
-              return remove("outbox", item.id);
-            }
-            return null;  // not taken this time: it stays queued
-          }));
-        }).then(function () { backoff = 5000; scheduleSync(500); });
-      }).catch(function () {
-        backoff = Math.min(backoff * 2, 300000);
-        scheduleSync(backoff);
-      }).then(showStatus);
+        if (reply.status === 429 || reply.status >= 500) { return retryLater(reply); }
+        if (!reply.ok) { return refusedWhole(items, reply); }
+        return reply.json().then(function (data) { return settle(items, data.results || []); })
+          .then(function () {
+            backoff = MIN_BACKOFF;
+            batchSize = BATCH;
+            if (notBefore) { remember(0); }
+            return all("outbox").then(function (left) { if (left.length) { scheduleSync(500); } });
+          });
+      }).catch(function () { retryLater(null); }).then(showStatus);
     });
   }
 
@@ -117,7 +171,7 @@
       return form.submit();
     }
     put("outbox", item).then(showStatus).then(showOfflineThanks);
-    scheduleSync(backoff);
+    scheduleSync(Math.max(backoff, notBefore - Date.now()));
   }
 
   // --- Forms: one tap sends once; a network failure or a server error queues the rating ---
@@ -186,9 +240,9 @@
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/k/sw.js", { scope: "/k/" }).catch(function () {});
   }
-  window.addEventListener("online", function () { backoff = 5000; scheduleSync(0); });
+  window.addEventListener("online", function () { backoff = MIN_BACKOFF; remember(0); scheduleSync(0); });
   window.kioskQueue = { all: all, sync: sync };  // for staff tools and tests
-  scheduleSync(0);
+  resumeSync();
   heartbeat();
   setInterval(heartbeat, 60000);
 })();

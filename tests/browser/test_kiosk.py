@@ -181,3 +181,88 @@ def test_the_activation_page_asks_first_at_kiosk_size(app, browser, live_server,
     expect(page.locator("h1")).to_have_text("Đánh giá sự phục vụ")
     assert any(c["name"] == "kiosk_device" for c in context.cookies())
     context.close()
+
+
+# --- Sync answers: every item settles; refused ones go aside; retries back off (issue 8) ---
+
+DEAD = "() => window.kioskQueue.all('deadletter').then(items => items.length)"
+BATCH_URL = "**/api/v1/responses/batch"
+
+
+def queue_one(page, live_server, handler) -> None:
+    """Rate once while the network is down; bring it back with `handler` answering the batch."""
+    open_overall(page, live_server)
+    page.context.set_offline(True)
+    page.click("label[for=OV-3]")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Cảm ơn Ông/Bà")
+    page.route(BATCH_URL, handler)
+    page.context.set_offline(False)
+    page.evaluate("() => window.kioskQueue.sync()")  # (joins the sync "online" started)
+
+
+def answering(calls: list, status: int, body: dict, headers: dict | None = None):
+    """A route handler that counts the batch calls and gives them all the same answer."""
+
+    def handle(route):
+        calls.append(route.request.post_data_json)
+        route.fulfill(
+            status=status,
+            json=body,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+
+    return handle
+
+
+def minutes(page, n: int) -> None:
+    """Let the kiosk's clock run `n` minutes, a second at a time, so replies are handled."""
+    for _ in range(n * 60):
+        page.clock.run_for(1000)
+
+
+def test_an_item_the_server_cannot_store_goes_to_the_dead_letter_list(app, kiosk, live_server):
+    page, calls = kiosk, []
+    # What the server used to answer for an item it could not store: before, the kiosk sent it
+    # again every 500 ms for ever.
+    queue_one(page, live_server, answering(calls, 200, {"results": [{"status": "error"}]}))
+    minutes(page, 5)
+    assert len(calls) == 1
+    assert page.evaluate(QUEUED) == 0 and page.evaluate(DEAD) == 1
+    expect(page.locator("#kiosk-status")).to_contain_text("1")  # staff can see it waits aside
+
+
+def test_a_batch_refused_whole_sends_its_item_to_the_dead_letter_list(app, kiosk, live_server):
+    page, calls = kiosk, []
+    refusal = {"errors": [{"field": "responses", "message": "Gửi từ 1 đến 50 phiếu."}]}
+    queue_one(page, live_server, answering(calls, 422, refusal))
+    minutes(page, 2)
+    assert len(calls) == 1 and page.evaluate(QUEUED) == 0
+    errors = page.evaluate("() => window.kioskQueue.all('deadletter').then(i => i[0].errors)")
+    assert errors == refusal["errors"]
+    assert responses(app) == 0
+
+
+def test_server_errors_are_retried_with_a_growing_delay(app, kiosk, live_server):
+    page, calls = kiosk, []
+    queue_one(page, live_server, answering(calls, 500, {"errors": [{"message": "x"}]}))
+    minutes(page, 10)
+    # 10 s, 20 s, 40 s … capped at 5 min: a handful of calls in ten minutes (the browser's
+    # clock also runs on by itself a little), where a retry every 500 ms would make 1,200.
+    assert 3 <= len(calls) <= 9
+    assert page.evaluate(QUEUED) == 1 and page.evaluate(DEAD) == 0
+    page.unroute(BATCH_URL)
+    minutes(page, 6)  # the next try (at most 5 min away) goes through
+    assert page.evaluate(QUEUED) == 0 and responses(app) == 1
+
+
+def test_a_503_with_retry_after_is_waited_for(app, kiosk, live_server):
+    page, calls = kiosk, []
+    busy = {"errors": [{"field": None, "message": "x"}]}
+    queue_one(page, live_server, answering(calls, 503, busy, {"Retry-After": "120"}))
+    for _ in range(115):
+        page.clock.run_for(1000)
+    assert len(calls) == 1  # not before the two minutes the server asked for
+    for _ in range(10):
+        page.clock.run_for(1000)
+    assert len(calls) == 2 and page.evaluate(QUEUED) == 1

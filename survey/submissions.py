@@ -1,0 +1,260 @@
+"""Whole responses from the JSON API: kiosks, their offline queue and other systems.
+
+The payload is checked with the rules of the pages (survey/responses.py) and stored in one
+transaction: the response, its answers, its rollup counts and any abuse flag commit together.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from survey.extensions import db
+from survey.i18n import lazy_text as _l
+from survey.models import Counter, Response, Service, Unit, utcnow
+from survey.questionnaire import Questionnaire
+from survey.responses import (
+    UNSTORABLE_MESSAGE,
+    FieldError,
+    Invalid,
+    add_response,
+    clean_answers,
+    clean_comment,
+    find_counter,
+    find_response,
+    find_service,
+    has_unstorable_text,
+    mark_complete,
+    parse_public_id,
+    put_answers,
+)
+
+BATCH_MAX = 50  # responses in one batch call
+MAX_AHEAD = timedelta(minutes=5)
+MAX_AGE = timedelta(days=30)
+PHONE_RE = re.compile(r"^\+?[0-9]{9,12}$")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A checked API payload, ready to be recorded."""
+
+    public_id: str
+    service: Service
+    counter: Counter | None
+    captured_at: datetime
+    locale: str
+    answers: dict[str, int | None]
+    comment: str | None
+    profile: dict[str, str] | None
+    phone: str | None
+    complete: bool
+
+
+def _captured_at(value: Any, errors: list[FieldError]) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        errors.append(
+            FieldError("captured_at", _l("Give the capture time in ISO 8601 with a time zone."))
+        )
+        return None
+    if moment.tzinfo is None:
+        errors.append(FieldError("captured_at", _l("The capture time needs a time zone.")))
+        return None
+    now = utcnow()
+    # Compared before any conversion: years 1 and 9999 must be refused, not overflow.
+    if moment > now + MAX_AHEAD:
+        errors.append(
+            FieldError(
+                "captured_at", _l("The capture time is in the future: check the device clock.")
+            )
+        )
+        return None
+    if moment < now - MAX_AGE:
+        errors.append(
+            FieldError(
+                "captured_at", _l("The rating is older than 30 days and can no longer be accepted.")
+            )
+        )
+        return None
+    return moment.astimezone(UTC)
+
+
+def _profile(q: Questionnaire, value: Any, errors: list[FieldError]) -> dict[str, str] | None:
+    if not value:
+        return None
+    fields = {f["code"]: {o["code"] for o in f.get("options") or []} for f in q.data["profile"]}
+    if not isinstance(value, dict) or any(
+        fields.get(k) is None or not isinstance(v, str) or v not in fields[k]
+        for k, v in value.items()
+    ):
+        errors.append(FieldError("profile", _l("The profile holds an unknown field or option.")))
+        return None
+    return dict(value)
+
+
+def _phone(value: Any, errors: list[FieldError]) -> str | None:
+    if not value or not isinstance(value, dict) or not value.get("phone"):
+        return None
+    phone = re.sub(r"[ .-]", "", value["phone"]) if isinstance(value["phone"], str) else ""
+    if value.get("consent") is not True:
+        errors.append(FieldError("contact", _l("A phone number is kept only with consent.")))
+    elif not PHONE_RE.match(phone):
+        errors.append(FieldError("contact", _l("The phone number is not valid.")))
+    return phone
+
+
+def _answers_of(q: Questionnaire, data: dict, errors: list[FieldError]) -> dict[str, int | None]:
+    answers, expectations = data.get("answers") or {}, data.get("expectations") or {}
+    if not isinstance(answers, dict) or not isinstance(expectations, dict):
+        errors.append(FieldError("answers", _l("Answers must be given as an object of codes.")))
+        return {}
+    raw = {str(code): value for code, value in answers.items()}
+    for number, value in expectations.items():
+        raw[f"EX{number}"] = value
+    try:
+        answers = clean_answers(q, raw, items=[q.overall_code, *q.criteria, *q.expectation_codes])
+    except Invalid as exc:
+        errors.extend(FieldError(f"answers.{e.field}", e.message) for e in exc.errors)
+        return {}
+    return {code: value for code, value in answers.items() if code in raw}
+
+
+def _unstorable_fields(data: dict) -> list[FieldError]:
+    return [
+        FieldError(key if not has_unstorable_text(key) else None, UNSTORABLE_MESSAGE)
+        for key, value in data.items()
+        if has_unstorable_text(key) or has_unstorable_text(value)
+    ]
+
+
+def check_submission(
+    q: Questionnaire, data: Any, *, unit: Unit, channel: str = "kiosk"
+) -> Submission:
+    """Check one API payload with the same rules as the pages; raise Invalid with all errors.
+
+    An id that is already stored must belong to `unit` and `channel`: a device completes only
+    its own ratings, never a phone rating of another unit.
+    """
+    if not isinstance(data, dict):
+        raise Invalid([FieldError(None, _l("Each response must be a JSON object."))])
+    errors: list[FieldError] = _unstorable_fields(data)
+    if errors:
+        raise Invalid(errors)
+    try:
+        public_id = parse_public_id(data.get("id"))
+    except Invalid as exc:
+        errors.extend(exc.errors)
+        public_id = ""
+    for name in ("service", "counter", "comment", "locale", "captured_at", "status"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            errors.append(FieldError(name, _l("This field must be text.")))
+    if errors:
+        raise Invalid(errors)
+    existing = find_response(public_id) if public_id else None
+    if existing is not None and not _owns(existing, unit=unit, channel=channel):
+        raise Invalid([FieldError("id", _l("This response id belongs to another rating."))])
+    service = find_service(str(data.get("service") or ""))
+    if service is None:
+        errors.append(FieldError("service", _l("Unknown or inactive procedure.")))
+    counter = find_counter(data.get("counter"))
+    if data.get("counter") and (counter is None or counter.unit_id != unit.id):
+        errors.append(FieldError("counter", _l("Unknown counter for this unit.")))
+    locale = data.get("locale") or "vi"
+    if locale not in ("vi", "en", "km"):
+        errors.append(FieldError("locale", _l("Unknown language.")))
+    if data.get("status", "complete") not in ("partial", "complete"):
+        errors.append(FieldError("status", _l("The status must be partial or complete.")))
+    captured_at = _captured_at(data.get("captured_at"), errors)
+    answers = _answers_of(q, data, errors)
+    if public_id and not any(v is not None for v in answers.values()) and existing is None:
+        # A new response needs an answer; a known one may be completed with a comment only.
+        errors.append(FieldError("answers", _l("The response has no answer.")))
+    try:
+        comment = clean_comment(data.get("comment"))
+    except Invalid as exc:
+        errors.extend(exc.errors)
+        comment = None
+    profile, phone = _profile(q, data.get("profile"), errors), _phone(data.get("contact"), errors)
+    if errors:
+        raise Invalid(errors)
+    return Submission(
+        public_id,
+        service,
+        counter,
+        captured_at,
+        locale,
+        answers,
+        comment,
+        profile,
+        phone,
+        data.get("status", "complete") != "partial",
+    )
+
+
+def _owns(response: Response, *, unit: Unit, channel: str) -> bool:
+    return response.unit_id == unit.id and response.channel == channel
+
+
+def record_submission(
+    q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, kiosk=None
+) -> str:
+    """Store a checked submission in one transaction (answers, rollups, flag and all).
+
+    Returns "created", "updated" (a partial one completed) or "duplicate" (already there:
+    nothing changes). Of two requests with the same id at once, the unique id lets one insert;
+    the other rolls back and, on its second try, finds that response.
+    """
+    for attempt in range(2):
+        try:
+            status = _apply(q, sub, unit=unit, channel=channel, kiosk=kiosk)
+            db.session.commit()
+            return status
+        except IntegrityError:
+            db.session.rollback()
+            if attempt:
+                raise
+        except Invalid:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _apply(q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, kiosk) -> str:
+    response = find_response(sub.public_id)
+    if response is None:
+        response = add_response(
+            public_id=sub.public_id,
+            questionnaire=q,
+            service=sub.service,
+            unit=unit,
+            counter=sub.counter,
+            channel=channel,
+            locale=sub.locale,
+            captured_at=sub.captured_at,
+            answers=sub.answers,
+            kiosk=kiosk,
+        )
+        status = "created"
+    else:
+        if not _owns(response, unit=unit, channel=channel):
+            raise Invalid([FieldError("id", _l("This response id belongs to another rating."))])
+        if response.status != "partial" or response.service_id != sub.service.id:
+            return "duplicate"
+        new = {k: v for k, v in sub.answers.items() if k not in {a.item for a in response.answers}}
+        if not new and not sub.complete:
+            return "duplicate"
+        put_answers(response, new)
+        status = "updated"
+    if sub.profile:
+        response.profile = sub.profile
+    if sub.phone:
+        response.contact_phone, response.contact_consent = sub.phone, True
+    if sub.complete:
+        mark_complete(response, sub.comment)
+    return status
