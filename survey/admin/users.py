@@ -85,8 +85,8 @@ def reset_two_factor(user_id: int):
         two_factor.reset(person, actor=current_user.email)
         flash(
             _(
-                "Two-step verification of %(email)s has been reset. The account sets it up "
-                "again at its next sign-in.",
+                "Two-step verification of %(email)s has been reset and its sessions have "
+                "been ended.",
                 email=person.email,
             )
         )
