@@ -115,6 +115,7 @@ def manager_tour(page, base: str, lang: str, *, email: str, password: str) -> It
     page.click("button[type=submit]")
     yield "sign-in with errors"
     _sign_in(page, email, password)
+    page.wait_for_function("document.querySelector('img.qr-enrol').complete")
     yield "two-step set-up"
     page.fill("#code", "000000")
     page.click("main button[type=submit]")
