@@ -209,3 +209,13 @@ def test_codes_at_the_edges_of_the_time_window(app, people):
         two_factor.check_code(user, totp.generate_otp(step + 1), now=now)  # clock drift
         with pytest.raises(accounts.SignInRefused):  # an earlier step after a later one
             two_factor.check_code(user, totp.generate_otp(step), now=now)
+
+
+def test_the_reset_command_for_a_lost_phone(app, runner, people):
+    result = runner.invoke(args=["two-factor", "reset", "admin@ag.vn"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert accounts.find_user("admin@ag.vn").totp_secret is None
+        event = db.session.scalar(select(AuditEvent).filter_by(action="user.2fa_reset"))
+        assert (event.actor, event.target) == ("cli", "admin@ag.vn")
+    assert runner.invoke(args=["two-factor", "reset", "nobody@ag.vn"]).exit_code == 1
