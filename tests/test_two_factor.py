@@ -219,3 +219,12 @@ def test_the_reset_command_for_a_lost_phone(app, runner, people):
         event = db.session.scalar(select(AuditEvent).filter_by(action="user.2fa_reset"))
         assert (event.actor, event.target) == ("cli", "admin@ag.vn")
     assert runner.invoke(args=["two-factor", "reset", "nobody@ag.vn"]).exit_code == 1
+
+
+def test_the_reset_needs_the_csrf_token(app, client, people):
+    sign_in(client, "admin@ag.vn")
+    app.config["WTF_CSRF_ENABLED"] = True
+    with app.app_context():
+        manager_id = accounts.find_user("manager@ag.vn").id
+    assert client.post(f"/admin/users/{manager_id}/two-factor-reset").status_code == 400
+    assert "user.2fa_reset" not in actions(app)
