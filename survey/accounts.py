@@ -10,12 +10,12 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, literal, or_, select, update
 
 from survey import audit
 from survey.extensions import db
 from survey.i18n import lazy_text as _l
-from survey.models import ApiToken, Unit, User, UserSession, utcnow
+from survey.models import ApiToken, Unit, User, UserSession, UtcDateTime, utcnow
 from survey.paths import PACKAGE_DIR
 
 ROLES = ("admin", "manager", "viewer")
@@ -86,8 +86,8 @@ def create_user(
     email = email.strip().lower()
     if role not in ROLES:
         raise AccountError(f"unknown role '{role}' (expected {', '.join(ROLES)})")
-    if "@" not in email or len(email) > 254:
-        raise AccountError(f"'{email}' is not an e-mail address")
+    if "@" not in email or len(email) > 254 or not email.isprintable() or " " in email:
+        raise AccountError(f"{email!r} is not an e-mail address")
     problem = password_problem(password, email=email)
     if problem:
         raise AccountError(str(problem))
@@ -117,8 +117,13 @@ def update_user(user: User, *, role: str, units: list[str], active: bool, actor:
     if role not in ROLES:
         raise AccountError(f"unknown role '{role}'")
     user.role, user.units, user.active = role, _units(units), active
-    if not active:
+    if not active:  # its sessions end and its API tokens die for good, even if reactivated
         db.session.execute(delete(UserSession).filter_by(user_id=user.id))
+        db.session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
     audit.record(
         "user.update",
         actor=actor,
@@ -155,34 +160,53 @@ class SignInRefused(Exception):
         self.locked_until = locked_until
 
 
-def authenticate(email: str, password: str) -> User:
-    """Check e-mail and password, counting failures; a locked account stays locked."""
+def reserve_attempt(user: User, *, now: datetime) -> datetime | None:
+    """Count one sign-in attempt (password or second factor) before it is checked.
+
+    One UPDATE counts and, at the MAX_FAILURES-th attempt, locks, so parallel attempts cannot
+    all pass before the lock (on SQLite and PostgreSQL alike). Raise SignInRefused when the
+    account is locked; return the lock time when this attempt is the last one allowed. A full
+    sign-in clears the count (start_session).
+    """
+    last = User.failed_logins + 1 >= MAX_FAILURES
+    until = literal(now + LOCK_FOR, UtcDateTime())
+    row = db.session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(
+            failed_logins=case((last, 0), else_=User.failed_logins + 1),
+            locked_until=case((last, until), else_=User.locked_until),
+        )
+        .returning(User.locked_until)
+        .execution_options(synchronize_session=False)
+    ).first()
+    db.session.commit()
+    if row is None:
+        audit.record("signin.locked", actor=user.email)
+        raise SignInRefused(user.locked_until)
+    return row.locked_until if row.locked_until and row.locked_until > now else None
+
+
+def authenticate(email: str, password: str, *, now: datetime) -> User:
+    """Check e-mail and password, counting the attempt first; a locked account stays locked."""
     email = email.strip().lower()
     user = db.session.scalar(select(User).filter_by(email=email))
-    now = utcnow()
-    if user is not None and user.locked_until and user.locked_until > now:
-        audit.record("signin.locked", actor=email)
-        raise SignInRefused(user.locked_until)
+    locked_until = reserve_attempt(user, now=now) if user is not None else None
     if user is None or not user.active or not check_password(user, password):
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILURES:
-                user.locked_until, user.failed_logins = now + LOCK_FOR, 0
-        audit.record(
-            "signin.failed",
-            actor=email,
-            detail={"locked": bool(user and user.locked_until and user.locked_until > now)},
-        )
-        raise SignInRefused(
-            user.locked_until if user and user.locked_until and user.locked_until > now else None
-        )
-    user.failed_logins, user.locked_until = 0, None
+        audit.record("signin.failed", actor=email, detail={"locked": locked_until is not None})
+        raise SignInRefused(locked_until)
     return user
 
 
 def start_session(user: User) -> str:
     """Open a new server-side session (a new id at every sign-in); return its token."""
     token = secrets.token_urlsafe(32)
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=0, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.add(UserSession(token=token_digest(token), user=user))
     audit.record("signin", actor=user.email, commit=False)
     db.session.commit()

@@ -9,7 +9,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
-from survey import accounts, catalogue, questionnaire, setup
+from survey import accounts, catalogue, questionnaire, setup, two_factor
 from survey.paths import PACKAGE_DIR
 
 LOCALES_TO_TRANSLATE = ("vi", "en", "km")
@@ -72,6 +72,23 @@ def api_token_create(email: str) -> None:
     token = accounts.create_api_token(user, actor="cli")
     click.echo(f"API token for {user.email} (shown only now; stored hashed):")
     click.echo(token)
+
+
+@click.group("two-factor")
+def two_factor_group() -> None:
+    """Two-step sign-in of manager accounts."""
+
+
+@two_factor_group.command("reset")
+@click.argument("email")
+@with_appcontext
+def two_factor_reset(email: str) -> None:
+    """Turn off an account's two-step sign-in and end its sessions (a lost phone)."""
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"no user with the e-mail {email}")
+    two_factor.reset(user, actor="cli")
+    click.echo(f"Two-step sign-in of {user.email} reset; it is set up again at the next sign-in.")
 
 
 @click.group("kiosk")
@@ -283,6 +300,7 @@ def init_app(app: Flask) -> None:
         serve,
         create_user,
         api_token_group,
+        two_factor_group,
         kiosk_group,
         qr,
         visit_codes_group,

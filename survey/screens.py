@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyotp
+
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -112,14 +114,23 @@ def kiosk_tour(page, base: str, lang: str) -> Iterator[str]:
 
 
 def manager_tour(page, base: str, lang: str, *, email: str, password: str) -> Iterator[str]:
-    """The manager pages: sign-in, the dashboard with and without data, administration."""
+    """The manager pages: sign-in with two-step set-up (for an administrator who has none yet),
+    the dashboard with and without data, administration, then a sign-in with a code."""
     page.goto(f"{base}/admin/language/{lang}?next=/admin/login")
     yield "sign-in"
     page.click("button[type=submit]")
     yield "sign-in with errors"
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
+    _sign_in(page, email, password)
+    page.wait_for_function("document.querySelector('img.qr-enrol').complete")
+    yield "two-step set-up"
+    page.fill("#code", "000000")
+    page.click("main button[type=submit]")
+    yield "two-step set-up with error"
+    key = page.inner_text("#totp-key").replace(" ", "")
+    page.fill("#code", pyotp.TOTP(key).now())
+    page.click("main button[type=submit]")
+    yield "recovery codes"
+    codes = page.locator(".recovery-codes code").all_inner_texts()
     page.goto(f"{base}/admin/?period=last-year")
     yield "dashboard with data"
     page.goto(f"{base}/admin/?period=custom&from=2001-01-01&to=2001-01-31")
@@ -133,18 +144,40 @@ def manager_tour(page, base: str, lang: str, *, email: str, password: str) -> It
         ("/admin/kiosks", "kiosks"),
         ("/admin/flags", "suspect ratings"),
         ("/admin/audit", "audit log"),
+        ("/admin/account", "account"),
         ("/admin/password", "password"),
     ):
         page.goto(base + path)
         yield state
+    yield from _second_sign_in(page, email, password, codes[0])
+
+
+def _sign_in(page, email: str, password: str) -> None:
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("main button[type=submit]")
+
+
+def _second_sign_in(page, email: str, password: str, code: str) -> Iterator[str]:
+    """Sign out, sign in again: the code prompt, a wrong code, then a recovery code."""
+    page.click(".logout button")
+    _sign_in(page, email, password)
+    yield "two-step code"
+    page.fill("#code", "000000")
+    page.click("main button[type=submit]")
+    yield "two-step code with error"
+    page.fill("#code", code)
+    page.click("main button[type=submit]")
+    _expect()(page.locator(".logout button")).to_be_visible()
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _demo_server(folder: Path) -> tuple[str, str, str, str]:
-    """Serve a throw-away demo instance; return its URL, admin e-mail, password, kiosk token."""
+def _demo_server(folder: Path) -> tuple[str, list[str], str, str]:
+    """Serve a throw-away demo instance; return its URL, administrators' e-mails (one per
+    manager tour, each without two-step sign-in yet), their password and a kiosk token."""
     from werkzeug.serving import make_server
 
     from survey import accounts, create_app, demo, kiosks, setup
@@ -155,14 +188,16 @@ def _demo_server(folder: Path) -> tuple[str, str, str, str]:
     with app.app_context():
         setup.prepare()
         demo.seed_responses(3000, seed=5, now=datetime.now(UTC))
-        accounts.create_user("screens@localhost", role="admin", password=password)
+        emails = [f"screens-{n}@localhost" for n in range(2 * len(LANGS))]
+        for email in emails:
+            accounts.create_user(email, role="admin", password=password)
         token = kiosks.create_kiosk(
             unit=demo.first_commune_code(), counter=None, name="Kiosk", actor="screens"
         )[1]
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}", "screens@localhost", password, token
+    return f"http://127.0.0.1:{server.server_port}", emails, password, token
 
 
 def _activate(page, link: str, shot: Path | None) -> list[Path]:
@@ -182,20 +217,22 @@ def take_screenshots(out: Path, *, chromium: str = "/usr/bin/chromium") -> list[
     out.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
-        base, email, password, token = _demo_server(Path(folder))
+        base, emails, password, token = _demo_server(Path(folder))
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         plans = [
             ("phone", citizen_tour, {}),
             ("desktop", citizen_tour, {}),
             ("kiosk", kiosk_tour, {}),
-            ("desktop", manager_tour, {"email": email, "password": password}),
-            ("phone", manager_tour, {"email": email, "password": password}),
+            ("desktop", manager_tour, {"password": password}),
+            ("phone", manager_tour, {"password": password}),
         ]
         for viewport, tour, extra in plans:
             for lang in LANGS:
                 width, height = VIEWPORTS[viewport]
                 context = browser.new_context(viewport={"width": width, "height": height})
                 page = context.new_page()
+                if tour is manager_tour:
+                    extra = {**extra, "email": emails.pop()}
                 if tour is kiosk_tour:
                     shot = out / f"{viewport}-activate.png" if lang == LANGS[0] else None
                     shots += _activate(page, f"{base}/k/activate?token={token}", shot)

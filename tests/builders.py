@@ -42,16 +42,49 @@ def criteria_answers(q, value: int | str = 4) -> dict[str, dict[str, str]]:
 PASSWORD = "Mật-khẩu-thử-2025"
 
 
-def make_user(email: str, role: str, units: tuple[str, ...] = ()):
-    """An account with the test password (no one-time password to change)."""
-    from survey import accounts
+def make_user(
+    email: str, role: str, units: tuple[str, ...] = (), *, two_factor: bool | None = None
+):
+    """An account with the test password (no one-time password to change).
 
-    return accounts.create_user(email, role=role, password=PASSWORD, units=units)
+    Administrators get two-factor sign-in set up (a stored secret) unless `two_factor` says no.
+    """
+    import pyotp
+
+    from survey import accounts
+    from survey.extensions import db
+
+    user = accounts.create_user(email, role=role, password=PASSWORD, units=units)
+    if role == "admin" if two_factor is None else two_factor:
+        user.totp_secret = pyotp.random_base32()
+        db.session.commit()
+    return user
+
+
+def totp_code(app, email: str) -> str:
+    """The code the account's app shows now. The step the account used last is forgotten first,
+    so that a test may sign in many times within one 30-second step (replay has its own tests)."""
+    import pyotp
+
+    from survey import accounts
+    from survey.extensions import db
+    from survey.models import utcnow
+
+    with app.app_context():
+        user = accounts.find_user(email)
+        user.totp_last_step = None
+        db.session.commit()
+        return pyotp.TOTP(user.totp_secret).at(utcnow())
 
 
 def sign_in(client, email: str, password: str = PASSWORD):
-    """Sign in through the real form; return the reply."""
-    return client.post("/admin/login", data={"email": email, "password": password})
+    """Sign in through the real form (and the second step, from the stored secret); return the
+    last reply."""
+    reply = client.post("/admin/login", data={"email": email, "password": password})
+    if reply.status_code == 303 and reply.headers["Location"] == "/admin/two-factor":
+        code = totp_code(client.application, email)
+        reply = client.post("/admin/two-factor", data={"code": code})
+    return reply
 
 
 def rate(

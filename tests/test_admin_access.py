@@ -56,6 +56,12 @@ MATRIX = [  # (method, path, anonymous, viewer, manager, admin)
     ("POST", "/admin/tokens/{other}/revoke", 302, 403, 404, 303),
     ("GET", "/admin/audit", 302, 403, 403, 200),
     ("GET", "/admin/password", 302, 200, 200, 200),
+    ("GET", "/admin/account", 302, 200, 200, 200),
+    ("GET", "/admin/two-factor", 303, 303, 303, 303),  # only while a sign-in is pending
+    ("GET", "/admin/two-factor/enrol", 303, 200, 200, 200),
+    ("GET", "/admin/two-factor/qr.svg", 404, 404, 404, 404),  # only after the enrol page
+    ("POST", "/admin/account/two-factor/disable", 302, 403, 403, 403),  # none is on
+    ("POST", "/admin/users/1/two-factor-reset", 302, 403, 403, 303),
 ]
 
 

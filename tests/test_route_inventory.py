@@ -7,6 +7,7 @@ gets, in the order of CALLERS. The URL may use these placeholders, filled from t
   {visit}  an unused visit code of a service at XA1
   {kiosk}  the kiosk token (its activation link)     {kiosk_id}  that kiosk (at XA1)
   {user_id}  the viewer's account     {token_id}  a second API token of the manager's
+  {reset_id}  a manager's account that no caller signs in as
 Callers: a browser with no credential; a citizen's browser that owns {rid}; an activated kiosk
 (its cookie); viewer and manager of unit XA1, a manager of XA2 (out of scope: every object in
 the URLs belongs to XA1) and an admin, each signed in through the form; the API tokens of the
@@ -22,6 +23,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 
+import pyotp
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
@@ -92,6 +94,16 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /admin/logout":              (302, 302, 404, 303, 303, 303, 303, 302, 302, 302, 302),
     "GET /admin/password":             (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
     "POST /admin/password":            (302, 302, 404, 400, 400, 400, 400, 302, 302, 302, 302),
+    "GET /admin/account":              (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/two-factor":           (303, 303, 404, 303, 303, 303, 303, 303, 303, 303, 303),
+    "POST /admin/two-factor":          (303, 303, 404, 303, 303, 303, 303, 303, 303, 303, 303),
+    "GET /admin/two-factor/enrol":     (303, 303, 404, 200, 200, 200, 200, 303, 303, 303, 303),
+    "POST /admin/two-factor/enrol":    (303, 303, 404, 400, 400, 400, 400, 303, 303, 303, 303),
+    "GET /admin/two-factor/qr.svg":    (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "POST /admin/account/two-factor/disable":
+                                       (302, 302, 404, 403, 403, 403, 403, 302, 302, 302, 302),
+    "POST /admin/users/{reset_id}/two-factor-reset":
+                                       (302, 302, 404, 403, 403, 403, 303, 302, 302, 302, 302),
     "GET /admin/?unit=XA1":            (302, 302, 404, 200, 200, 403, 200, 302, 302, 302, 302),
     "GET /admin/export.csv?unit=XA1":  (302, 302, 404, 200, 200, 403, 200, 302, 302, 302, 302),
     "GET /admin/kiosks":               (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
@@ -201,6 +213,7 @@ def _user(email: str, role: str, units: tuple[str, ...] = ()) -> User:
         email=email,
         role=role,
         password_hash=CHEAP_HASH,
+        totp_secret=pyotp.random_base32() if role == "admin" else None,  # required for admins
         units=list(db.session.scalars(select(Unit).where(Unit.code.in_(units)))),
     )
     db.session.add(user)
@@ -219,6 +232,8 @@ def world(app):
             "manager_out": _user("out@ag.vn", "manager", ("XA2",)),
             "admin": _user("admin@ag.vn", "admin"),
         }
+        # A reset ends the sessions of the account it resets: one that no caller signs in as.
+        reset_id = _user("reset@ag.vn", "manager", ("XA1",)).id
         tokens = {
             f"api_{role}": accounts.create_api_token(people[role], actor="t")
             for role in ("viewer", "manager", "admin")
@@ -242,6 +257,7 @@ def world(app):
                 "kiosk": tokens["kiosk_token"],
                 "kiosk_id": device.id,
                 "user_id": people["viewer"].id,
+                "reset_id": reset_id,
                 "token_id": revocable,
                 "flagged": flagged.public_id,
             },

@@ -11,12 +11,19 @@ from functools import wraps
 from flask import Blueprint, abort, g, redirect, request, url_for
 from flask_login import current_user
 
-from survey import accounts
+from survey import accounts, two_factor
 from survey.abuse import KIOSK_COOKIE
 from survey.extensions import login_manager
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-OPEN_ENDPOINTS = {"admin.login", "admin.language"}
+# The second-step pages check the pending sign-in themselves (survey.admin.account).
+OPEN_ENDPOINTS = {
+    "admin.login",
+    "admin.language",
+    "admin.two_factor_prompt",
+    "admin.enrol",
+    "admin.enrol_qr",
+}
 
 
 @login_manager.user_loader
@@ -37,6 +44,9 @@ def _require_sign_in():
         return None
     if not current_user.is_authenticated:
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+    if two_factor.required(current_user) and not current_user.totp_secret:
+        if request.endpoint != "admin.logout":
+            return redirect(url_for("admin.enrol"))  # an administrator sets it up first
     if current_user.must_change_password and request.endpoint not in (
         "admin.password",
         "admin.logout",
@@ -74,4 +84,4 @@ def role_required(*roles: str):
     return decorator
 
 
-from survey.admin import auth, dashboard, devices, posters, users  # noqa: E402,F401
+from survey.admin import account, auth, dashboard, devices, posters, users  # noqa: E402,F401

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from survey import accounts
 from survey.admin import bp
+from survey.admin.account import begin, refusal
 from survey.admin.forms import LoginForm, PasswordForm
 from survey.config import LOCALES
 from survey.extensions import limiter
 from survey.i18n import COOKIE
+from survey.models import utcnow
 
 
 def _safe_next(target: str | None) -> str:
@@ -24,29 +25,18 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per 10 minutes", methods=["POST"])
 def login():
-    """Sign in with e-mail and password."""
+    """Sign in with e-mail and password, then the second step where the account has one."""
     form, refused = LoginForm(), None
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.email.data, form.password.data)
+            user = accounts.authenticate(form.email.data, form.password.data, now=utcnow())
         except accounts.SignInRefused as exc:
             current_app.logger.warning(
                 "refused sign-in for %s from %s", form.email.data, request.remote_addr
             )
-            refused = (
-                _(
-                    "This account is locked after too many failed attempts. Try again after "
-                    "%(time)s.",
-                    time=format_datetime(exc.locked_until, "HH:mm"),
-                )
-                if exc.locked_until
-                else _("The e-mail address or password is wrong.")
-            )
+            refused = refusal(exc, _("The e-mail address or password is wrong."))
         else:
-            session.clear()  # a new session at every sign-in
-            user.session_token = accounts.start_session(user)
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")), 303)
+            return begin(user, _safe_next(request.args.get("next")))
     status = 400 if form.errors or refused else 200
     return render_template("admin/login.html", form=form, refused=refused), status
 

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from survey.accounts import ROLES
 from survey.i18n import lazy_text as _l
 
 
+def no_control_characters(form, field) -> None:
+    """Refuse control characters (a newline would forge log lines and audit records)."""
+    if field.data and not field.data.isprintable():
+        raise ValidationError(_l("Enter an e-mail address like name@angiang.gov.vn."))
+
+
 class LoginForm(FlaskForm):
     email = EmailField(
         _l("E-mail address"),
-        validators=[DataRequired(_l("Enter your e-mail address.")), Length(max=254)],
+        validators=[
+            DataRequired(_l("Enter your e-mail address.")),
+            Length(max=254),
+            no_control_characters,
+        ],
     )
     password = PasswordField(
         _l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)]
@@ -43,8 +60,9 @@ class UserForm(FlaskForm):
         _l("E-mail address"),
         validators=[
             DataRequired(_l("Enter an e-mail address.")),
+            no_control_characters,
             Regexp(
-                r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z",
                 message=_l("Enter an e-mail address like name@angiang.gov.vn."),
             ),
             Length(max=254),
@@ -53,3 +71,27 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Role"), choices=role_choices)
     units = SelectMultipleField(_l("Units this account may see"), choices=[])
     active = BooleanField(_l("The account may sign in"), default=True)
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Code from the app, or a recovery code"),
+        validators=[DataRequired(_l("Enter the 6-digit code from the app.")), Length(max=64)],
+    )
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(
+        _l("6-digit code from the app"),
+        validators=[DataRequired(_l("Enter the 6-digit code from the app.")), Length(max=20)],
+    )
+
+
+class ConfirmPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("Your password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)]
+    )
+
+
+class ResetTwoFactorForm(FlaskForm):
+    """Only the CSRF token: an administrator's reset of another account's two-factor sign-in."""

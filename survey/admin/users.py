@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from survey import accounts, audit, i18n
+from survey import accounts, audit, i18n, two_factor
 from survey.admin import bp, page_number, role_required
-from survey.admin.forms import UserForm
+from survey.admin.forms import ResetTwoFactorForm, UserForm
 from survey.catalogue import filter_choices
 from survey.extensions import db
 from survey.models import ApiToken, User
@@ -67,7 +67,30 @@ def user(user_id: int):
         )
         flash(_("The account %(email)s has been saved.", email=person.email))
         return redirect(url_for("admin.users"), 303)
-    return render_template("admin/user.html", form=form, person=person, password=password)
+    return render_template(
+        "admin/user.html",
+        form=form,
+        person=person,
+        password=password,
+        reset_form=ResetTwoFactorForm(),
+    )
+
+
+@bp.route("/users/<int:user_id>/two-factor-reset", methods=["POST"])
+@role_required("admin")
+def reset_two_factor(user_id: int):
+    """Reset an account's two-step sign-in (a lost phone) and end its sessions; audited."""
+    person = db.get_or_404(User, user_id)
+    if ResetTwoFactorForm().validate_on_submit():
+        two_factor.reset(person, actor=current_user.email)
+        flash(
+            _(
+                "Two-step verification of %(email)s has been reset and its sessions have "
+                "been ended.",
+                email=person.email,
+            )
+        )
+    return redirect(url_for("admin.user", user_id=person.id), 303)
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
