@@ -30,13 +30,14 @@ def load_secret_key(folder: str) -> str:
 def from_environment(folder: str) -> dict:
     """Build the configuration mapping from defaults and the environment."""
     env = os.environ.get
+    limits_url = env("SURVEY_RATELIMIT_STORAGE_URL") or default_limits_url(folder)
     return {
         "SECRET_KEY": env("SURVEY_SECRET_KEY") or load_secret_key(folder),
         "SQLALCHEMY_DATABASE_URI": env("SURVEY_DATABASE_URL")
         or "sqlite:///" + str(Path(folder) / "survey.db"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "SURVEY_RATELIMIT_STORAGE_URL": env("SURVEY_RATELIMIT_STORAGE_URL", "memory://"),
-        "RATELIMIT_STORAGE_URI": env("SURVEY_RATELIMIT_STORAGE_URL", "memory://"),
+        "SURVEY_RATELIMIT_STORAGE_URL": limits_url,
+        "RATELIMIT_STORAGE_URI": limits_url,
         "RATELIMIT_HEADERS_ENABLED": True,
         "SURVEY_DEFAULT_LOCALE": env("SURVEY_DEFAULT_LOCALE", "vi"),
         "SURVEY_TIMEZONE": env("SURVEY_TIMEZONE", "Asia/Ho_Chi_Minh"),
@@ -54,4 +55,25 @@ def from_environment(folder: str) -> dict:
         "SURVEY_OPENING_HOURS": env("SURVEY_OPENING_HOURS", "07:00-17:30"),
         "SURVEY_PUBLIC_URL": env("SURVEY_PUBLIC_URL", "http://127.0.0.1:8000"),
         "SURVEY_KIOSK_RATE_LIMIT": env("SURVEY_KIOSK_RATE_LIMIT", "120 per minute"),
+        **phone_limits(env),
+    }
+
+
+def default_limits_url(folder: str) -> str:
+    """The rate-limit store every worker of this server shares: a SQLite file in the instance."""
+    return "sqlitefile:///" + str(Path(folder) / "ratelimits.db").lstrip("/")
+
+
+def phone_limits(env) -> dict:
+    """The limits of sign-in, the phone path and kiosk receive times (README: Limits...)."""
+    return {
+        "SURVEY_SIGNIN_RATE_LIMIT": env("SURVEY_SIGNIN_RATE_LIMIT", "20 per 10 minutes"),
+        "SURVEY_PHONE_ADDRESS_LIMIT": env("SURVEY_PHONE_ADDRESS_LIMIT", "30 per 10 minutes"),
+        "SURVEY_PHONE_ADDRESS_CEILING": env("SURVEY_PHONE_ADDRESS_CEILING", "300 per 10 minutes"),
+        "SURVEY_PHONE_SESSION_LIMIT": env("SURVEY_PHONE_SESSION_LIMIT", "10 per 10 minutes"),
+        "SURVEY_PHONE_MIN_FILL_SECONDS": float(env("SURVEY_PHONE_MIN_FILL_SECONDS", "3")),
+        "SURVEY_SURGE_FACTOR": float(env("SURVEY_SURGE_FACTOR", "3")),
+        "SURVEY_SURGE_MARGIN": int(env("SURVEY_SURGE_MARGIN", "20")),
+        "SURVEY_KIOSK_RECEIVE_LIMIT": env("SURVEY_KIOSK_RECEIVE_LIMIT", "120 per hour"),
+        "SURVEY_BENCH_CLOCK_FILE": env("SURVEY_BENCH_CLOCK_FILE", ""),
     }

@@ -20,8 +20,10 @@ from flask import (
     session,
     url_for,
 )
+from flask_limiter.util import get_remote_address
 
 from survey import abuse, catalogue, i18n, questionnaire, responses, summary
+from survey.extensions import limiter
 from survey.responses import Invalid
 
 bp = Blueprint("public", __name__)
@@ -196,6 +198,20 @@ def _context_from(source) -> dict:
 
 
 @bp.route("/<lang:lang>/s/<code>", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["SURVEY_PHONE_ADDRESS_CEILING"],
+    key_func=get_remote_address,
+    methods=["POST"],
+    exempt_when=in_kiosk,
+    scope="phone-address",
+)
+@limiter.limit(
+    lambda: current_app.config["SURVEY_PHONE_SESSION_LIMIT"],
+    key_func=abuse.rate_key,
+    methods=["POST"],
+    exempt_when=in_kiosk,
+    scope="phone-session",
+)
 def service(code: str):
     """The overall question (OV) for a service; the first answer stores the response."""
     svc = responses.find_service(code) or abort(404)
@@ -214,9 +230,11 @@ def service(code: str):
             answers = responses.clean_answers(
                 q, _answers(), items=[q.overall_code], required=[q.overall_code]
             )
+            visit = "visit" in session
             if existing is None and not _claim_visit():
                 return render_template("public/already_rated.html"), 409
             started = responses.start_response(
+                flags=None if existing or in_kiosk() else _phone_flag(rid, svc, context, visit),
                 public_id=rid,
                 questionnaire=q,
                 service=svc,
@@ -237,10 +255,22 @@ def service(code: str):
         service=svc,
         q=q,
         rid=rid,
+        fill=abuse.fill_token(rid),
         errors=errors,
         context=context,
         hidden=_hidden(source),
     ), 400 if errors else 200
+
+
+def _phone_flag(rid: str, svc, context: dict, visit: bool) -> str | None:
+    """The verdict of the phone limits on a new rating (None: it counts)."""
+    return abuse.phone_flag(
+        rid=rid,
+        token=request.form.get("fill"),
+        service=svc,
+        counter=context["counter"],
+        visit=visit,
+    )
 
 
 def _claim_visit() -> bool:
@@ -266,7 +296,7 @@ def _answers() -> dict:
     return {
         k: v
         for k, v in request.form.items()
-        if k not in ("csrf_token", "rid", "counter", "unit", "via", "action", "comment")
+        if k not in ("csrf_token", "rid", "fill", "counter", "unit", "via", "action", "comment")
     }
 
 

@@ -147,11 +147,13 @@ def start_response(
     captured_at: datetime | None = None,
     answers: Mapping[str, int | None],
     kiosk=None,
+    flags: str | None = None,
 ) -> Started:
     """Store a new partial response with its first answers, or find the one with that id.
 
     The unique public id decides, not a check-then-insert: of two identical requests at
-    once, one inserts and the other finds its row.
+    once, one inserts and the other finds its row. `flags` holds the phone path's verdict;
+    a kiosk's is worked out here.
     """
     existing = find_response(public_id)
     if existing is not None:
@@ -167,7 +169,7 @@ def start_response(
         captured_at=captured_at or utcnow(),
         status="partial",
         kiosk_id=kiosk.id if kiosk else None,
-        flags=abuse.suspicion(kiosk, captured_at or utcnow(), answers) if kiosk else None,
+        flags=abuse.suspicion(kiosk, captured_at or utcnow(), answers) if kiosk else flags,
         answers=[Answer(item=code, value=value) for code, value in answers.items()],
     )
     db.session.add(response)
