@@ -38,17 +38,18 @@ class Clock:
     """The servers' offset clock: a file holding seconds to add to the wall clock.
 
     `advance(s)` moves the servers' time on by `s` in all, counting the real time that passed
-    since the last call, so that a scenario spans exactly the simulated time it says.
+    since the last call, so that a scenario spans the simulated time it says; a citizen's
+    reading time is added in full (`exact`), so the real time of the requests only adds to it.
     """
 
     def __init__(self, path: Path) -> None:
         self.path, self.offset, self.mark = path, 0.0, time.monotonic()
         self._write()
 
-    def advance(self, seconds: float) -> None:
-        """Move the servers' clock on by `seconds` since the last call."""
+    def advance(self, seconds: float, *, exact: bool = False) -> None:
+        """Move the servers' clock on by `seconds` since the last call (`exact`: from now)."""
         now = time.monotonic()
-        self.offset += max(seconds - (now - self.mark), 0.0)
+        self.offset += seconds if exact else max(seconds - (now - self.mark), 0.0)
         self.mark = now
         self._write()
 
@@ -94,7 +95,7 @@ def rate(browser: Browser, service: str, clock: Clock, read_seconds: float) -> t
     if status != 200:
         return status, ""
     fields = dict(HIDDEN.findall(page))
-    clock.advance(read_seconds)
+    clock.advance(read_seconds, exact=True)
     status, _text = browser.request("POST", f"/vi/s/{service}", {**fields, "OV": "5"})
     return status, fields.get("rid", "")
 
@@ -186,20 +187,28 @@ def run_all(servers: list[int], service: str, clock: Clock, database_url: str) -
     return rows
 
 
-def seed_history(env: dict, service: str | None = None) -> tuple[str, str]:
-    """Set up the database and give the service 30 days of phone ratings (its usual hours).
+def seed_history(env: dict) -> tuple[str, str, str]:
+    """Set up the database and give a procedure 30 days of phone ratings (its usual hours).
 
-    Returns (service code, database URL). Up to 60 ratings in the busiest hours, so the surge
-    line sits well above a busy morning of genuine citizens.
+    Returns (service code, unit code, database URL). Up to 60 ratings in the busiest hours, so
+    the surge line sits well above a busy morning of genuine citizens.
     """
-    os.environ.update(env)
     from sqlalchemy import insert, select
 
     from survey import create_app, setup
     from survey.extensions import db
     from survey.models import QuestionnaireVersion, Response, Service, Unit
 
-    app = create_app()
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        app = create_app()
+    finally:  # leave the caller's environment as it was (the tests run in this process)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key)
+            else:
+                os.environ[key] = value
     with app.app_context():
         setup.prepare()
         svc = db.session.scalar(select(Service).filter_by(active=True).order_by(Service.code))
@@ -214,10 +223,9 @@ def seed_history(env: dict, service: str | None = None) -> tuple[str, str]:
                     rows.append(_history_row(version.id, svc.id, unit.id, at))
         db.session.execute(insert(Response), rows)
         db.session.commit()
-        url = app.config["SQLALCHEMY_DATABASE_URI"]
-        code = svc.code
+        found = (svc.code, unit.code, app.config["SQLALCHEMY_DATABASE_URI"])
         db.engine.dispose()
-    return code, url
+    return found
 
 
 def _history_row(version_id: int, service_id: int, unit_id: int, at: datetime) -> dict:
@@ -276,9 +284,20 @@ def stop(processes: list[subprocess.Popen]) -> None:
         process.wait(timeout=30)
 
 
-def deployment(
-    kind: str, folder: Path, ports: list[int]
-) -> tuple[list[int], str, Clock, str, list]:
+@dataclass
+class Deployment:
+    """Servers started by this script, sharing one database and one rate-limit store."""
+
+    servers: list[int]
+    service: str
+    unit: str
+    clock: Clock
+    database_url: str
+    env: dict
+    processes: list = field(default_factory=list)
+
+
+def deployment(kind: str, folder: Path, ports: list[int], extra: dict | None = None) -> Deployment:
     """Start the `sqlite` (1 server, 2 workers) or `redis` (2 servers, 1 worker each) install."""
     clock = Clock(folder / "clock")
     env = {
@@ -286,22 +305,23 @@ def deployment(
         "SURVEY_BENCH_CLOCK_FILE": str(clock.path),
         "SURVEY_SECRET_KEY": uuid.uuid4().hex,
         "SURVEY_DATABASE_URL": "sqlite:///" + str(folder / "survey.db"),
+        **(extra or {}),
     }
     if kind == "redis":
         import redis
 
-        redis.Redis.from_url(REDIS_URL).flushdb()
+        redis.Redis.from_url(REDIS_URL).flushdb()  # DB 3 only: this script's own
         env["SURVEY_RATELIMIT_STORAGE_URL"] = REDIS_URL
-    service, url = seed_history(env)
+    service, unit, url = seed_history(env)
+    found = Deployment([], service, unit, clock, url, env)
     if kind == "sqlite":
-        processes, servers = start(ports[:1], 2, env), ports[:1]
-    else:
-        processes = [
-            start([port], 1, {**env, "SURVEY_INSTANCE_PATH": str(folder / f"i{port}")})[0]
-            for port in ports[:2]
-        ]
-        servers = ports[:2]
-    return servers, service, clock, url, processes
+        found.servers, found.processes = ports[:1], start(ports[:1], 2, env)
+    else:  # each server its own instance folder: only the database and Redis are shared
+        found.servers = ports[:2]
+        for port in found.servers:
+            own = {**env, "SURVEY_INSTANCE_PATH": str(folder / f"instance-{port}")}
+            found.processes += start([port], 1, own)
+    return found
 
 
 def report(title: str, rows: list[tuple]) -> None:
@@ -326,12 +346,16 @@ def main() -> None:
             continue
         folder = Path(tempfile.mkdtemp(prefix=f"phone-{kind}-"))
         ports = list(PORTS)[10 + 4 * number : 14 + 4 * number]
-        servers, service, clock, url, processes = deployment(kind, folder, ports)
+        found = deployment(kind, folder, ports)
         try:
-            rows = run_all(servers, service, clock, url)
+            rows = run_all(found.servers, found.service, found.clock, found.database_url)
         finally:
-            stop(processes)
-        report(titles[kind] + f", procedure {service}", rows)
+            stop(found.processes)
+            if kind == "redis":
+                import redis
+
+                redis.Redis.from_url(REDIS_URL).flushdb()
+        report(titles[kind] + f", procedure {found.service}", rows)
 
 
 if __name__ == "__main__":
