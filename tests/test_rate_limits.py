@@ -94,3 +94,19 @@ def test_a_kiosk_choosing_its_capture_times_cannot_outrun_its_receive_budget(app
 def test_a_streak_received_at_once_is_flagged_whatever_its_capture_times(app):
     flags = kiosk_sends(app, count=8, spacing=timedelta(hours=1), same_answers=True)
     assert flags == [None] * 7 + ["streak"]
+
+
+def test_the_sqlite_file_store_serves_the_limits_strategies(tmp_path):
+    from limits import parse
+    from limits.storage import storage_from_string
+    from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
+
+    store = storage_from_string(f"sqlitefile:///{tmp_path}/limits.db")
+    again = storage_from_string(f"sqlitefile:///{tmp_path}/limits.db")  # another worker
+    three = parse("3 per minute")
+    for strategy in (FixedWindowRateLimiter, MovingWindowRateLimiter):
+        first, second = strategy(store), strategy(again)
+        hits = [(first if n % 2 else second).hit(three, strategy.__name__) for n in range(5)]
+        assert hits == [True, True, True, False, False]
+    assert store.check() and store.reset() >= 1
+    assert FixedWindowRateLimiter(again).hit(three, "FixedWindowRateLimiter")
