@@ -37,20 +37,21 @@ HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 class Clock:
     """The servers' offset clock: a file holding seconds to add to the wall clock.
 
-    `advance(s)` moves the servers' time on by `s` in all, counting the real time that passed
-    since the last call, so that a scenario spans the simulated time it says; a citizen's
-    reading time is added in full (`exact`), so the real time of the requests only adds to it.
+    The clock keeps a target (simulated seconds since it started): after `advance(s)` the
+    servers' time is the target, the real time the requests took included, so a scenario spans
+    the simulated time it says. A citizen's reading time is added in full (`exact`).
     """
 
     def __init__(self, path: Path) -> None:
-        self.path, self.offset, self.mark = path, 0.0, time.monotonic()
+        self.path, self.offset, self.target = path, 0.0, 0.0
+        self.start = time.monotonic()
         self._write()
 
     def advance(self, seconds: float, *, exact: bool = False) -> None:
-        """Move the servers' clock on by `seconds` since the last call (`exact`: from now)."""
-        now = time.monotonic()
-        self.offset += seconds if exact else max(seconds - (now - self.mark), 0.0)
-        self.mark = now
+        """Move the servers' clock on to the target plus `seconds` (`exact`: at least that)."""
+        self.target += seconds
+        wanted = self.target - (time.monotonic() - self.start)
+        self.offset = max(self.offset + seconds if exact else self.offset, wanted)
         self._write()
 
     def _write(self) -> None:
