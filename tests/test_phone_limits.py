@@ -186,3 +186,22 @@ def test_suspect_phone_ratings_are_listed_with_a_translated_reason(app, client, 
     page = client.get("/admin/flags").text
     assert "Gửi nhanh hơn thời gian cần để đọc câu hỏi" in page
     assert ">fast<" not in page
+
+
+def test_a_visit_code_rating_is_neither_fast_nor_held_by_the_address(app, clock):
+    from survey import visits
+
+    with app.app_context():
+        svc = db.session.scalar(select(Service).filter_by(code=SERVICE))
+        codes = visits.mint(svc, 35, actor="t")
+    give_history(app, per_hour=40)
+    rids = []
+    for code in codes:  # a whole queue of dossiers behind one address, tapping at once
+        client = app.test_client()
+        assert (
+            client.get(f"/v/{code}", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 302
+        )
+        status, rid = rate(client, clock, read=0.5, address="203.0.113.9")
+        assert status == 303
+        rids.append(rid)
+    assert flags_of(app, rids) == [None] * 35
