@@ -31,7 +31,7 @@ from limits import parse
 from sqlalchemy import select
 
 from survey import kiosks, tally
-from survey.extensions import db
+from survey.extensions import db, limiter
 from survey.models import Answer, Response, utcnow
 
 BURST = timedelta(seconds=5)  # no citizen finishes the kiosk journey faster
@@ -146,6 +146,26 @@ def _epoch(moment: datetime) -> float:
 
 def _signer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="fill-time")
+
+
+def phone_ceilings(*, exempt_when):
+    """Refuse (429) posts of a rating question past the session's and the address's ceiling."""
+
+    def wrap(view):
+        for setting, key, scope in (
+            ("SURVEY_PHONE_SESSION_LIMIT", rate_key, "phone-session"),
+            ("SURVEY_PHONE_ADDRESS_CEILING", get_remote_address, "phone-address"),
+        ):
+            view = limiter.limit(
+                lambda setting=setting: current_app.config[setting],
+                key_func=key,
+                methods=["POST"],
+                exempt_when=exempt_when,
+                scope=scope,
+            )(view)
+        return view
+
+    return wrap
 
 
 def fill_token(rid: str) -> str:

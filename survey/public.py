@@ -20,10 +20,8 @@ from flask import (
     session,
     url_for,
 )
-from flask_limiter.util import get_remote_address
 
 from survey import abuse, catalogue, i18n, questionnaire, responses, summary
-from survey.extensions import limiter
 from survey.responses import Invalid
 
 bp = Blueprint("public", __name__)
@@ -198,20 +196,7 @@ def _context_from(source) -> dict:
 
 
 @bp.route("/<lang:lang>/s/<code>", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["SURVEY_PHONE_ADDRESS_CEILING"],
-    key_func=get_remote_address,
-    methods=["POST"],
-    exempt_when=in_kiosk,
-    scope="phone-address",
-)
-@limiter.limit(
-    lambda: current_app.config["SURVEY_PHONE_SESSION_LIMIT"],
-    key_func=abuse.rate_key,
-    methods=["POST"],
-    exempt_when=in_kiosk,
-    scope="phone-session",
-)
+@abuse.phone_ceilings(exempt_when=in_kiosk)
 def service(code: str):
     """The overall question (OV) for a service; the first answer stores the response."""
     svc = responses.find_service(code) or abort(404)
