@@ -1,14 +1,12 @@
-"""What one script gets counted on the phone (QR) path, and whether a crowd behind one address
-gets through, against real servers: 2 gunicorn workers on the default SQLite install, and 2
-servers sharing Redis (DB 3, flushed before and after).
+"""What one script gets counted on the phone (QR) path, and whether 200 citizens behind one
+address get through, against 2 gunicorn workers on SQLite and 2 servers sharing Redis (DB 3).
 
     python bench/phone_abuse.py [--only sqlite|redis]
 
-Time is simulated: the servers read an offset clock (SURVEY_BENCH_CLOCK_FILE), which this
-script moves on as the "citizens" read and the scripts pace themselves, so two hours take about
-a minute. The limits that Flask-Limiter keeps (the per-session and per-address ceilings) run on
-real time. Each scenario comes from its own loopback address (127.0.0.x) and starts two
-simulated hours after the previous one. Prints a table; nothing is asserted (tests do that).
+Time is simulated: the servers read an offset clock (SURVEY_BENCH_CLOCK_FILE) that this script
+moves on as people read and scripts pace themselves; Flask-Limiter's 429 ceilings run on real
+time. Each scenario has its own loopback address (127.0.0.x) and starts two simulated hours
+after the previous one. Prints a table; the tests assert.
 """
 
 from __future__ import annotations
@@ -27,6 +25,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import redis
+from sqlalchemy import create_engine, text
 
 REDIS_URL = "redis://127.0.0.1:6379/3"
 PORTS = range(18600, 18650)
@@ -115,6 +116,14 @@ class Outcome:
     def counted(self) -> int:
         return self.flags.get("", 0)
 
+    def add(self, status: int, rid: str) -> None:
+        """Note one rating's reply: 303 accepted, 429 refused."""
+        self.sent += 1
+        self.accepted += status == 303
+        self.refused += status == 429
+        if status == 303:
+            self.rids.append(rid)
+
 
 def script(servers, service, clock, *, address, keep_cookies, read, gap, attempts=100) -> Outcome:
     """One script: `attempts` ratings, reading `read` s and waiting `gap` s between them."""
@@ -122,12 +131,7 @@ def script(servers, service, clock, *, address, keep_cookies, read, gap, attempt
     for _ in range(attempts):
         if not keep_cookies:
             browser = Browser(address, servers)
-        status, rid = rate(browser, service, clock, read)
-        out.sent += 1
-        out.accepted += status == 303
-        out.refused += status == 429
-        if status == 303:
-            out.rids.append(rid)
+        out.add(*rate(browser, service, clock, read))
         clock.advance(gap)
     return out
 
@@ -138,29 +142,20 @@ def crowd(servers, service, clock, *, address, people=200, hours=2.0, seed=8) ->
     spacing = hours * 3600 / people
     for _ in range(people):
         read = rng.uniform(3.0, 30.0)
-        status, rid = rate(Browser(address, servers), service, clock, read)
-        out.sent += 1
-        out.accepted += status == 303
-        out.refused += status == 429
-        if status == 303:
-            out.rids.append(rid)
+        out.add(*rate(Browser(address, servers), service, clock, read))
         clock.advance(max(spacing - read, 0))
     return out
 
 
 def count_flags(database_url: str, out: Outcome) -> None:
     """Read back how each accepted rating was stored: counted ("") or flagged (its reason)."""
-    from sqlalchemy import create_engine, text
-
     engine = create_engine(database_url)
     with engine.connect() as conn:
-        for rid in out.rids:
-            flags = conn.execute(
-                text("SELECT flags FROM response WHERE public_id = :rid"), {"rid": rid}
-            ).scalar_one_or_none()
-            reason = (flags or "").partition(";")[0]
-            out.flags[reason] = out.flags.get(reason, 0) + 1
+        stored = dict(conn.execute(text("SELECT public_id, flags FROM response")).all())
     engine.dispose()
+    for rid in out.rids:  # a rid missing from the database would show as a "missing" flag
+        reason = (stored.get(rid, "missing") or "").partition(";")[0]
+        out.flags[reason] = out.flags.get(reason, 0) + 1
 
 
 SCENARIOS = (
@@ -189,11 +184,9 @@ def run_all(servers: list[int], service: str, clock: Clock, database_url: str) -
 
 
 def seed_history(env: dict) -> tuple[str, str, str]:
-    """Set up the database and give a procedure 30 days of phone ratings (its usual hours).
+    """Set up the database; give a procedure 30 days of 30-60 phone ratings in its busy hours.
 
-    Returns (service code, unit code, database URL). Up to 60 ratings in the busiest hours, so
-    the surge line sits well above a busy morning of genuine citizens.
-    """
+    Returns (service code, unit code, database URL)."""
     from sqlalchemy import insert, select
 
     from survey import create_app, setup
@@ -246,18 +239,16 @@ def _history_row(version_id: int, service_id: int, unit_id: int, at: datetime) -
 
 def start(ports: list[int], workers: int, env: dict) -> list[subprocess.Popen]:
     """`survey serve` on each port; wait until each answers /healthz."""
-    processes = []
-    for port in ports:
-        command = [sys.executable, "-c", "from survey.cli import main; main()", "serve"]
-        command += ["--port", str(port)]
-        processes.append(
-            subprocess.Popen(
-                [*command, "--workers", str(workers)],
-                env={**os.environ, **env},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+    serve = [sys.executable, "-c", "from survey.cli import main; main()", "serve"]
+    processes = [
+        subprocess.Popen(
+            [*serve, "--port", str(port), "--workers", str(workers)],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
+        for port in ports
+    ]
     for port in ports:
         wait_ready(port)
     return processes
@@ -309,8 +300,6 @@ def deployment(kind: str, folder: Path, ports: list[int], extra: dict | None = N
         **(extra or {}),
     }
     if kind == "redis":
-        import redis
-
         redis.Redis.from_url(REDIS_URL).flushdb()  # DB 3 only: this script's own
         env["SURVEY_RATELIMIT_STORAGE_URL"] = REDIS_URL
     service, unit, url = seed_history(env)
@@ -353,8 +342,6 @@ def main() -> None:
         finally:
             stop(found.processes)
             if kind == "redis":
-                import redis
-
                 redis.Redis.from_url(REDIS_URL).flushdb()
         report(titles[kind] + f", procedure {found.service}", rows)
 
