@@ -74,6 +74,6 @@ def phone_limits(env) -> dict:
         "SURVEY_PHONE_MIN_FILL_SECONDS": float(env("SURVEY_PHONE_MIN_FILL_SECONDS", "3")),
         "SURVEY_SURGE_FACTOR": float(env("SURVEY_SURGE_FACTOR", "3")),
         "SURVEY_SURGE_MARGIN": int(env("SURVEY_SURGE_MARGIN", "20")),
-        "SURVEY_KIOSK_RECEIVE_LIMIT": env("SURVEY_KIOSK_RECEIVE_LIMIT", "120 per hour"),
+        "SURVEY_KIOSK_RECEIVE_LIMIT": env("SURVEY_KIOSK_RECEIVE_LIMIT", "360 per hour"),
         "SURVEY_BENCH_CLOCK_FILE": env("SURVEY_BENCH_CLOCK_FILE", ""),
     }
