@@ -24,6 +24,15 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS ix_entries_key_at ON entries (key, at)",
 )
 
+SWEEP_EVERY = 500  # writes of one worker between two sweeps of expired rows
+LONGEST_WINDOW = 2 * 24 * 3600  # no moving window here is longer (the longest is an hour)
+
+
+def _sweep(conn: sqlite3.Connection, now: float) -> None:
+    """Drop expired counters and window entries of keys that never came back."""
+    conn.execute("DELETE FROM counters WHERE expires <= ?", (now,))
+    conn.execute("DELETE FROM entries WHERE at <= ?", (now - LONGEST_WINDOW,))
+
 
 class SqliteFileStorage(Storage, MovingWindowSupport):
     """Counters and moving-window entries in a SQLite file (one per server)."""
@@ -52,11 +61,14 @@ class SqliteFileStorage(Storage, MovingWindowSupport):
         return conn
 
     def _write(self, work):
-        """Run `work(conn)` in one immediate (write-locked) transaction."""
+        """Run `work(conn)` in one immediate (write-locked) transaction; sweep now and then."""
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = work(conn)
+            self._local.writes = getattr(self._local, "writes", 0) + 1
+            if self._local.writes % SWEEP_EVERY == 0:
+                _sweep(conn, time.time())
         except BaseException:
             conn.execute("ROLLBACK")
             raise

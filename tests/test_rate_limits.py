@@ -110,3 +110,19 @@ def test_the_sqlite_file_store_serves_the_limits_strategies(tmp_path):
         assert hits == [True, True, True, False, False]
     assert store.check() and store.reset() >= 1
     assert FixedWindowRateLimiter(again).hit(three, "FixedWindowRateLimiter")
+
+
+def test_the_sqlite_file_store_sweeps_keys_that_never_come_back(tmp_path, monkeypatch):
+    from limits.storage import storage_from_string
+
+    from survey import limitstore
+
+    monkeypatch.setattr(limitstore, "SWEEP_EVERY", 3)
+    store = storage_from_string(f"sqlitefile:///{tmp_path}/limits.db")
+    store.incr("old-hour", 60, now=0)  # expired long ago
+    store.acquire_entry("old-address", 30, 600, now=0)
+    store.incr("a", 60)
+    store.incr("b", 60)  # the third write sweeps
+    conn = store._conn()
+    assert conn.execute("SELECT key FROM counters ORDER BY key").fetchall() == [("a",), ("b",)]
+    assert conn.execute("SELECT COUNT(*) FROM entries").fetchone() == (0,)
