@@ -93,10 +93,8 @@ def units():
 
 
 def _bearer_user():
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return None
-    return accounts.user_for_api_token(header[len("Bearer ") :].strip())
+    token = abuse.bearer_token()
+    return accounts.user_for_api_token(token) if token else None
 
 
 def _num(value: float | None) -> float | None:

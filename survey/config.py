@@ -46,6 +46,7 @@ def from_environment(folder: str) -> dict:
     """Build the configuration mapping from defaults and the environment."""
     env = os.environ.get
     public_url = env("SURVEY_PUBLIC_URL", "http://127.0.0.1:8000")
+    limits_url = env("SURVEY_RATELIMIT_STORAGE_URL") or default_limits_url(folder)
     return {
         **_cookie_settings(public_url),
         "SURVEY_TRUSTED_HOSTS": _hosts(env("SURVEY_TRUSTED_HOSTS")),
@@ -57,8 +58,8 @@ def from_environment(folder: str) -> dict:
         or "sqlite:///" + str(Path(folder) / "survey.db"),
         # hide_parameters: an error message must not carry a citizen's comment or phone number.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
-        "SURVEY_RATELIMIT_STORAGE_URL": env("SURVEY_RATELIMIT_STORAGE_URL", "memory://"),
-        "RATELIMIT_STORAGE_URI": env("SURVEY_RATELIMIT_STORAGE_URL", "memory://"),
+        "SURVEY_RATELIMIT_STORAGE_URL": limits_url,
+        "RATELIMIT_STORAGE_URI": limits_url,
         "RATELIMIT_HEADERS_ENABLED": True,
         "SURVEY_DEFAULT_LOCALE": env("SURVEY_DEFAULT_LOCALE", "vi"),
         "SURVEY_TIMEZONE": env("SURVEY_TIMEZONE", "Asia/Ho_Chi_Minh"),
@@ -76,4 +77,25 @@ def from_environment(folder: str) -> dict:
         # Milliseconds a SQLite write waits for another writer before the request gets a 503.
         "SURVEY_SQLITE_BUSY_TIMEOUT": int(env("SURVEY_SQLITE_BUSY_TIMEOUT", "10000")),
         "SURVEY_KIOSK_RATE_LIMIT": env("SURVEY_KIOSK_RATE_LIMIT", "120 per minute"),
+        **phone_limits(env),
+    }
+
+
+def default_limits_url(folder: str) -> str:
+    """The rate-limit store every worker of this server shares: a SQLite file in the instance."""
+    return "sqlitefile:///" + str(Path(folder) / "ratelimits.db").lstrip("/")
+
+
+def phone_limits(env) -> dict:
+    """The limits of sign-in, the phone path and kiosk receive times (README: Limits...)."""
+    return {
+        "SURVEY_SIGNIN_RATE_LIMIT": env("SURVEY_SIGNIN_RATE_LIMIT", "20 per 10 minutes"),
+        "SURVEY_PHONE_ADDRESS_LIMIT": env("SURVEY_PHONE_ADDRESS_LIMIT", "30 per 10 minutes"),
+        "SURVEY_PHONE_ADDRESS_CEILING": env("SURVEY_PHONE_ADDRESS_CEILING", "300 per 10 minutes"),
+        "SURVEY_PHONE_SESSION_LIMIT": env("SURVEY_PHONE_SESSION_LIMIT", "10 per 10 minutes"),
+        "SURVEY_PHONE_MIN_FILL_SECONDS": float(env("SURVEY_PHONE_MIN_FILL_SECONDS", "3")),
+        "SURVEY_SURGE_FACTOR": float(env("SURVEY_SURGE_FACTOR", "3")),
+        "SURVEY_SURGE_MARGIN": int(env("SURVEY_SURGE_MARGIN", "20")),
+        "SURVEY_KIOSK_RECEIVE_LIMIT": env("SURVEY_KIOSK_RECEIVE_LIMIT", "360 per hour"),
+        "SURVEY_BENCH_CLOCK_FILE": env("SURVEY_BENCH_CLOCK_FILE", ""),
     }

@@ -14,6 +14,8 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from survey import limitstore  # noqa: F401  (registers the `sqlitefile://` store with limits)
+
 
 class Base(DeclarativeBase):
     # Named constraints, so that later migrations can alter them on SQLite and PostgreSQL alike.

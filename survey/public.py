@@ -7,8 +7,6 @@ reaches the responses it started itself: their ids are kept in its signed sessio
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 
 from flask import (
@@ -204,6 +202,7 @@ def _context_from(source) -> dict:
 
 
 @bp.route("/<lang:lang>/s/<code>", methods=["GET", "POST"])
+@abuse.phone_ceilings(exempt_when=in_kiosk)
 def service(code: str):
     """The overall question (OV) for a service; the first answer stores the response."""
     svc = responses.find_service(code) or abort(404)
@@ -230,6 +229,7 @@ def service(code: str):
             ):
                 return render_template("public/already_rated.html"), 409
             started = responses.start_response(
+                flags=None if existing or in_kiosk() else _phone_flag(rid, svc, context, visit),
                 public_id=rid,
                 questionnaire=q,
                 service=svc,
@@ -250,28 +250,28 @@ def service(code: str):
         service=svc,
         q=q,
         rid=rid,
-        grant=rid_grant(rid),
+        fill=abuse.fill_token(rid),
         errors=errors,
         context=context,
         hidden=_hidden(source),
     ), 400 if errors else 200
 
 
-def rid_grant(rid: str) -> str:
-    """A signature of the response id, given with the question page that made the id.
-
-    A double tap sends the overall question twice at once: the second request's cookie does
-    not list the response the first one stored yet. The signature, which only the page that
-    issued the id holds, lets it repeat the answer and own the response instead of a 404.
-    """
-    key = f"rid-grant:{current_app.config['SECRET_KEY']}".encode()
-    return hmac.new(key, rid.encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def _may_repeat(public_id: str, source) -> bool:
-    """Whether this browser started `public_id`: its cookie says so, or the page's grant."""
-    return public_id in session.get(OWNED_KEY, []) or hmac.compare_digest(
-        str(source.get("grant", "")), rid_grant(public_id)
+    """Whether this browser started `public_id`: its cookie says so, or the page's note."""
+    return public_id in session.get(OWNED_KEY, []) or abuse.issued_for(
+        public_id, source.get("fill")
+    )
+
+
+def _phone_flag(rid: str, svc, context: dict, visit: str | None) -> str | None:
+    """The verdict of the phone limits on a new rating (None: it counts)."""
+    return abuse.phone_flag(
+        rid=rid,
+        token=request.form.get("fill"),
+        service=svc,
+        counter=context["counter"],
+        visit=visit is not None,
     )
 
 
@@ -305,7 +305,7 @@ def _answers() -> dict:
     return {
         k: v
         for k, v in request.form.items()
-        if k not in ("csrf_token", "rid", "grant", "counter", "unit", "via", "action", "comment")
+        if k not in ("csrf_token", "rid", "fill", "counter", "unit", "via", "action", "comment")
     }
 
 

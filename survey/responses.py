@@ -180,8 +180,11 @@ def add_response(
     captured_at: datetime | None,
     answers: Mapping[str, int | None],
     kiosk=None,
+    flags: str | None = None,
 ) -> Response:
-    """Add a new partial response with its first answers to the session (no commit)."""
+    """Add a new partial response with its first answers to the session (no commit).
+
+    `flags` holds the phone path's verdict; a kiosk's is worked out here."""
     captured_at = captured_at or utcnow()
     response = Response(
         public_id=public_id,
@@ -194,7 +197,7 @@ def add_response(
         captured_at=captured_at,
         status="partial",
         kiosk_id=kiosk.id if kiosk else None,
-        flags=abuse.suspicion(kiosk, captured_at, answers) if kiosk else None,
+        flags=abuse.suspicion(kiosk, captured_at, answers) if kiosk else flags,
         answers=[Answer(item=code, value=value) for code, value in answers.items()],
     )
     db.session.add(response)
@@ -213,11 +216,13 @@ def start_response(
     captured_at: datetime | None = None,
     answers: Mapping[str, int | None],
     kiosk=None,
+    flags: str | None = None,
 ) -> Started:
     """Store a new partial response with its first answers, or find the one with that id.
 
     The unique public id decides, not a check-then-insert: of two identical requests at
-    once, one inserts and the other finds its row.
+    once, one inserts and the other finds its row. `flags` holds the phone path's verdict;
+    a kiosk's is worked out here.
     """
     existing = find_response(public_id)
     if existing is not None:
@@ -233,6 +238,7 @@ def start_response(
         captured_at=captured_at,
         answers=answers,
         kiosk=kiosk,
+        flags=flags,
     )
     try:
         db.session.commit()

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 import redis
+from sqlalchemy import select
 
 from survey import kiosks
-from survey.extensions import limiter
-from survey.models import utcnow
+from survey.extensions import db, limiter
+from survey.models import Response, utcnow
 
 
 def body() -> dict:
@@ -50,3 +51,78 @@ def test_each_kiosk_has_its_own_budget_behind_one_address(limited_app):
     if storage.startswith("redis"):
         keys = redis.Redis.from_url(storage).keys("*")
         assert any(b"device:" in key for key in keys)  # shared by every app server
+
+
+def test_the_bearer_header_is_parsed_once_so_spacing_makes_no_new_budget(limited_app):
+    app, _storage = limited_app
+    with app.app_context():
+        token = kiosks.create_kiosk(unit="XA1", counter=None, name="A", actor="t")[1]
+    client = app.test_client()
+
+    def send(header):
+        return client.post("/api/v1/responses", json=body(), headers={"Authorization": header})
+
+    assert [send(f"Bearer {token}").status_code for _ in range(3)] == [201] * 3
+    assert send(f"Bearer     {token}").status_code == 429
+    assert send(f"bearer {token}").status_code == 429
+
+
+def kiosk_sends(app, *, count: int, spacing: timedelta, same_answers: bool) -> list:
+    """A kiosk sending `count` ratings at once, their capture times `spacing` apart in the past."""
+    with app.app_context():
+        token = kiosks.create_kiosk(unit="XA1", counter=None, name="K", actor="t")[1]
+    client, ids = app.test_client(), []
+    for n in range(count):
+        item = {**body(), "answers": {"OV": 5 if same_answers else 1 + n % 5}}
+        item["captured_at"] = (utcnow() - timedelta(days=1) + n * spacing).isoformat()
+        reply = client.post(
+            "/api/v1/responses", json=item, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert reply.status_code == 201
+        ids.append(item["id"])
+    with app.app_context():
+        flags = dict(db.session.execute(select(Response.public_id, Response.flags)).all())
+    return [flags[i] for i in ids]
+
+
+def test_a_kiosk_choosing_its_capture_times_cannot_outrun_its_receive_budget(app):
+    app.config["SURVEY_KIOSK_RECEIVE_LIMIT"] = "5 per hour"
+    flags = kiosk_sends(app, count=8, spacing=timedelta(minutes=10), same_answers=False)
+    assert flags == [None] * 5 + ["burst"] * 3
+
+
+def test_a_streak_received_at_once_is_flagged_whatever_its_capture_times(app):
+    flags = kiosk_sends(app, count=8, spacing=timedelta(hours=1), same_answers=True)
+    assert flags == [None] * 7 + ["streak"]
+
+
+def test_the_sqlite_file_store_serves_the_limits_strategies(tmp_path):
+    from limits import parse
+    from limits.storage import storage_from_string
+    from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
+
+    store = storage_from_string(f"sqlitefile:///{tmp_path}/limits.db")
+    again = storage_from_string(f"sqlitefile:///{tmp_path}/limits.db")  # another worker
+    three = parse("3 per minute")
+    for strategy in (FixedWindowRateLimiter, MovingWindowRateLimiter):
+        first, second = strategy(store), strategy(again)
+        hits = [(first if n % 2 else second).hit(three, strategy.__name__) for n in range(5)]
+        assert hits == [True, True, True, False, False]
+    assert store.check() and store.reset() >= 1
+    assert FixedWindowRateLimiter(again).hit(three, "FixedWindowRateLimiter")
+
+
+def test_the_sqlite_file_store_sweeps_keys_that_never_come_back(tmp_path, monkeypatch):
+    from limits.storage import storage_from_string
+
+    from survey import limitstore
+
+    monkeypatch.setattr(limitstore, "SWEEP_EVERY", 3)
+    store = storage_from_string(f"sqlitefile:///{tmp_path}/limits.db")
+    store.incr("old-hour", 60, now=0)  # expired long ago
+    store.acquire_entry("old-address", 30, 600, now=0)
+    store.incr("a", 60)
+    store.incr("b", 60)  # the third write sweeps
+    conn = store._conn()
+    assert conn.execute("SELECT key FROM counters ORDER BY key").fetchall() == [("a",), ("b",)]
+    assert conn.execute("SELECT COUNT(*) FROM entries").fetchone() == (0,)

@@ -93,11 +93,11 @@ def test_a_double_submitted_first_answer_keeps_the_rating_for_the_browser(app, c
     assert stored_responses(app) == 1
 
 
-def test_a_forged_grant_still_cannot_reach_another_browsers_rating(app, client):
+def test_another_pages_note_cannot_reach_another_browsers_rating(app, client):
     form = overall_form(client, "/vi/s/HT-KHAISINH")
     client.post("/vi/s/HT-KHAISINH", data={**form, "OV": "4"})
     stranger = app.test_client()
-    own = overall_form(stranger, "/vi/s/HT-KHAISINH")  # a real grant, for its own id
+    own = overall_form(stranger, "/vi/s/HT-KHAISINH")  # a genuine note, for its own id
     reply = stranger.post("/vi/s/HT-KHAISINH", data={**own, "rid": form["rid"], "OV": "1"})
     assert reply.status_code == 404
 

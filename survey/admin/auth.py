@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, logout_user
 
 from survey import accounts
@@ -23,7 +24,11 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20 per 10 minutes", methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["SURVEY_SIGNIN_RATE_LIMIT"],
+    key_func=get_remote_address,
+    methods=["POST"],
+)
 def login():
     """Sign in with e-mail and password, then the second step where the account has one."""
     form, refused = LoginForm(), None

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from survey import i18n, kiosks, scope
+from survey import abuse, i18n, kiosks, scope
 from survey import summary as queries
 from survey.admin import bp, role_required
 from survey.catalogue import filter_choices
@@ -86,5 +86,7 @@ def flags():
         flash(_("Your decision has been recorded."))
         return redirect(url_for("admin.flags"), 303)
     return render_template(
-        "admin/flags.html", items=queries.flagged(visible=visible, locale=i18n.current())
+        "admin/flags.html",
+        items=queries.flagged(visible=visible, locale=i18n.current()),
+        reasons=abuse.REASONS,
     )

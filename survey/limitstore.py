@@ -1,0 +1,163 @@
+"""A rate-limit store in one SQLite file, shared by every worker of one server.
+
+Registered with the `limits` library under the scheme `sqlitefile` (the default
+SURVEY_RATELIMIT_STORAGE_URL is `sqlitefile:///<instance>/ratelimits.db`), so Flask-Limiter's
+fixed and moving windows hold across gunicorn workers. Each change is one `BEGIN IMMEDIATE`
+transaction: two workers never lose an increment. `redis://` replaces it across servers.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from urllib.parse import urlparse
+
+from limits.storage import MovingWindowSupport, Storage
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL,"
+    " expires REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS entries (key TEXT NOT NULL, at REAL NOT NULL, id TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ix_entries_key_at ON entries (key, at)",
+)
+
+SWEEP_EVERY = 500  # writes of one worker between two sweeps of expired rows
+LONGEST_WINDOW = 2 * 24 * 3600  # no moving window here is longer (the longest is an hour)
+
+
+def _sweep(conn: sqlite3.Connection, now: float) -> None:
+    """Drop expired counters and window entries of keys that never came back."""
+    conn.execute("DELETE FROM counters WHERE expires <= ?", (now,))
+    conn.execute("DELETE FROM entries WHERE at <= ?", (now - LONGEST_WINDOW,))
+
+
+class SqliteFileStorage(Storage, MovingWindowSupport):
+    """Counters and moving-window entries in a SQLite file (one per server)."""
+
+    STORAGE_SCHEME = ["sqlitefile"]
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.path = urlparse(uri).path
+        self._local = threading.local()
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return sqlite3.Error
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():  # never reuse a forked connection
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            for statement in SCHEMA:
+                conn.execute(statement)
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def _write(self, work):
+        """Run `work(conn)` in one immediate (write-locked) transaction; sweep now and then."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(conn)
+            self._local.writes = getattr(self._local, "writes", 0) + 1
+            if self._local.writes % SWEEP_EVERY == 0:
+                _sweep(conn, time.time())
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    # --- fixed windows (Flask-Limiter's default strategy) and plain counters -------------
+
+    def incr(self, key: str, expiry: int, amount: int = 1, *, now: float | None = None) -> int:
+        """Add `amount` to the counter `key`, which starts afresh once expired."""
+        now = time.time() if now is None else now
+
+        def work(conn):
+            conn.execute("DELETE FROM counters WHERE key = ? AND expires <= ?", (key, now))
+            conn.execute(
+                "INSERT INTO counters (key, value, expires) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+                (key, amount, now + expiry),
+            )
+            return conn.execute("SELECT value FROM counters WHERE key = ?", (key,)).fetchone()[0]
+
+        return self._write(work)
+
+    def get(self, key: str, *, now: float | None = None) -> int:
+        """The live value of the counter `key` (0 when absent or expired)."""
+        now = time.time() if now is None else now
+        row = (
+            self._conn()
+            .execute("SELECT value FROM counters WHERE key = ? AND expires > ?", (key, now))
+            .fetchone()
+        )
+        return row[0] if row else 0
+
+    def put(self, key: str, value: int, expiry: float, *, now: float | None = None) -> None:
+        """Set the counter `key` to `value` for `expiry` seconds (a cached figure)."""
+        now = time.time() if now is None else now
+        self._write(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO counters (key, value, expires) VALUES (?, ?, ?)",
+                (key, value, now + expiry),
+            )
+        )
+
+    def get_expiry(self, key: str) -> float:
+        row = self._conn().execute("SELECT expires FROM counters WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else time.time()
+
+    def check(self) -> bool:
+        return self._conn().execute("SELECT 1").fetchone() == (1,)
+
+    def reset(self) -> int | None:
+        def work(conn):
+            count = conn.execute("SELECT COUNT(*) FROM counters").fetchone()[0]
+            conn.execute("DELETE FROM counters")
+            conn.execute("DELETE FROM entries")
+            return count
+
+        return self._write(work)
+
+    def clear(self, key: str) -> None:
+        def work(conn):
+            conn.execute("DELETE FROM counters WHERE key = ?", (key,))
+            conn.execute("DELETE FROM entries WHERE key = ?", (key,))
+
+        self._write(work)
+
+    # --- moving windows: "at most `limit` in any `expiry` seconds" -----------------------
+
+    def acquire_entry(
+        self, key: str, limit: int, expiry: int, amount: int = 1, *, now: float | None = None
+    ) -> bool:
+        """Take `amount` places in the moving window of `key` if they are free."""
+        now = time.time() if now is None else now
+
+        def work(conn):
+            conn.execute("DELETE FROM entries WHERE key = ? AND at <= ?", (key, now - expiry))
+            taken = conn.execute("SELECT COUNT(*) FROM entries WHERE key = ?", (key,)).fetchone()
+            if taken[0] + amount > limit:
+                return False
+            conn.executemany(
+                "INSERT INTO entries (key, at, id) VALUES (?, ?, ?)",
+                [(key, now, uuid.uuid4().hex) for _ in range(amount)],
+            )
+            return True
+
+        return self._write(work)
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        now = time.time()
+        query = "SELECT MIN(at), COUNT(*) FROM entries WHERE key = ? AND at > ?"
+        oldest, count = self._conn().execute(query, (key, now - expiry)).fetchone()
+        return (oldest or now, count)
