@@ -43,6 +43,9 @@ def run(app: Flask, *, host: str, port: int, workers: int) -> None:
             "post_fork": _post_fork,
             "accesslog": "-",
             "timeout": 60,
+            # Only SURVEY_PROXY_FIX_* decides whether a proxy's headers count: gunicorn itself
+            # would take X-Forwarded-Proto from any client on 127.0.0.1.
+            "forwarded_allow_ips": "",
             # No client address, user agent, referrer or query string, and every path
             # redacted: a path may carry a response id, a visit code or a token.
             "logger_class": logs.logger_for(app.url_map),

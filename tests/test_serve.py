@@ -82,3 +82,16 @@ def test_serve_sets_up_and_keeps_requests_apart(served):
     assert "GET /k/activate?{query} HTTP/1.1" in output and "SECRET-IN-THE-LINK" not in output
     assert "One-time password (shown only now):" in output
     assert "Listening at: " + base in output
+
+
+def test_a_clients_forwarded_headers_count_for_nothing_unless_configured(served):
+    """gunicorn would take X-Forwarded-Proto from any client on 127.0.0.1: here only the
+    SURVEY_PROXY_FIX_* settings (unset) decide, so a client cannot claim HTTPS."""
+    base, _process = served
+    request = urllib.request.Request(
+        base + "/vi/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    )
+    reply = urllib.request.urlopen(request, timeout=10)
+    assert reply.status == 200
+    assert "Strict-Transport-Security" not in reply.headers
+    assert all("Secure" not in c for c in reply.headers.get_all("Set-Cookie"))
