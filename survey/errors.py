@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, make_response, render_template, request
+from flask import Flask, current_app, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -114,18 +114,8 @@ def _unexpected(error: Exception):
     return render_error(500, *MESSAGES[500])
 
 
-def reject_non_utf8() -> None:
-    """Refuse a request body that is not UTF-8 instead of storing replacement characters."""
-    if request.method in ("POST", "PUT", "PATCH") and request.content_length:
-        try:
-            request.get_data(cache=True).decode("utf-8")
-        except UnicodeDecodeError:
-            abort(400)
-
-
 def init_app(app: Flask) -> None:
     """Register the handlers."""
-    app.before_request(reject_non_utf8)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _http_error)

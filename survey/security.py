@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Iterator
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import host_is_trusted
 from werkzeug.wsgi import get_host
@@ -43,6 +43,15 @@ def _request_values() -> Iterator:
                 yield json.loads(request.get_data(cache=True))
             except (ValueError, RecursionError):
                 yield "\x00"  # no page of ours takes JSON: refuse what it cannot read
+
+
+def reject_non_utf8() -> None:
+    """Refuse a request body that is not UTF-8 instead of storing replacement characters."""
+    if request.method in ("POST", "PUT", "PATCH") and request.content_length:
+        try:
+            request.get_data(cache=True).decode("utf-8")
+        except UnicodeDecodeError:
+            abort(400)
 
 
 def reject_unstorable():
@@ -124,6 +133,7 @@ def init_app(app: Flask) -> None:
     app.wsgi_app = Edge(app.wsgi_app, app.config.get("SURVEY_TRUSTED_HOSTS"))
     if any(hops.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **hops)
+    app.before_request(reject_non_utf8)
     app.before_request(reject_unstorable)
     app.after_request(_headers)
     app.jinja_env.globals["csp_nonce"] = nonce
