@@ -26,7 +26,11 @@ VN = timedelta(hours=7)
 
 @pytest.fixture(scope="module")
 def seeded(database_url, tmp_path_factory):
-    app = create_app(_test_config(database_url, tmp_path_factory.mktemp("seeded")))
+    # A module-wide app has no per-test instance folder: keep its sign-in limit to itself, not
+    # in the store of ./instance that other apps of the run may share.
+    config = {**_test_config(database_url, tmp_path_factory.mktemp("seeded"))}
+    config["RATELIMIT_STORAGE_URI"] = "memory://"
+    app = create_app(config)
     _empty(app)
     with app.app_context():
         from survey import catalogue, demo
