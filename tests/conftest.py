@@ -62,6 +62,7 @@ def _test_config(url: str, instance) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "SECRET_KEY": "test",
         "WTF_CSRF_ENABLED": False,
+        "SURVEY_CHEAP_PASSWORD_HASH": True,
     }
 
 

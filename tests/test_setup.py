@@ -81,3 +81,15 @@ def test_create_user_prints_a_generated_password_last(app, runner):
     password = result.output.strip().splitlines()[-1]
     with app.app_context():
         assert accounts.check_password(db.session.scalar(select(User)), password)
+
+
+def test_only_the_test_suite_may_hash_passwords_cheaply(app):
+    """A server hashes at argon2id's full cost even if the test switch leaks into its config."""
+    from argon2 import extract_parameters
+
+    with app.app_context():
+        cheap = extract_parameters(accounts.hash_password("mật khẩu dài"))
+        app.config["TESTING"] = False  # the switch alone does nothing outside the test suite
+        full = extract_parameters(accounts.hash_password("mật khẩu dài"))
+    assert cheap.memory_cost < full.memory_cost
+    assert full.memory_cost >= 64 * 1024 and full.time_cost >= 3
