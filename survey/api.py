@@ -12,6 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from survey import (
     abuse,
     accounts,
+    catalogue,
     i18n,
     kiosks,
     openapi,
@@ -314,8 +315,8 @@ def post_visit_codes():
         or not isinstance(data.get("counter") or "", str)
     ):
         return _error(422, "service", _("Unknown or inactive procedure."))
-    service = responses.find_service(data["service"])
-    counter = responses.find_counter(data.get("counter"))
+    service = catalogue.find_service(data["service"])
+    counter = catalogue.find_counter(data.get("counter"))
     count = data.get("count", 1)
     if service is None:
         return _error(422, "service", _("Unknown or inactive procedure."))

@@ -154,6 +154,16 @@ def ensure_demo() -> int:
     return import_csv(DEMO_FILE.read_bytes())
 
 
+def find_service(code: str) -> Service | None:
+    """Return the active service with `code`, or None."""
+    return db.session.scalar(select(Service).filter_by(code=code, active=True))
+
+
+def find_counter(code: str | None) -> Counter | None:
+    """Return the counter with `code`, or None."""
+    return code and db.session.scalar(select(Counter).filter_by(code=code)) or None
+
+
 def find_unit(code: str | None) -> Unit | None:
     """Return the unit with `code`, or None."""
     return code and db.session.scalar(select(Unit).filter_by(code=code)) or None

@@ -129,9 +129,9 @@ def kiosk_create(unit: str, counter: str | None, name: str) -> None:
 @with_appcontext
 def qr(service_code: str, counter_code: str | None, size: str, fmt: str, output: str) -> None:
     """Write the printable QR poster of a service (and counter) as PDF or SVG."""
-    from survey import posters, responses
+    from survey import posters
 
-    service, counter = responses.find_service(service_code), responses.find_counter(counter_code)
+    service, counter = catalogue.find_service(service_code), catalogue.find_counter(counter_code)
     if service is None or (counter_code and counter is None):
         raise click.ClickException("unknown or inactive service, or unknown counter")
     poster = posters.make_poster(service, counter, size)
@@ -152,9 +152,9 @@ def visit_codes_group() -> None:
 @with_appcontext
 def visit_codes_mint(service_code: str, counter_code: str | None, count: int) -> None:
     """Print new codes, one address per line (only a keyed hash of each code is stored)."""
-    from survey import responses, visits
+    from survey import visits
 
-    service, counter = responses.find_service(service_code), responses.find_counter(counter_code)
+    service, counter = catalogue.find_service(service_code), catalogue.find_counter(counter_code)
     if service is None or (counter_code and counter is None):
         raise click.ClickException("unknown or inactive service, or unknown counter")
     for code in visits.mint(service, count, counter=counter, actor="cli"):

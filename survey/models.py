@@ -24,6 +24,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
 
+# Where a response came from: the hall kiosk, a QR code scanned on a phone, the web, a paper form.
+CHANNELS = ("kiosk", "qr", "web", "paper")
+
 
 def utcnow() -> datetime:
     """Return the current time in UTC (called per row, never at import)."""

@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 
 from survey import config
-from survey.responses import CHANNELS
+from survey.models import CHANNELS
 from survey.submissions import BATCH_MAX
 from survey.summary import GROUPS
 

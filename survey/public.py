@@ -183,7 +183,7 @@ def _context_from(source) -> dict:
     if in_kiosk():
         device = abuse.current_kiosk()
         return {"counter": device.counter, "unit": device.unit, "channel": "kiosk"}
-    counter = responses.find_counter(source.get("counter"))
+    counter = catalogue.find_counter(source.get("counter"))
     if source.get("counter") and counter is None:
         abort(404)
     unit = (
@@ -205,7 +205,7 @@ def _context_from(source) -> dict:
 @abuse.phone_ceilings(exempt_when=in_kiosk)
 def service(code: str):
     """The overall question (OV) for a service; the first answer stores the response."""
-    svc = responses.find_service(code) or abort(404)
+    svc = catalogue.find_service(code) or abort(404)
     q = _active_questionnaire()
     source = request.form if request.method == "POST" else request.args
     context, errors = _context_from(source), []

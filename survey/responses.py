@@ -25,7 +25,6 @@ from survey.i18n import lazy_text as _l
 from survey.models import Answer, Counter, Response, Service, Unit, utcnow
 from survey.questionnaire import Questionnaire
 
-CHANNELS = ("kiosk", "qr", "web", "paper")
 NOT_APPLICABLE = "na"
 
 
@@ -141,16 +140,6 @@ def clean_comment(text: str | None) -> str | None:
             ]
         )
     return text or None
-
-
-def find_service(code: str) -> Service | None:
-    """Return the active service with `code`, or None."""
-    return db.session.scalar(select(Service).filter_by(code=code, active=True))
-
-
-def find_counter(code: str | None) -> Counter | None:
-    """Return the counter with `code`, or None."""
-    return code and db.session.scalar(select(Counter).filter_by(code=code)) or None
 
 
 def find_response(public_id: str) -> Response | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from survey.catalogue import find_counter, find_service
 from survey.extensions import db
 from survey.i18n import lazy_text as _l
 from survey.models import Counter, Response, Service, Unit, utcnow
@@ -24,9 +25,7 @@ from survey.responses import (
     add_response,
     clean_answers,
     clean_comment,
-    find_counter,
     find_response,
-    find_service,
     has_unstorable_text,
     mark_complete,
     parse_public_id,

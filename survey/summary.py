@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased, joinedload
 from survey import questionnaire, rollups, scope, sipas
 from survey.extensions import db
 from survey.i18n import lazy_text as _l
-from survey.models import Agency, Answer, DailyRollup, Field, Response, Service, Unit
+from survey.models import CHANNELS, Agency, Answer, DailyRollup, Field, Response, Service, Unit
 from survey.models import Counter as Counter_
 from survey.periods import Period, PeriodError, minus_year, parse_date, preset_period
 from survey.questionnaire import Questionnaire
@@ -137,7 +137,6 @@ def list_units(locale: str) -> list[dict]:
 # --- SIPAS summaries, read from the daily rollups -------------------------------------------
 
 GROUPS = ("service", "field", "agency", "unit", "counter", "month", "quarter")
-CHANNEL_CODES = ("kiosk", "qr", "web", "paper")
 
 
 @dataclass(frozen=True)
@@ -239,7 +238,7 @@ def _conditions(filters: Filters, visible: set[int] | None, q: Questionnaire) ->
     """The WHERE clauses on the rollups for `filters` within the caller's scope."""
     if filters.since > filters.until:
         raise FilterError("from", _l("The start date must not be after the end date."))
-    if filters.channel and filters.channel not in CHANNEL_CODES:
+    if filters.channel and filters.channel not in CHANNELS:
         raise FilterError("channel", _l("Unknown channel %(code)s.", code=filters.channel))
     conditions = [
         DailyRollup.day >= filters.since,

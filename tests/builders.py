@@ -105,11 +105,11 @@ def rate(
     from survey import questionnaire, responses
     from survey.models import Unit
 
-    found = responses.find_counter(counter)
+    found = catalogue.find_counter(counter)
     started = responses.start_response(
         public_id=str(uuid.uuid4()),
         questionnaire=questionnaire.active(),
-        service=responses.find_service(service),
+        service=catalogue.find_service(service),
         unit=found.unit if found else db_scalar(select(Unit).filter_by(code=unit)),
         counter=found,
         channel=channel,

@@ -104,9 +104,9 @@ def _phone_rating(unit_code: str, counter: str | None, channel: str = "qr") -> s
     responses.start_response(
         public_id=rid,
         questionnaire=questionnaire.active(),
-        service=responses.find_service("HT-KHAISINH"),
+        service=catalogue.find_service("HT-KHAISINH"),
         unit=catalogue.find_unit(unit_code),
-        counter=responses.find_counter(counter),
+        counter=catalogue.find_counter(counter),
         channel=channel,
         locale="vi",
         answers={"OV": 2},

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from survey import questionnaire, responses, rollups
 from survey.extensions import db
-from survey.models import Counter, DailyRollup, Response, Service, Unit
+from survey.models import CHANNELS, Counter, DailyRollup, Response, Service, Unit
 
 
 def _context():
@@ -41,7 +41,7 @@ def test_random_writes_updates_and_flags_keep_rollups_in_step(app, seed):
                     service=rng.choice(services),
                     unit=counter.unit if counter else unit,
                     counter=counter,
-                    channel=rng.choice(responses.CHANNELS),
+                    channel=rng.choice(CHANNELS),
                     locale="vi",
                     captured_at=moment,
                     answers={"OV": rng.choice([1, 2, 3, 4, 5, None])},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, render_template, request
 from flask_login import current_user
 
-from survey import audit, i18n, posters, responses, scope, summary
+from survey import audit, catalogue, i18n, posters, scope, summary
 from survey.admin import bp, role_required
 
 
@@ -29,9 +29,9 @@ def qr_codes():
 @role_required("admin", "manager")
 def qr_poster(code: str, fmt: str):
     """One poster as PDF or SVG, A4 or A5."""
-    service = responses.find_service(code)
+    service = catalogue.find_service(code)
     size = request.args.get("size", "a4")
-    counter = responses.find_counter(request.args.get("counter"))
+    counter = catalogue.find_counter(request.args.get("counter"))
     if service is None or fmt not in ("pdf", "svg") or size not in posters.SIZES:
         abort(404)
     if request.args.get("counter") and (
