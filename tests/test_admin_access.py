@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
-from survey import accounts
+from survey import accounts, audit
 from survey.extensions import db
 from survey.models import ApiToken, AuditEvent, User, UserSession, utcnow
 from tests.builders import PASSWORD, make_user, rate, sign_in
@@ -269,3 +270,37 @@ def test_api_token_command_prints_the_token_last(app, runner, people):
         assert accounts.user_for_api_token(token).email == "viewer@ag.vn"
         stored = db.session.scalars(select(ApiToken.token_hash)).all()
     assert token not in stored
+
+
+def test_an_admin_gives_a_new_one_time_password_from_the_account_page(app, client, people):
+    """The reset button replaces the password; saving the account form beside it does not."""
+    sign_in(client, "admin@ag.vn")
+    with app.app_context():
+        viewer_id = accounts.find_user("viewer@ag.vn").id
+    saved = client.post(f"/admin/users/{viewer_id}", data={"role": "viewer", "units": ["XA1"]})
+    assert saved.status_code == 303
+    with app.app_context():
+        viewer = accounts.find_user("viewer@ag.vn")
+        assert accounts.check_password(viewer, PASSWORD) and not viewer.must_change_password
+    page = client.post(f"/admin/users/{viewer_id}", data={"action": "reset"})
+    assert page.status_code == 200
+    with app.app_context():
+        viewer = accounts.find_user("viewer@ag.vn")
+        assert not accounts.check_password(viewer, PASSWORD) and viewer.must_change_password
+        shown = page.text.split('<p class="secret">')[1].split("</p>")[0]
+        assert accounts.check_password(viewer, html.unescape(shown))
+
+
+def test_the_audit_log_pages_through_its_events(app, client, people):
+    """Page 2 shows older events; a page number that is not a number shows the first page."""
+    with app.app_context():
+        for n in range(60):
+            audit.record("export", actor=f"person{n:02d}@ag.vn")
+    sign_in(client, "admin@ag.vn")
+    first, second = client.get("/admin/audit"), client.get("/admin/audit?page=2")
+    assert "person59@ag.vn" in first.text and "person59@ag.vn" not in second.text
+    assert "person00@ag.vn" in second.text
+    for odd in ("x", "-3", "0", "9" * 40):
+        reply = client.get(f"/admin/audit?page={odd}")
+        assert reply.status_code == 200
+        assert ("person59@ag.vn" in reply.text) == (odd != "9" * 40)

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from survey import accounts, two_factor
 from survey.abuse import KIOSK_COOKIE
+from survey.admin.forms import PageForm
 from survey.extensions import login_manager
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -64,9 +65,9 @@ def _private(response):
 MAX_PAGE = 100_000  # past any real list: a bigger `page=` would only overflow the OFFSET
 
 
-def page_number(args) -> int:
+def page_number() -> int:
     """The `page` query parameter, between 1 and MAX_PAGE."""
-    return min(max(args.get("page", 1, type=int), 1), MAX_PAGE)
+    return PageForm().number(MAX_PAGE)
 
 
 def role_required(*roles: str):

@@ -10,7 +10,7 @@ from flask_login import current_user, logout_user
 from survey import accounts
 from survey.admin import bp
 from survey.admin.account import begin, refusal
-from survey.admin.forms import LoginForm, PasswordForm
+from survey.admin.forms import LoginForm, NextForm, PasswordForm
 from survey.config import LOCALES
 from survey.extensions import limiter
 from survey.i18n import COOKIE
@@ -41,7 +41,7 @@ def login():
             )
             refused = refusal(exc, _("The e-mail address or password is wrong."))
         else:
-            return begin(user, _safe_next(request.args.get("next")))
+            return begin(user, _safe_next(NextForm().next.data))
     status = 400 if form.errors or refused else 200
     return render_template("admin/login.html", form=form, refused=refused), status
 
@@ -79,7 +79,7 @@ def password():
 @bp.route("/language/<code>")
 def language(code: str):
     """Switch the language of the manager pages and return to the page."""
-    response = redirect(_safe_next(request.args.get("next")))
+    response = redirect(_safe_next(NextForm().next.data))
     if code in LOCALES:
         response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

@@ -48,7 +48,7 @@ def summary():
         filters,
         visible=visible,
         locale=i18n.current(),
-        comments_page=page_number(request.args),
+        comments_page=page_number(),
         low_only=request.args.get("low") == "1",
         with_comments=current_user.role != "viewer",
     )
@@ -60,7 +60,7 @@ def summary():
         choices=choices,
         args=request.args,
         keep=queries.link_args(request.args),
-        page=page_number(request.args),
+        page=page_number(),
         chart=charts.trend(board.trend, queries.national_reference()),
     )
 

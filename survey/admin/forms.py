@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -93,5 +95,51 @@ class ConfirmPasswordForm(FlaskForm):
     )
 
 
-class ResetTwoFactorForm(FlaskForm):
-    """Only the CSRF token: an administrator's reset of another account's two-factor sign-in."""
+class ButtonForm(FlaskForm):
+    """Only the CSRF token: a one-button action (sign out, reset two-step sign-in, a token)."""
+
+
+class ResetPasswordForm(FlaskForm):
+    """The "give a new one-time password" button, posted to the account's own page."""
+
+    action = HiddenField()
+
+    def wants_reset(self) -> bool:
+        """True when this POST is the reset button, not the account form beside it."""
+        return self.validate_on_submit() and self.action.data == "reset"
+
+
+class QueryForm(FlaskForm):
+    """Options read from the query string: links must work, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+        def wrap_formdata(self, form, formdata):
+            return request.args
+
+
+class NextForm(QueryForm):
+    """Where to go after signing in or switching language (checked by the view)."""
+
+    next = StringField()
+
+
+class PageForm(QueryForm):
+    """The page of a long list; anything else than a number is the first page."""
+
+    page = StringField()
+
+    def number(self, last: int) -> int:
+        """The page asked for, between 1 and `last`."""
+        text = (self.page.data or "").strip()
+        if not text.isdigit():
+            return 1
+        return last if len(text) > len(str(last)) else min(max(int(text), 1), last)
+
+
+class PosterForm(QueryForm):
+    """The size and counter of a QR poster."""
+
+    size = StringField(default="a4")
+    counter = StringField()

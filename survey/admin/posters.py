@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, render_template
 from flask_login import current_user
 
 from survey import audit, catalogue, i18n, posters, scope, summary
 from survey.admin import bp, role_required
+from survey.admin.forms import PosterForm
+from survey.catalogue import filter_choices
 
 
 @bp.route("/qr")
 @role_required("admin", "manager")
 def qr_codes():
     """Links to the poster of every procedure, for the whole centre or one counter."""
-    from survey.catalogue import filter_choices
-
     choices = filter_choices(visible=scope.visible_unit_ids(current_user), locale=i18n.current())
     groups = summary.services_by_field(locale=i18n.current())
     return render_template(
         "admin/qr_codes.html",
         groups=groups,
         counters=choices["counter"],
-        counter=request.args.get("counter", ""),
+        counter=PosterForm().counter.data or "",
     )
 
 
@@ -29,12 +29,12 @@ def qr_codes():
 @role_required("admin", "manager")
 def qr_poster(code: str, fmt: str):
     """One poster as PDF or SVG, A4 or A5."""
-    service = catalogue.find_service(code)
-    size = request.args.get("size", "a4")
-    counter = catalogue.find_counter(request.args.get("counter"))
+    form = PosterForm()
+    service, size = catalogue.find_service(code), form.size.data
+    counter = catalogue.find_counter(form.counter.data)
     if service is None or fmt not in ("pdf", "svg") or size not in posters.SIZES:
         abort(404)
-    if request.args.get("counter") and (
+    if form.counter.data and (
         counter is None or not scope.can_see(current_user, counter.unit_id)
     ):
         abort(404)

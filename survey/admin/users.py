@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from survey import accounts, audit, i18n, two_factor
 from survey.admin import bp, page_number, role_required
-from survey.admin.forms import ResetTwoFactorForm, UserForm
+from survey.admin.forms import ButtonForm, ResetPasswordForm, UserForm
 from survey.catalogue import filter_choices
 from survey.extensions import db
 from survey.models import ApiToken, User
@@ -18,7 +18,7 @@ from survey.models import ApiToken, User
 def _user_form(user: User | None = None) -> UserForm:
     form = UserForm(obj=user) if user else UserForm()
     form.units.choices = filter_choices(visible=None, locale=i18n.current())["unit"]
-    if user and request.method == "GET":
+    if user and not form.is_submitted():
         form.units.data = [u.code for u in user.units]
     return form
 
@@ -54,7 +54,7 @@ def user(user_id: int):
     """Change a user's role, units and access, or give a new one-time password."""
     person = db.get_or_404(User, user_id)
     form, password = _user_form(person), None
-    if request.method == "POST" and request.form.get("action") == "reset":
+    if ResetPasswordForm().wants_reset():
         password = accounts.generate_password()
         accounts.set_password(person, password, actor=current_user.email, must_change=True)
     elif form.validate_on_submit():
@@ -72,7 +72,7 @@ def user(user_id: int):
         form=form,
         person=person,
         password=password,
-        reset_form=ResetTwoFactorForm(),
+        reset_form=ButtonForm(),
     )
 
 
@@ -81,7 +81,7 @@ def user(user_id: int):
 def reset_two_factor(user_id: int):
     """Reset an account's two-step sign-in (a lost phone) and end its sessions; audited."""
     person = db.get_or_404(User, user_id)
-    if ResetTwoFactorForm().validate_on_submit():
+    if ButtonForm().validate_on_submit():
         two_factor.reset(person, actor=current_user.email)
         flash(
             _(
@@ -98,7 +98,7 @@ def reset_two_factor(user_id: int):
 def tokens():
     """API tokens: one's own (all of them for admins); create, shown once; revoke."""
     created = None
-    if request.method == "POST":
+    if ButtonForm().validate_on_submit():
         created = accounts.create_api_token(current_user, actor=current_user.email)
     query = select(ApiToken).order_by(ApiToken.id.desc())
     if current_user.role != "admin":
@@ -115,6 +115,8 @@ def revoke_token(token_id: int):
     token = db.get_or_404(ApiToken, token_id)
     if current_user.role != "admin" and token.user_id != current_user.id:
         abort(404)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
     accounts.revoke_api_token(token, actor=current_user.email)
     flash(_("The token %(prefix)s… has been revoked.", prefix=token.prefix))
     return redirect(url_for("admin.tokens"), 303)
@@ -124,6 +126,6 @@ def revoke_token(token_id: int):
 @role_required("admin")
 def audit_log():
     """The audit log, newest first."""
-    page = page_number(request.args)
+    page = page_number()
     events, total = audit.latest(page=page)
     return render_template("admin/audit_log.html", events=events, total=total, page=page)
