@@ -6,11 +6,13 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from survey.accounts import ROLES
@@ -95,3 +97,16 @@ class ConfirmPasswordForm(FlaskForm):
 
 class ResetTwoFactorForm(FlaskForm):
     """Only the CSRF token: an administrator's reset of another account's two-factor sign-in."""
+
+
+class FlagReviewForm(FlaskForm):
+    """A manager's decision on one suspect rating: confirm its flag or clear it."""
+
+    id = HiddenField()
+    decision = SelectField(
+        choices=[
+            SelectChoice("confirm", _l("Confirm")),
+            SelectChoice("clear", _l("Clear: count it")),
+        ],
+        validate_choice=True,
+    )
