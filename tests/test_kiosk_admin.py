@@ -59,6 +59,7 @@ def test_a_burst_is_flagged_kept_and_left_out_of_the_index(app, client, token):
     sign_in(client, "manager@ag.vn")
     page = client.get("/admin/flags").text
     assert burst in page and "Sảnh A" in page
+    assert 'name="decision" value="confirm"' in page and 'name="decision" value="clear"' in page
     assert client.post("/admin/flags", data={"id": burst, "decision": "clear"}).status_code == 303
     assert flags_of(app) == [None, None, None] and reviews_of(app) == [None, None, None]
     with app.app_context():
