@@ -238,7 +238,9 @@ def _count(url: str, tally: Tally) -> tuple[int, int, int, int]:
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT public_id, count(*) FROM response GROUP BY public_id"))
         per_id = dict(rows.all())
-        unflagged = conn.execute(text("SELECT count(*) FROM response WHERE flags IS NULL")).scalar()
+        unflagged = conn.execute(
+            text("SELECT count(*) FROM response WHERE flag_reason IS NULL")
+        ).scalar()
         counted = conn.execute(
             text("SELECT coalesce(sum(count), 0) FROM daily_rollup WHERE item = '*'")
         ).scalar()

@@ -151,10 +151,10 @@ def count_flags(database_url: str, out: Outcome) -> None:
     """Read back how each accepted rating was stored: counted ("") or flagged (its reason)."""
     engine = create_engine(database_url)
     with engine.connect() as conn:
-        stored = dict(conn.execute(text("SELECT public_id, flags FROM response")).all())
+        stored = dict(conn.execute(text("SELECT public_id, flag_reason FROM response")).all())
     engine.dispose()
     for rid in out.rids:  # a rid missing from the database would show as a "missing" flag
-        reason = (stored.get(rid, "missing") or "").partition(";")[0]
+        reason = stored.get(rid, "missing") or ""
         out.flags[reason] = out.flags.get(reason, 0) + 1
 
 

@@ -55,7 +55,7 @@ def main() -> None:
                 select(Response.service_id, Answer.item, Answer.value, func.count())
                 .join(Answer, Answer.response_id == Response.id)
                 .where(
-                    Response.flags.is_(None),
+                    Response.flag_reason.is_(None),
                     Response.captured_at >= start,
                     Response.captured_at < end,
                 )

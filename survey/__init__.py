@@ -28,7 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_extensions(app: Flask) -> None:
-    from survey import audit, i18n, rollups  # noqa: F401  (rollups installs its session listener)
+    from survey import audit, i18n, rollups
     from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -39,6 +39,7 @@ def _register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     i18n.init_app(app)
     audit.init_app(app)
+    rollups.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

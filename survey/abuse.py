@@ -1,15 +1,13 @@
 """Abuse control that fits a centre: every kiosk and phone shares one public address.
 
 Kiosk limits are keyed by the device credential; a phone's by its browser session and, for
-what is *counted*, by its address. Suspect ratings are kept, flagged, left out of the index
-and listed for a manager to confirm or clear (/admin/flags). The reasons:
+what is *counted*, by its address. A phone rating past its limits is kept but flagged:
 
-- burst: a kiosk rating seconds after the previous one, by capture or by receive time;
-- streak: a long run of identical answers from one kiosk;
-- fast: a phone rating sent sooner than a citizen can read the question (signed fill time);
+- fast: sent sooner than a citizen can read the question (signed fill time);
 - address: past the number of phone ratings one address may have counted for a service;
 - surge: past 3x the usual busiest hour of a service or counter (and 20 more).
 
+A kiosk's reasons (burst, streak), the flags themselves and their review are in flags.py.
 Counters live in the shared store (tally.py), so they hold across workers and servers.
 """
 
@@ -19,7 +17,6 @@ import hashlib
 import hmac
 import math
 import secrets
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,23 +28,12 @@ from sqlalchemy import select
 
 from survey import kiosks, tally
 from survey.extensions import db, limiter
-from survey.i18n import lazy_text as _l
-from survey.models import Answer, Response, utcnow
+from survey.models import Response, utcnow
 
-BURST = timedelta(seconds=5)  # no citizen finishes the kiosk journey faster
-STREAK_LENGTH = 8  # this many identical ratings in a row from one kiosk ...
-STREAK_WINDOW = timedelta(minutes=15)  # ... within this time
 KIOSK_COOKIE = "kiosk_device"
 PHONE_CHANNELS = ("qr", "web")
 HOUR = 3600
 BASELINE_DAYS = 30
-REASONS = {
-    "burst": _l("Seconds after the previous rating"),
-    "streak": _l("Streak of identical answers"),
-    "fast": _l("Sent sooner than the question can be read"),
-    "address": _l("Too many ratings counted from one address"),
-    "surge": _l("Far more ratings than usual in this hour"),
-}
 
 
 def bearer_token() -> str | None:
@@ -85,56 +71,6 @@ def now() -> datetime:
     if offset_file and Path(offset_file).exists():
         moment += timedelta(seconds=float(Path(offset_file).read_text() or 0))
     return moment
-
-
-# --- Kiosks -------------------------------------------------------------------------------
-
-
-def suspicion(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> str | None:
-    """Why a new rating from `kiosk` looks suspect ("burst", "streak"), or None.
-
-    A kiosk chooses its own capture time, so the receive time counts too: the kiosk's ratings
-    as received may not outrun one per BURST on average (a backlog after an outage fits).
-    """
-    last = kiosk.last_rating_at
-    kiosk.last_rating_at = max(last, captured_at) if last else captured_at
-    if last is not None and abs(captured_at - last) < BURST:
-        return "burst"
-    limit = parse(current_app.config["SURVEY_KIOSK_RECEIVE_LIMIT"])
-    if not tally.current().acquire(
-        f"kiosk:{kiosk.id}", limit=limit.amount, window=limit.get_expiry(), now=_epoch(now())
-    ):
-        return "burst"
-    return "streak" if _streak(kiosk, captured_at, answers) else None
-
-
-def _streak(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> bool:
-    """The last ratings of this kiosk, by capture or receive time, all equal to these."""
-    since = now() - STREAK_WINDOW
-    recent = list(
-        db.session.scalars(
-            select(Response.id)
-            .where(
-                Response.kiosk_id == kiosk.id,
-                (Response.captured_at >= captured_at - STREAK_WINDOW)
-                | (Response.received_at >= since),
-            )
-            .order_by(Response.id.desc())
-            .limit(STREAK_LENGTH - 1)
-        )
-    )
-    if len(recent) < STREAK_LENGTH - 1:
-        return False
-    mine = {k: v for k, v in answers.items() if v is not None}
-    rows = db.session.execute(
-        select(Answer.response_id, Answer.item, Answer.value).where(
-            Answer.response_id.in_(recent), Answer.value.is_not(None)
-        )
-    )
-    earlier: dict[int, dict] = {rid: {} for rid in recent}
-    for rid, item, value in rows:
-        earlier[rid][item] = value
-    return all(a == mine for a in earlier.values())
 
 
 # --- Phones (the QR and web path) -----------------------------------------------------------

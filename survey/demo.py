@@ -60,7 +60,7 @@ def _responses(rng, n, q, services, units, counters, now):
                 "received_at": captured + timedelta(seconds=rng.randint(1, 90)),
                 "updated_at": captured,
                 "status": "complete" if rng.random() < 0.9 else "partial",
-                "flags": "burst" if rng.random() < 0.01 else None,
+                "flag_reason": "burst" if rng.random() < 0.01 else None,
                 "comment": rng.choice(COMMENTS) if rng.random() < 0.1 else None,
                 "contact_consent": False,
             },

@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -127,6 +128,13 @@ class QuestionnaireVersion(db.Model):
 class Response(db.Model):
     """One citizen's rating of one service; `public_id` is made by the client."""
 
+    __table_args__ = (
+        CheckConstraint(
+            "flag_review IS NULL OR (flag_review = 'confirmed' AND flag_reason IS NOT NULL)",
+            name="flag_review",
+        ),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True)
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"))
@@ -141,8 +149,11 @@ class Response(db.Model):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     status: Mapped[str] = mapped_column(String(10), default="partial")
-    # active_history: the rollups need the value before a change, even on an expired object.
-    flags: Mapped[str | None] = mapped_column(String(200), active_history=True)
+    # A suspect rating (survey/flags.py): why it was flagged, NULL when it is counted, and a
+    # manager's review, NULL until confirmed. active_history: the rollups need the reason
+    # before a change, even on an expired object.
+    flag_reason: Mapped[str | None] = mapped_column(String(20), active_history=True)
+    flag_review: Mapped[str | None] = mapped_column(String(10))
     comment: Mapped[str | None] = mapped_column(Text)
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     contact_phone: Mapped[str | None] = mapped_column(String(20))

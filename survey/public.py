@@ -229,7 +229,9 @@ def service(code: str):
             ):
                 return render_template("public/already_rated.html"), 409
             started = responses.start_response(
-                flags=None if existing or in_kiosk() else _phone_flag(rid, svc, context, visit),
+                flag_reason=(
+                    None if existing or in_kiosk() else _phone_flag(rid, svc, context, visit)
+                ),
                 public_id=rid,
                 questionnaire=q,
                 service=svc,

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from survey import abuse
+from survey import flags
 from survey.extensions import db
 from survey.i18n import lazy_text as _l
 from survey.models import Answer, Counter, Response, Service, Unit, utcnow
@@ -169,11 +169,11 @@ def add_response(
     captured_at: datetime | None,
     answers: Mapping[str, int | None],
     kiosk=None,
-    flags: str | None = None,
+    flag_reason: str | None = None,
 ) -> Response:
     """Add a new partial response with its first answers to the session (no commit).
 
-    `flags` holds the phone path's verdict; a kiosk's is worked out here."""
+    `flag_reason` holds the phone path's verdict; a kiosk's is worked out here."""
     captured_at = captured_at or utcnow()
     response = Response(
         public_id=public_id,
@@ -186,7 +186,7 @@ def add_response(
         captured_at=captured_at,
         status="partial",
         kiosk_id=kiosk.id if kiosk else None,
-        flags=abuse.suspicion(kiosk, captured_at, answers) if kiosk else flags,
+        flag_reason=flags.suspicion(kiosk, captured_at, answers) if kiosk else flag_reason,
         answers=[Answer(item=code, value=value) for code, value in answers.items()],
     )
     db.session.add(response)
@@ -205,13 +205,13 @@ def start_response(
     captured_at: datetime | None = None,
     answers: Mapping[str, int | None],
     kiosk=None,
-    flags: str | None = None,
+    flag_reason: str | None = None,
 ) -> Started:
     """Store a new partial response with its first answers, or find the one with that id.
 
     The unique public id decides, not a check-then-insert: of two identical requests at
-    once, one inserts and the other finds its row. `flags` holds the phone path's verdict;
-    a kiosk's is worked out here.
+    once, one inserts and the other finds its row. `flag_reason` holds the phone path's
+    verdict; a kiosk's is worked out here.
     """
     existing = find_response(public_id)
     if existing is not None:
@@ -227,7 +227,7 @@ def start_response(
         captured_at=captured_at,
         answers=answers,
         kiosk=kiosk,
-        flags=flags,
+        flag_reason=flag_reason,
     )
     try:
         db.session.commit()
@@ -282,9 +282,3 @@ def finish_response(response: Response, *, comment: str | None = None) -> bool:
         return False
     db.session.commit()
     return True
-
-
-def set_flag(response: Response, flag: str | None) -> None:
-    """Flag a response as suspect (kept, left out of the index), or clear its flag."""
-    response.flags = flag
-    db.session.commit()

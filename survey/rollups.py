@@ -1,9 +1,10 @@
 """Daily rollups: answer counts per local day and context, kept in step with every write.
 
-A listener on the ORM session compares, for every response touched by a flush, what it
-contributed to the rollups before the flush with what it contributes after, and applies the
-difference in the same transaction. Flagged responses contribute nothing (they are kept but
-excluded from the index). `rebuild()` recomputes everything from the raw answers.
+A listener on the ORM session, attached by `init_app`, compares, for every response touched by
+a flush, what it contributed to the rollups before the flush with what it contributes after,
+and applies the difference in the same transaction. Flagged responses (a `flag_reason`, whether
+awaiting review or confirmed) contribute nothing: they are kept but excluded from the index.
+`rebuild()` recomputes everything from the raw answers.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import delete, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ KEY_FIELDS = (
     "service_id",
     "counter_id",
     "channel",
-    "flags",
+    "flag_reason",
 )
 Key = tuple  # (day, questionnaire_id, unit_id, service_id, counter_id, channel, item, value)
 
@@ -69,12 +70,12 @@ def _delta(session: Session, response: Response) -> Counter:
     change: Counter = Counter()
     if response not in new:
         old = {name: _old(response, name) for name in KEY_FIELDS}
-        if not old["flags"]:
+        if old["flag_reason"] is None:
             gone = [a for a in deleted if isinstance(a, Answer) and a.response_id == response.id]
             everyone = {id(a): a for a in (*response.answers, *gone) if a not in new}
             answers = [(a.item, _old(a, "value")) for a in everyone.values()]
             change.subtract(contribution(_context(old), answers))
-    if response not in deleted and not response.flags:
+    if response not in deleted and response.flag_reason is None:
         now = {name: getattr(response, name) for name in KEY_FIELDS}
         answers = [(a.item, a.value) for a in response.answers if a not in deleted]
         change.update(contribution(_context(now), answers))
@@ -98,7 +99,16 @@ def _touched(session: Session) -> list[Response]:
     return list(seen.values())
 
 
-@event.listens_for(Session, "after_flush")
+def init_app(app: Flask) -> None:
+    """Keep the rollups in step with every flush of an ORM session, in its transaction.
+
+    SQLAlchemy's session events are process-wide (every `Session`), so the listener is
+    attached once, by the first app, and serves every app of the process.
+    """
+    if not event.contains(Session, "after_flush", _keep_in_step):
+        event.listen(Session, "after_flush", _keep_in_step)
+
+
 def _keep_in_step(session: Session, _context) -> None:
     change: Counter = Counter()
     for response in _touched(session):
@@ -136,7 +146,7 @@ def recompute() -> Counter:
     query = (
         select(*(getattr(Response, n) for n in KEY_FIELDS), Response.id, Answer.item, Answer.value)
         .outerjoin(Answer, Answer.response_id == Response.id)
-        .where(Response.flags.is_(None))
+        .where(Response.flag_reason.is_(None))
         .order_by(Response.id)
     )
     last = None

@@ -540,7 +540,7 @@ def latest_comments(
         .outerjoin(overall, (overall.response_id == Response.id) & (overall.item == q.overall_code))
         .where(
             Response.comment.is_not(None),
-            Response.flags.is_(None),
+            Response.flag_reason.is_(None),
             Response.captured_at >= start,
             Response.captured_at < end,
         )
@@ -652,69 +652,3 @@ def spreadsheet_text(text: str) -> str:
 
 def _round(value: float | None) -> float | str:
     return "" if value is None else round(value, 2)
-
-
-# --- Suspect ratings --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Flagged:
-    public_id: str
-    captured_at: datetime
-    service: str
-    unit: str
-    kiosk: str | None
-    reason: str
-    confirmed: bool
-    answers: dict[str, int | None]
-
-
-def flagged(*, visible: set[int] | None, locale: str, limit: int = 200) -> list[Flagged]:
-    """Flagged responses of the visible units, newest first."""
-    from survey.models import KioskDevice
-
-    query = (
-        select(Response)
-        .where(Response.flags.is_not(None))
-        .order_by(Response.captured_at.desc())
-        .limit(limit)
-    )
-    if visible is not None:
-        query = query.where(Response.unit_id.in_(visible or {-1}))
-    result = []
-    for r in db.session.scalars(query):
-        kiosk = db.session.get(KioskDevice, r.kiosk_id) if r.kiosk_id else None
-        reason, _sep, state = r.flags.partition(";")
-        result.append(
-            Flagged(
-                r.public_id,
-                r.captured_at,
-                r.service.name_in(locale),
-                r.unit.name_in(locale),
-                kiosk.name if kiosk else None,
-                reason,
-                state == "confirmed",
-                {a.item: a.value for a in r.answers},
-            )
-        )
-    return result
-
-
-def review_flag(public_id: str, *, decision: str, visible: set[int] | None, actor: str) -> bool:
-    """Confirm a flag (the rating stays out of the index) or clear it (it counts again)."""
-    from survey import audit
-
-    response = db.session.scalar(select(Response).filter_by(public_id=public_id))
-    if (
-        response is None
-        or not response.flags
-        or (visible is not None and response.unit_id not in visible)
-    ):
-        return False
-    reason = response.flags.partition(";")[0]
-    response.flags = f"{reason};confirmed" if decision == "confirm" else None
-    audit.record(
-        f"flag.{decision}", actor=actor, target=public_id, detail={"reason": reason}, commit=False
-    )
-    db.session.commit()
-    return True

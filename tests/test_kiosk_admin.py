@@ -9,9 +9,9 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
-from survey import kiosks, rollups
+from survey import flags, kiosks, rollups
 from survey.extensions import db
 from survey.models import AuditEvent, KioskDevice, Response, Unit, VisitCode, utcnow
 from tests.builders import make_user, overall_form, sign_in
@@ -38,8 +38,14 @@ def send(client, token, *, seconds_ago: int, ov: int = 5):
 
 
 def flags_of(app) -> list[str | None]:
+    """Each rating's flag reason, oldest first (None: counted)."""
     with app.app_context():
-        return list(db.session.scalars(select(Response.flags).order_by(Response.captured_at)))
+        return list(db.session.scalars(select(Response.flag_reason).order_by(Response.captured_at)))
+
+
+def reviews_of(app) -> list[str | None]:
+    with app.app_context():
+        return list(db.session.scalars(select(Response.flag_review).order_by(Response.captured_at)))
 
 
 def test_a_burst_is_flagged_kept_and_left_out_of_the_index(app, client, token):
@@ -53,8 +59,9 @@ def test_a_burst_is_flagged_kept_and_left_out_of_the_index(app, client, token):
     sign_in(client, "manager@ag.vn")
     page = client.get("/admin/flags").text
     assert burst in page and "Sảnh A" in page
+    assert 'name="decision" value="confirm"' in page and 'name="decision" value="clear"' in page
     assert client.post("/admin/flags", data={"id": burst, "decision": "clear"}).status_code == 303
-    assert flags_of(app) == [None, None, None]
+    assert flags_of(app) == [None, None, None] and reviews_of(app) == [None, None, None]
     with app.app_context():
         assert sum(n for key, n in rollups.stored().items() if key[6] == "*") == 3
         event = db.session.scalar(select(AuditEvent).filter_by(action="flag.clear"))
@@ -74,11 +81,44 @@ def test_confirming_keeps_the_rating_out(app, client, token):
     burst = send(client, token, seconds_ago=99)
     sign_in(client, "admin@ag.vn")
     client.post("/admin/flags", data={"id": burst, "decision": "confirm"})
-    assert flags_of(app)[1] == "burst;confirmed"
+    assert (flags_of(app)[1], reviews_of(app)[1]) == ("burst", "confirmed")
+    with app.app_context():
+        assert sum(n for key, n in rollups.stored().items() if key[6] == "*") == 1
     assert (
         "Đã xác nhận" in client.get("/admin/flags").text
         or "Confirmed" in client.get("/admin/flags").text
     )
+
+
+def test_a_decision_other_than_confirm_or_clear_is_refused(app, client, token):
+    send(client, token, seconds_ago=100)
+    burst = send(client, token, seconds_ago=99)
+    sign_in(client, "admin@ag.vn")
+    assert client.post("/admin/flags", data={"id": burst, "decision": "keep"}).status_code == 400
+    assert client.post("/admin/flags", data={"id": burst}).status_code == 400
+    assert client.post("/admin/flags", data={"decision": "clear"}).status_code == 404
+    assert flags_of(app) == [None, "burst"] and reviews_of(app) == [None, None]
+
+
+def test_the_list_of_suspect_ratings_takes_the_same_queries_however_long(app, client, token):
+    def queries_for_the_list() -> int:
+        statements = []
+        count = lambda *args: statements.append(args[2])  # noqa: E731
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                found = flags.flagged(visible=None, locale="vi")
+            finally:
+                event.remove(db.engine, "before_cursor_execute", count)
+        return len(found), len(statements)
+
+    send(client, token, seconds_ago=300)
+    for seconds in (200, 199):
+        send(client, token, seconds_ago=seconds)
+    one = queries_for_the_list()
+    for seconds in (100, 99, 98, 97):
+        send(client, token, seconds_ago=seconds)
+    assert one[0] == 1 and queries_for_the_list() == (4, one[1])
 
 
 def test_kiosk_list_shows_offline_and_queue(app, client, token):

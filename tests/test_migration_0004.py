@@ -81,7 +81,7 @@ def test_0004_upgrades_a_database_of_release_0003(empty_database, tmp_path, monk
         upgrade(revision="0003")
         with db.engine.begin() as conn:
             _fill_release_0003(conn)
-        upgrade()
+        upgrade(revision="0004")
         with db.engine.connect() as conn:
             users = conn.execute(
                 text(

@@ -61,7 +61,7 @@ def flags_of(app, rids: list[str]) -> list[str | None]:
     with app.app_context():
         found = dict(
             db.session.execute(
-                select(Response.public_id, Response.flags).where(Response.public_id.in_(rids))
+                select(Response.public_id, Response.flag_reason).where(Response.public_id.in_(rids))
             ).all()
         )
     return [found[rid] for rid in rids]

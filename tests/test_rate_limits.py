@@ -81,7 +81,7 @@ def kiosk_sends(app, *, count: int, spacing: timedelta, same_answers: bool) -> l
         assert reply.status_code == 201
         ids.append(item["id"])
     with app.app_context():
-        flags = dict(db.session.execute(select(Response.public_id, Response.flags)).all())
+        flags = dict(db.session.execute(select(Response.public_id, Response.flag_reason)).all())
     return [flags[i] for i in ids]
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from survey import questionnaire, responses, rollups
+from survey import flags, questionnaire, responses, rollups
 from survey.extensions import db
 from survey.models import CHANNELS, Counter, DailyRollup, Response, Service, Unit
 
@@ -63,10 +65,15 @@ def test_random_writes_updates_and_flags_keep_rollups_in_step(app, seed):
                 db.session.delete(started.pop(rng.randrange(len(started))))
                 db.session.commit()
             else:
-                responses.set_flag(rng.choice(started), rng.choice([None, "burst", "streak"]))
+                target = rng.choice(started)
+                if target.flag_reason and rng.random() < 0.5:
+                    decision = rng.choice(["confirm", "clear"])
+                    flags.review_flag(target.public_id, decision=decision, visible=None, actor="t")
+                else:
+                    flags.set_flag(target, rng.choice([None, "burst", "streak"]))
             assert rollups.stored() == rollups.recompute(), f"step {step}"
         assert sum(n for key, n in rollups.stored().items() if key[6] == "*") == len(
-            [r for r in started if not r.flags]
+            [r for r in started if r.flag_reason is None]
         )
 
 
@@ -114,3 +121,19 @@ def test_rebuild_command_repairs_the_rollups(app, runner, client):
     assert result.exit_code == 0 and "rows" in result.output
     with app.app_context():
         assert rollups.stored() == expected
+
+
+def test_importing_rollups_attaches_no_listener():
+    """The factory attaches the listener (rollups.init_app); importing the module does not."""
+    probe = (
+        "from sqlalchemy import event; from sqlalchemy.orm import Session; "
+        "from survey import rollups; "
+        "print(event.contains(Session, 'after_flush', rollups._keep_in_step)); "
+        "from survey import create_app; create_app({'SECRET_KEY': 'x', "
+        "'SQLALCHEMY_DATABASE_URI': 'sqlite://'}); "
+        "print(event.contains(Session, 'after_flush', rollups._keep_in_step))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert found == ["False", "True"]

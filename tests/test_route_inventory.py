@@ -246,7 +246,7 @@ def world(app):
         revocable = db.session.scalar(select(func.max(ApiToken.id)))
         service = db.session.scalar(select(Service).filter_by(code="HT-KHAISINH"))
         flagged = rate(counter="XA1-Q01", answers={"OV": 5})
-        flagged.flags = "burst"
+        flagged.flag_reason = "burst"
         db.session.commit()
         return {
             "now": datetime.now(UTC).isoformat(),  # captured_at must be near the server's clock

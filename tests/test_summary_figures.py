@@ -61,7 +61,7 @@ def _raw() -> list[dict]:
             Response.id,
             Response.captured_at,
             Response.channel,
-            Response.flags,
+            Response.flag_reason,
             Service.code,
             Service.field_id,
             Service.agency_id,
@@ -77,7 +77,7 @@ def _raw() -> list[dict]:
         {
             "day": (at.astimezone(UTC) + VN).date(),
             "channel": channel,
-            "flagged": bool(flags),
+            "flagged": reason is not None,
             "service": service,
             "unit": unit,
             "counter": counter,
@@ -85,7 +85,7 @@ def _raw() -> list[dict]:
             "agency": agency_id,
             "answers": answers[rid],
         }
-        for rid, at, channel, flags, service, field_id, agency_id, unit, _parent, counter in rows
+        for rid, at, channel, reason, service, field_id, agency_id, unit, _parent, counter in rows
     ]
 
 

@@ -6,11 +6,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from survey import abuse, i18n, kiosks, scope
-from survey import summary as queries
+from survey import i18n, kiosks, scope
 from survey.admin import bp, role_required
+from survey.admin.forms import FlagReviewForm
 from survey.catalogue import filter_choices
 from survey.extensions import db
+from survey.flags import REASONS, flagged, review_flag
 from survey.models import KioskDevice
 
 
@@ -76,17 +77,14 @@ def _unit_id(code: str) -> int:
 def flags():
     """Suspect ratings: kept and left out of the index until a manager clears them."""
     visible = scope.visible_unit_ids(current_user)
-    if request.method == "POST":
-        decision = request.form.get("decision")
-        if decision not in ("confirm", "clear"):
+    form = FlagReviewForm()
+    if form.is_submitted():
+        if not form.validate():
             abort(400)
-        queries.review_flag(
-            request.form.get("id", ""), decision=decision, visible=visible, actor=current_user.email
-        ) or abort(404)
+        target, decision = form.id.data or "", form.decision.data
+        if not review_flag(target, decision=decision, visible=visible, actor=current_user.email):
+            abort(404)
         flash(_("Your decision has been recorded."))
         return redirect(url_for("admin.flags"), 303)
-    return render_template(
-        "admin/flags.html",
-        items=queries.flagged(visible=visible, locale=i18n.current()),
-        reasons=abuse.REASONS,
-    )
+    items = flagged(visible=visible, locale=i18n.current())
+    return render_template("admin/flags.html", form=form, items=items, reasons=REASONS)

@@ -13,6 +13,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from survey.accounts import ROLES
@@ -143,3 +144,16 @@ class PosterForm(QueryForm):
 
     size = StringField(default="a4")
     counter = StringField()
+
+
+class FlagReviewForm(FlaskForm):
+    """A manager's decision on one suspect rating: confirm its flag or clear it."""
+
+    id = HiddenField()
+    decision = SelectField(
+        choices=[
+            SelectChoice("confirm", _l("Confirm")),
+            SelectChoice("clear", _l("Clear: count it")),
+        ],
+        validate_choice=True,
+    )

@@ -1,0 +1,169 @@
+"""Suspect ratings: why a rating looks suspect, flagging it, and a manager's review.
+
+A suspect rating is kept, left out of the index and listed for a manager to confirm or clear
+(/admin/flags). Its flag is two columns of `Response`:
+
+- `flag_reason`: NULL when the rating is counted, else one of REASONS;
+- `flag_review`: NULL until a manager confirms the flag, then "confirmed" (it stays out).
+
+Clearing a flag removes it (both NULL), so the rating counts again; the audit log keeps the
+decision, its reason, who took it and when. A rating counts exactly when `flag_reason` is NULL.
+
+The reasons: a kiosk's are worked out here (`suspicion`), a phone's by the phone path's limits
+(`abuse.phone_flag`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from limits import parse
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from survey import abuse, audit, tally
+from survey.extensions import db
+from survey.i18n import lazy_text as _l
+from survey.models import Answer, KioskDevice, Response
+
+BURST = timedelta(seconds=5)  # no citizen finishes the kiosk journey faster
+STREAK_LENGTH = 8  # this many identical ratings in a row from one kiosk ...
+STREAK_WINDOW = timedelta(minutes=15)  # ... within this time
+CONFIRMED = "confirmed"  # the one value of `flag_review`
+REASONS = {
+    "burst": _l("Seconds after the previous rating"),
+    "streak": _l("Streak of identical answers"),
+    "fast": _l("Sent sooner than the question can be read"),
+    "address": _l("Too many ratings counted from one address"),
+    "surge": _l("Far more ratings than usual in this hour"),
+}
+
+
+# --- Why a kiosk's rating looks suspect -----------------------------------------------------
+
+
+def suspicion(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> str | None:
+    """Why a new rating from `kiosk` looks suspect ("burst", "streak"), or None.
+
+    A kiosk chooses its own capture time, so the receive time counts too: the kiosk's ratings
+    as received may not outrun one per BURST on average (a backlog after an outage fits).
+    """
+    last = kiosk.last_rating_at
+    kiosk.last_rating_at = max(last, captured_at) if last else captured_at
+    if last is not None and abs(captured_at - last) < BURST:
+        return "burst"
+    limit = parse(current_app.config["SURVEY_KIOSK_RECEIVE_LIMIT"])
+    if not tally.current().acquire(
+        f"kiosk:{kiosk.id}",
+        limit=limit.amount,
+        window=limit.get_expiry(),
+        now=abuse.now().timestamp(),
+    ):
+        return "burst"
+    return "streak" if _streak(kiosk, captured_at, answers) else None
+
+
+def _streak(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> bool:
+    """The last ratings of this kiosk, by capture or receive time, all equal to these."""
+    since = abuse.now() - STREAK_WINDOW
+    recent = list(
+        db.session.scalars(
+            select(Response.id)
+            .where(
+                Response.kiosk_id == kiosk.id,
+                (Response.captured_at >= captured_at - STREAK_WINDOW)
+                | (Response.received_at >= since),
+            )
+            .order_by(Response.id.desc())
+            .limit(STREAK_LENGTH - 1)
+        )
+    )
+    if len(recent) < STREAK_LENGTH - 1:
+        return False
+    mine = {k: v for k, v in answers.items() if v is not None}
+    rows = db.session.execute(
+        select(Answer.response_id, Answer.item, Answer.value).where(
+            Answer.response_id.in_(recent), Answer.value.is_not(None)
+        )
+    )
+    earlier: dict[int, dict] = {rid: {} for rid in recent}
+    for rid, item, value in rows:
+        earlier[rid][item] = value
+    return all(a == mine for a in earlier.values())
+
+
+# --- Flagging and review -----------------------------------------------------------------
+
+
+def set_flag(response: Response, reason: str | None) -> None:
+    """Flag a response as suspect (kept, left out of the index), or clear its flag."""
+    response.flag_reason = reason
+    response.flag_review = None
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class Flagged:
+    public_id: str
+    captured_at: datetime
+    service: str
+    unit: str
+    kiosk: str | None
+    reason: str
+    confirmed: bool
+    answers: dict[str, int | None]
+
+
+def flagged(*, visible: set[int] | None, locale: str, limit: int = 200) -> list[Flagged]:
+    """Flagged responses of the visible units, newest first."""
+    query = (
+        select(Response, KioskDevice.name)
+        .outerjoin(KioskDevice, KioskDevice.id == Response.kiosk_id)
+        .where(Response.flag_reason.is_not(None))
+        .options(
+            joinedload(Response.service),
+            joinedload(Response.unit),
+            selectinload(Response.answers),
+        )
+        .order_by(Response.captured_at.desc())
+        .limit(limit)
+    )
+    if visible is not None:
+        query = query.where(Response.unit_id.in_(visible or {-1}))
+    return [
+        Flagged(
+            r.public_id,
+            r.captured_at,
+            r.service.name_in(locale),
+            r.unit.name_in(locale),
+            kiosk,
+            r.flag_reason,
+            r.flag_review == CONFIRMED,
+            {a.item: a.value for a in r.answers},
+        )
+        for r, kiosk in db.session.execute(query)
+    ]
+
+
+def review_flag(public_id: str, *, decision: str, visible: set[int] | None, actor: str) -> bool:
+    """Confirm a flag (the rating stays out of the index) or clear it (it counts again)."""
+    response = db.session.scalar(select(Response).filter_by(public_id=public_id))
+    if (
+        response is None
+        or response.flag_reason is None
+        or (visible is not None and response.unit_id not in visible)
+    ):
+        return False
+    reason = response.flag_reason
+    if decision == "confirm":
+        response.flag_review = CONFIRMED
+    else:
+        response.flag_reason = response.flag_review = None
+    audit.record(
+        f"flag.{decision}", actor=actor, target=public_id, detail={"reason": reason}, commit=False
+    )
+    db.session.commit()
+    return True
