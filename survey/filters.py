@@ -103,9 +103,9 @@ class PageField(Field):
             self.data = 1
 
 
-def _code_field(label) -> SelectField:
+def _code_field(label, name: str) -> SelectField:
     # Choices only draw the page's <select>; resolve() says what an unknown code is.
-    return SelectField(label, validate_choice=False, filters=[_blank_to_none])
+    return SelectField(label, validate_choice=False, filters=[_blank_to_none], id=f"f-{name}")
 
 
 class SummaryFilterForm(FlaskForm):
@@ -125,11 +125,11 @@ class SummaryFilterForm(FlaskForm):
     )
     since = StringField(_l("From (custom dates)"), name="from", id="f-from", widget=DateInput())
     until = StringField(_l("To (custom dates)"), name="to", id="f-to", widget=DateInput())
-    unit = _code_field(_l("Unit"))
-    agency = _code_field(_l("Agency"))
-    field = _code_field(_l("Field (lĩnh vực)"))
-    service = _code_field(_l("Procedure"))
-    counter = _code_field(_l("Counter"))
+    unit = _code_field(_l("Unit"), "unit")
+    agency = _code_field(_l("Agency"), "agency")
+    field = _code_field(_l("Field (lĩnh vực)"), "field")
+    service = _code_field(_l("Procedure"), "service")
+    counter = _code_field(_l("Counter"), "counter")
     channel = SelectField(
         _l("Channel"),
         choices=[("", _l("All"))] + [(code, CHANNEL_LABELS[code]) for code in CHANNELS],
@@ -150,8 +150,6 @@ class SummaryFilterForm(FlaskForm):
         form.period.data = form.period.data or (
             "custom" if form.since.data or api else "this-month"
         )
-        for name in CODE_NAMES:
-            form[name].id = f"f-{name}"
         return form
 
     def offer(self, choices: dict[str, list[tuple[str, str]]]) -> None:
