@@ -17,7 +17,8 @@ from survey.filters import FilterError, Filters, SummaryFilterForm
 
 
 def _resolve(form: SummaryFilterForm) -> Filters:
-    """The form's filters within the account's scope; 403 for a unit outside it."""
+    """The form's filters within the account's scope: 403 for a unit outside it, FilterError
+    for anything else that is wrong."""
     try:
         return form.resolve(
             visible=scope.visible_unit_ids(current_user),
