@@ -167,7 +167,7 @@ class SummaryFilterForm(FlaskForm):
 
     def link_args(self) -> dict[str, str]:
         """The query parameters a dashboard link keeps (never url_for's own `_external`…)."""
-        return {f.name: f.raw_data[0] for f in self if f.name in LINK_NAMES and _raw(f)}
+        return {f.name: _raw(f) for f in self if f.name in LINK_NAMES and _raw(f)}
 
     def validate_group_by(self, field) -> None:
         if field.data and field.data not in GROUPS:
