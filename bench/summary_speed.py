@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = tempfile.mkdtemp()
     os.environ["SURVEY_INSTANCE_PATH"] = folder
-    from survey import create_app, demo, questionnaire, setup, summary
+    from survey import create_app, demo, filters, questionnaire, setup, summary
     from survey.extensions import db
     from survey.models import Answer, Response
 
@@ -43,14 +43,14 @@ def main() -> None:
     with app.app_context():
         setup.prepare()
         demo.seed_responses(args.responses, seed=1, now=datetime(2026, 11, 1, tzinfo=UTC))
-        filters = summary.Filters(since=date(2025, 1, 1), until=date(2025, 12, 31))
+        period = filters.everything(date(2025, 1, 1), date(2025, 12, 31))
         q = questionnaire.active()
 
         def from_rollups():
-            summary.build_summary(filters, visible=None, group_by="service")
+            summary.build_summary(period, group_by="service")
 
         def from_raw_answers():  # the baseline: the same figures straight from the answers
-            start, end = summary._utc_bounds(filters)
+            start, end = filters.utc_bounds(period)
             rows = db.session.execute(
                 select(Response.service_id, Answer.item, Answer.value, func.count())
                 .join(Answer, Answer.response_id == Response.id)

@@ -20,14 +20,14 @@ from survey import (
     questionnaire,
     responses,
     scope,
-    sipas,
     submissions,
     summary,
 )
 from survey.extensions import csrf, db, limiter
+from survey.filters import FilterError, SummaryFilterForm
 from survey.jsonio import error as _error
 from survey.jsonio import json_body as _json_body
-from survey.periods import PeriodError
+from survey.summary_json import summary_json
 
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
@@ -84,69 +84,18 @@ def get_questionnaire():
 @bp.get("/api/v1/services")
 def services():
     """The active services."""
-    return summary.list_services(i18n.current())
+    return catalogue.list_services(i18n.current())
 
 
 @bp.get("/api/v1/units")
 def units():
     """Centres and service points with their counters."""
-    return summary.list_units(i18n.current())
+    return catalogue.list_units(i18n.current())
 
 
 def _bearer_user():
     token = abuse.bearer_token()
     return accounts.user_for_api_token(token) if token else None
-
-
-def _num(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
-
-
-def _proportion(p: sipas.Proportion, *, interval: bool = False) -> dict:
-    data = {"index": _num(p.index), "n": p.n}
-    if interval:
-        data["ci95"] = [_num(v) for v in p.ci95] if p.ci95 else None
-    return data
-
-
-def summary_json(result: summary.Summary) -> dict:
-    """The summary API's document (DESIGN.md §4)."""
-    fig = result.figures
-
-    def block(f: summary.Figures, hidden: bool = False) -> dict:
-        if hidden:  # a counter with too few answers: no figure that could point at a person
-            return {"overall": None, "elements": None, "hidden": True}
-        return {
-            "overall": _proportion(f.overall, interval=True),
-            "elements": {k: _proportion(v) for k, v in f.elements.items()},
-        }
-
-    return {
-        "from": result.filters.since.isoformat(),
-        "to": result.filters.until.isoformat(),
-        "questionnaire": result.questionnaire.code,
-        "responses": fig.responses,
-        **block(fig),
-        "overall_question": _proportion(fig.overall_question),
-        "criteria": {
-            code: {
-                "index": _num(c.index),
-                "mean": _num(c.mean),
-                "n": c.n,
-                "distribution": {str(k): _num(v) for k, v in c.distribution.items()},
-            }
-            for code, c in fig.criteria.items()
-        },
-        "groups": [
-            {
-                "key": g.key,
-                "label": g.label,
-                "responses": g.figures.responses,
-                **block(g.figures, g.hidden),
-            }
-            for g in result.groups
-        ],
-    }
 
 
 @bp.get("/api/v1/summary")
@@ -155,42 +104,16 @@ def get_summary():
     user = _bearer_user()
     if user is None:
         return _error(401, None, _("A valid API token is required (Authorization: Bearer …)."))
-    group_by = request.args.get("group_by") or None
-    if group_by and group_by not in summary.GROUPS:
-        return _error(
-            400,
-            "group_by",
-            _("group_by must be one of: %(names)s.", names=", ".join(summary.GROUPS)),
-        )
+    form = SummaryFilterForm.from_query(api=True)
     try:
-        _period, filters = summary.filters_from_args(
-            request.args,
+        filters = form.resolve(
+            visible=scope.visible_unit_ids(user),
             today=periods.local_today(current_app.config["SURVEY_TIMEZONE"]),
-            require_dates=True,
         )
-        result = summary.build_summary(
-            filters, visible=scope.visible_unit_ids(user), group_by=group_by, locale=i18n.current()
-        )
-    except PeriodError as exc:
-        return _error(400, exc.field, exc.message)
-    except summary.FilterError as exc:
+    except FilterError as exc:
         return _error(403 if exc.forbidden else 400, exc.field, exc.message)
-    document = summary_json(result)
-    if result.hidden:
-        document.update(
-            overall=None,
-            elements=None,
-            criteria=None,
-            hidden=True,
-            message=_(
-                "Fewer than 5 ratings match these filters: they are not shown, "
-                "so that nobody can be recognised."
-            ),
-        )
-        return document
-    if not result.figures.responses:
-        document["message"] = _("No data for this period.")
-    return document
+    result = summary.build_summary(filters, group_by=form.group_by.data, locale=i18n.current())
+    return summary_json(result)
 
 
 # --- Writes from kiosks and other devices --------------------------------------------------

@@ -10,13 +10,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
+from survey import rollups
 from survey.extensions import db
-from survey.models import Agency, Counter, Field, Service, Unit
+from survey.models import Agency, Counter, DailyRollup, Field, Service, Unit
 
 HEADER = [
     "kind",
@@ -154,6 +159,11 @@ def ensure_demo() -> int:
     return import_csv(DEMO_FILE.read_bytes())
 
 
+def find_code(kind: str, code: str):
+    """Return the unit, counter, agency, field or service (`kind`) with `code`, or None."""
+    return db.session.scalar(select(KINDS[kind]).filter_by(code=code))
+
+
 def find_service(code: str) -> Service | None:
     """Return the active service with `code`, or None."""
     return db.session.scalar(select(Service).filter_by(code=code, active=True))
@@ -171,8 +181,6 @@ def find_unit(code: str | None) -> Unit | None:
 
 def default_unit() -> Unit | None:
     """The unit a response belongs to when neither counter nor unit is given."""
-    from flask import current_app
-
     code = current_app.config["SURVEY_DEFAULT_UNIT"]
     query = select(Unit).filter_by(code=code) if code else select(Unit).filter_by(parent_id=None)
     return db.session.scalars(query.order_by(Unit.id)).first()
@@ -196,3 +204,118 @@ def filter_choices(*, visible: set[int] | None, locale: str) -> dict[str, list[t
         "service": names(Service),
         "counter": names(Counter, counter_query),
     }
+
+
+# --- Reads for the citizen pages and the API -----------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Lower-case `text` without diacritics, so 'ket hon' finds 'Kết hôn'."""
+    text = unicodedata.normalize("NFD", text.lower().replace("đ", "d").replace("Đ", "d"))
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+@dataclass(frozen=True)
+class ServiceItem:
+    code: str
+    national_code: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class FieldGroup:
+    code: str
+    name: str
+    services: list[ServiceItem]
+
+
+def active_services() -> list[Service]:
+    """All active services with their field and agency, in code order."""
+    query = (
+        select(Service)
+        .filter_by(active=True)
+        .options(joinedload(Service.field), joinedload(Service.agency))
+        .order_by(Service.code)
+    )
+    return list(db.session.scalars(query))
+
+
+def services_by_field(*, query: str = "", locale: str) -> list[FieldGroup]:
+    """Active services grouped by lĩnh vực, filtered by every word of `query`."""
+    words = fold(query).split()
+    groups: dict[str, tuple[str, list[ServiceItem]]] = {}
+    for svc in active_services():
+        haystack = fold(
+            " ".join(
+                [
+                    svc.name_in(locale),
+                    svc.name_vi,
+                    svc.code,
+                    svc.national_code or "",
+                    svc.field.name_in(locale),
+                ]
+            )
+        )
+        if all(word in haystack for word in words):
+            item = ServiceItem(svc.code, svc.national_code, svc.name_in(locale))
+            groups.setdefault(svc.field.code, (svc.field.name_in(locale), []))[1].append(item)
+    result = [
+        FieldGroup(code, name, sorted(items, key=lambda s: fold(s.name)))
+        for code, (name, items) in groups.items()
+    ]
+    return sorted(result, key=lambda group: fold(group.name))
+
+
+def frequent_services(kiosk, *, locale: str, limit: int = 6) -> list[ServiceItem]:
+    """The services rated most at this kiosk's counter (or unit) in the last 90 days."""
+    since = datetime.now(UTC).date() - timedelta(days=90)
+    where = [
+        DailyRollup.item == rollups.RESPONSES,
+        DailyRollup.day >= since,
+        DailyRollup.unit_id == kiosk.unit_id,
+    ]
+    if kiosk.counter_id:
+        where.append(DailyRollup.counter_id == kiosk.counter_id)
+    query = (
+        select(Service)
+        .join(DailyRollup, DailyRollup.service_id == Service.id)
+        .where(*where, Service.active.is_(True))
+        .group_by(Service.id)
+        .order_by(func.sum(DailyRollup.count).desc())
+        .limit(limit)
+    )
+    return [
+        ServiceItem(s.code, s.national_code, s.name_in(locale)) for s in db.session.scalars(query)
+    ]
+
+
+def list_services(locale: str) -> list[dict]:
+    """The active services as the API shows them."""
+    return [
+        {
+            "code": s.code,
+            "national_code": s.national_code,
+            "name": s.name_in(locale),
+            "field": s.field.code,
+            "field_name": s.field.name_in(locale),
+            "agency": s.agency.code,
+            "agency_name": s.agency.name_in(locale),
+        }
+        for s in active_services()
+    ]
+
+
+def list_units(locale: str) -> list[dict]:
+    """Centres and service points with their counters, as the API shows them."""
+    units = db.session.scalars(
+        select(Unit).options(joinedload(Unit.parent), joinedload(Unit.counters)).order_by(Unit.code)
+    ).unique()
+    return [
+        {
+            "code": u.code,
+            "name": u.name_in(locale),
+            "parent": u.parent.code if u.parent else None,
+            "counters": [{"code": c.code, "name": c.name_in(locale)} for c in u.counters],
+        }
+        for u in units
+    ]

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from survey import sipas
+from survey.dashboard import Dashboard
+
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 40
 FLOOR = 50.0  # the y axis runs from 50% to 100%: SIPAS figures live there
+MAX_TICKS = 13  # month labels under the axis; past that, every second (third…) one
+DOT = {False: (5, "#0b5394"), True: (3, "#8a8a8a")}  # (radius, colour); True: fewer than 30
+SCALE = (1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
@@ -17,12 +23,27 @@ class Point:
     value: float | None
     n: int
     small: bool
+    radius: int
+    fill: str
+    tick: str | None  # the label under the axis, when there is room for it
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One answer value's share of a criterion, as a slice of a 100-wide bar."""
+
+    value: int
+    x: float
+    width: float
 
 
 @dataclass(frozen=True)
 class TrendChart:
     width: int
     height: int
+    left: int
+    right: int
+    tick_y: int
     points: list[Point]
     path: str
     reference_y: float
@@ -39,6 +60,7 @@ def _y(value: float) -> float:
 def trend(groups, reference: tuple[int, float]) -> TrendChart:
     """A monthly line of the overall index with the national reference line."""
     step = (WIDTH - LEFT - RIGHT) / max(len(groups) - 1, 1)
+    every = len(groups) // MAX_TICKS + 1
     points = [
         Point(
             round(LEFT + i * step, 1),
@@ -47,6 +69,8 @@ def trend(groups, reference: tuple[int, float]) -> TrendChart:
             g.figures.overall.index,
             g.figures.overall.n,
             g.figures.overall.small,
+            *DOT[g.figures.overall.small],
+            g.label[:3] + g.label[-2:] if i % every == 0 else None,
         )
         for i, g in enumerate(groups)
     ]
@@ -56,10 +80,39 @@ def trend(groups, reference: tuple[int, float]) -> TrendChart:
     return TrendChart(
         WIDTH,
         HEIGHT,
+        LEFT,
+        WIDTH - RIGHT,
+        HEIGHT - 12,
         points,
         path,
         _y(value),
         str(year),
         value,
         [(_y(v), v) for v in (50, 60, 70, 80, 90, 100)],
+    )
+
+
+def distribution(criterion: sipas.Criterion) -> list[Bar]:
+    """The answers 1 to 5 of a criterion side by side in one bar (none without answers)."""
+    if not criterion.n:
+        return []
+    bars, x = [], 0
+    for value in SCALE:
+        bars.append(Bar(value, x, criterion.distribution[value]))
+        x = x + criterion.distribution[value]
+    return bars
+
+
+@dataclass(frozen=True)
+class DashboardCharts:
+    trend: TrendChart
+    distributions: dict[str, list[Bar]]  # per criterion code
+
+
+def dashboard(board: Dashboard, reference: tuple[int, float]) -> DashboardCharts:
+    """The charts of a dashboard.Dashboard: its monthly trend and each criterion's answers."""
+    criteria = board.summary.figures.criteria
+    return DashboardCharts(
+        trend(board.trend, reference),
+        {code: distribution(c) for code, c in criteria.items()},
     )

@@ -11,9 +11,9 @@ from typing import Any
 from flask import current_app
 
 from survey import config
+from survey.filters import GROUPS
 from survey.models import CHANNELS
 from survey.submissions import BATCH_MAX
-from survey.summary import GROUPS
 
 ITEM_STATUSES = ["created", "updated", "duplicate", "invalid", "rejected"]
 

@@ -21,7 +21,7 @@ from flask import (
     url_for,
 )
 
-from survey import abuse, activation, catalogue, i18n, questionnaire, responses, summary
+from survey import abuse, activation, catalogue, i18n, questionnaire, responses
 from survey.extensions import db
 from survey.responses import Invalid
 
@@ -169,9 +169,9 @@ def index():
     if in_kiosk():
         session.pop(OWNED_KEY, None)
     query = request.args.get("q", "").strip()[:100]
-    groups = summary.services_by_field(query=query, locale=i18n.current())
+    groups = catalogue.services_by_field(query=query, locale=i18n.current())
     frequent = (
-        summary.frequent_services(abuse.current_kiosk(), locale=i18n.current())
+        catalogue.frequent_services(abuse.current_kiosk(), locale=i18n.current())
         if in_kiosk() and not query
         else []
     )

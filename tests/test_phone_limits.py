@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from survey import abuse, summary, tally
+from survey import abuse, filters, summary, tally
 from survey.extensions import db
 from survey.models import QuestionnaireVersion, Response, Service, Unit
 from tests.builders import make_user, sign_in
@@ -116,8 +116,8 @@ def test_a_paced_script_gets_30_counted_per_service_in_any_10_minutes(app, clock
     assert flags_of(app, [other, later]) == [None, None]
     today = datetime.now(UTC).date()
     with app.app_context():  # the flagged ones stay out of the figures
-        period = summary.Filters(since=today - timedelta(days=1), until=today + timedelta(days=1))
-        figures = summary.build_summary(period, visible=None).figures
+        period = filters.everything(today - timedelta(days=1), today + timedelta(days=1))
+        figures = summary.build_summary(period).figures
     assert figures.overall_question.n == 32
 
 

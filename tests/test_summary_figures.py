@@ -17,7 +17,7 @@ from sqlalchemy import select
 from survey import accounts, create_app, questionnaire
 from survey.extensions import db
 from survey.models import Answer, Counter, Response, Service, Unit
-from tests.builders import PASSWORD, make_user, sign_in
+from tests.builders import PASSWORD, make_user, rate, sign_in
 from tests.conftest import _empty, _test_config
 
 NOW = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
@@ -330,3 +330,21 @@ def test_small_numbers_are_greyed_and_counters_hidden(seeded):
     hidden = [g for g in data["groups"] if g.get("hidden")]
     assert hidden and all(g["overall"] is None and g["responses"] < 5 for g in hidden)
     assert all(not g.get("hidden") for g in data["groups"] if g["responses"] >= 5)
+
+
+def test_comments_follow_the_questionnaire_version_of_the_figures(app, client):
+    """After a new questionnaire version, the figures count only its answers; so do the comments."""
+    with app.app_context():
+        make_user("admin@ag.vn", "admin")
+        for _ in range(5):
+            rate(answers={"OV": 2}, comment="Ý kiến của phiếu cũ")
+        data = questionnaire.load_file(questionnaire.DATA_DIR / "sipas-2024.json")
+        questionnaire.install({**data, "code": "sipas-2025"})
+        for _ in range(5):
+            rate(answers={"OV": 5}, comment="Ý kiến của phiếu mới")
+    sign_in(client, "admin@ag.vn")
+    page = client.get("/admin/?period=this-year").text
+    assert "Có 5 phiếu trả lời trong kỳ này." in page  # the figures: the new version only
+    assert "Ý kiến của phiếu mới" in page and "Ý kiến của phiếu cũ" not in page
+    low = client.get("/admin/?period=this-year&low=1").text
+    assert "Ý kiến của phiếu cũ" not in low

@@ -62,12 +62,11 @@ def _private(response):
     return response
 
 
-MAX_PAGE = 100_000  # past any real list: a bigger `page=` would only overflow the OFFSET
 
 
 def page_number() -> int:
     """The `page` query parameter, between 1 and MAX_PAGE."""
-    return PageForm().number(MAX_PAGE)
+    return PageForm().page.data
 
 
 def role_required(*roles: str):

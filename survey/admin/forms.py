@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from survey.accounts import ROLES
+from survey.filters import PageField, QueryForm
 from survey.i18n import lazy_text as _l
 
 
@@ -110,16 +110,6 @@ class ResetPasswordForm(FlaskForm):
         return self.validate_on_submit() and self.action.data == "reset"
 
 
-class QueryForm(FlaskForm):
-    """Options read from the query string: links must work, so no CSRF token."""
-
-    class Meta:
-        csrf = False
-
-        def wrap_formdata(self, form, formdata):
-            return request.args
-
-
 class NextForm(QueryForm):
     """Where to go after signing in or switching language (checked by the view)."""
 
@@ -129,14 +119,7 @@ class NextForm(QueryForm):
 class PageForm(QueryForm):
     """The page of a long list; anything else than a number is the first page."""
 
-    page = StringField()
-
-    def number(self, last: int) -> int:
-        """The page asked for, between 1 and `last`."""
-        text = (self.page.data or "").strip()
-        if not text.isdigit():
-            return 1
-        return last if len(text) > len(str(last)) else min(max(int(text), 1), last)
+    page = PageField()
 
 
 class PosterForm(QueryForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, render_template
 from flask_login import current_user
 
-from survey import audit, catalogue, i18n, posters, scope, summary
+from survey import audit, catalogue, i18n, posters, scope
 from survey.admin import bp, role_required
 from survey.admin.forms import PosterForm
 from survey.catalogue import filter_choices
@@ -16,7 +16,7 @@ from survey.catalogue import filter_choices
 def qr_codes():
     """Links to the poster of every procedure, for the whole centre or one counter."""
     choices = filter_choices(visible=scope.visible_unit_ids(current_user), locale=i18n.current())
-    groups = summary.services_by_field(locale=i18n.current())
+    groups = catalogue.services_by_field(locale=i18n.current())
     return render_template(
         "admin/qr_codes.html",
         groups=groups,
