@@ -62,8 +62,6 @@ def _private(response):
     return response
 
 
-
-
 def page_number() -> int:
     """The `page` query parameter, between 1 and MAX_PAGE."""
     return PageForm().page.data
