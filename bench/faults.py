@@ -45,12 +45,12 @@ BUSY_TIMEOUT_MS = 1000
 SETUP = """
 import json, sys
 from sqlalchemy import select
-from survey import create_app, kiosks, setup
+from survey import create_app, first_run, kiosks
 from survey.extensions import db
 from survey.models import Service, Unit
 app = create_app()
 with app.app_context():
-    setup.prepare()
+    first_run.prepare()
     unit = db.session.scalar(select(Unit).order_by(Unit.id))
     service = db.session.scalar(select(Service).filter_by(active=True).order_by(Service.id))
     tokens = [kiosks.create_kiosk(unit=unit.code, counter=None, name=f"fault {i}", actor="bench")[1]

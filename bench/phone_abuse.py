@@ -189,7 +189,7 @@ def seed_history(env: dict) -> tuple[str, str, str]:
     Returns (service code, unit code, database URL)."""
     from sqlalchemy import insert, select
 
-    from survey import create_app, setup
+    from survey import create_app, first_run
     from survey.extensions import db
     from survey.models import QuestionnaireVersion, Response, Service, Unit
 
@@ -204,7 +204,7 @@ def seed_history(env: dict) -> tuple[str, str, str]:
             else:
                 os.environ[key] = value
     with app.app_context():
-        setup.prepare()
+        first_run.prepare()
         svc = db.session.scalar(select(Service).filter_by(active=True).order_by(Service.code))
         unit = db.session.scalar(select(Unit).order_by(Unit.id))
         version = db.session.scalar(select(QuestionnaireVersion).order_by(QuestionnaireVersion.id))

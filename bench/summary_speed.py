@@ -35,13 +35,13 @@ def main() -> None:
     args = parser.parse_args()
     folder = tempfile.mkdtemp()
     os.environ["SURVEY_INSTANCE_PATH"] = folder
-    from survey import create_app, demo, filters, questionnaire, setup, summary
+    from survey import create_app, demo, filters, first_run, questionnaire, summary
     from survey.extensions import db
     from survey.models import Answer, Response
 
     app = create_app()
     with app.app_context():
-        setup.prepare()
+        first_run.prepare()
         demo.seed_responses(args.responses, seed=1, now=datetime(2026, 11, 1, tzinfo=UTC))
         period = filters.everything(date(2025, 1, 1), date(2025, 12, 31))
         q = questionnaire.active()

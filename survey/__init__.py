@@ -6,7 +6,18 @@ from typing import Any
 
 from flask import Flask
 
-from survey import config
+from survey import (
+    admin,
+    api,
+    audit,
+    config,
+    errors,
+    i18n,
+    public,
+    rollups,
+    security,
+)
+from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 from survey.paths import resource_dir
 
 
@@ -28,9 +39,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_extensions(app: Flask) -> None:
-    from survey import audit, i18n, rollups
-    from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     babel.init_app(app, locale_selector=i18n.select_locale)
@@ -43,8 +51,6 @@ def _register_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from survey import admin, api, public
-
     app.register_blueprint(public.bp)
     app.register_blueprint(public.bp, url_prefix="/k", name="kiosk")
     app.register_blueprint(api.bp)
@@ -52,13 +58,12 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_error_handlers(app: Flask) -> None:
-    from survey import errors, security
-
     errors.init_app(app)
     security.init_app(app)
 
 
 def _register_commands(app: Flask) -> None:
+    # Here and not at the top: cli.py imports create_app from this module (a cycle).
     from survey import cli
 
     cli.init_app(app)

@@ -6,13 +6,27 @@ import sys
 from pathlib import Path
 
 import click
+from babel.messages.frontend import CommandLineInterface
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
-from survey import accounts, catalogue, questionnaire, setup, two_factor
+from survey import (
+    accounts,
+    catalogue,
+    create_app,
+    demo,
+    first_run,
+    kiosks,
+    posters,
+    questionnaire,
+    rollups,
+    server,
+    two_factor,
+    visits,
+)
+from survey.config import public_url
+from survey.extensions import db
 from survey.paths import PACKAGE_DIR
-
-LOCALES_TO_TRANSLATE = ("vi", "en", "km")
 
 
 @click.command("serve")
@@ -22,20 +36,17 @@ LOCALES_TO_TRANSLATE = ("vi", "en", "km")
 @with_appcontext
 def serve(host: str, port: int, workers: int) -> None:
     """Set up the database on first run, then serve the app with gunicorn."""
-    report = setup.prepare()
+    report = first_run.prepare()
     click.echo(
         f"Questionnaire: {report.questionnaire}; catalogue rows loaded: {report.catalogue_rows}"
     )
     if report.admin_password:
         click.echo(f"First administrator: {report.admin_email}")
         click.echo(f"One-time password (shown only now): {report.admin_password}")
-    from survey import create_app
-    from survey.server import run
-
     # Serve a fresh app: the command runs inside the CLI's app context, and an app whose
     # context is already pushed would share it (with `g`, the locale and the signed-in
     # user) between all the requests of a worker.
-    run(create_app(), host=host, port=port, workers=workers)
+    server.run(create_app(), host=host, port=port, workers=workers)
 
 
 @click.command("create-user")
@@ -103,17 +114,12 @@ def kiosk_group() -> None:
 @with_appcontext
 def kiosk_create(unit: str, counter: str | None, name: str) -> None:
     """Register a kiosk; print its activation link and, last, its token (shown once)."""
-    from flask import current_app
-
-    from survey import kiosks
-
     try:
         device, token = kiosks.create_kiosk(unit=unit, counter=counter, name=name, actor="cli")
     except kiosks.KioskError as exc:
         raise click.ClickException(str(exc)) from exc
-    base = current_app.config["SURVEY_PUBLIC_URL"].rstrip("/")
     click.echo(f"Kiosk {device.name} at {unit}{' / ' + counter if counter else ''}")
-    click.echo(f"Open on the kiosk: {base}/k/activate?token={token}")
+    click.echo(f"Open on the kiosk: {public_url(f'/k/activate?token={token}')}")
     click.echo("Token (shown only now; stored hashed):")
     click.echo(token)
 
@@ -129,8 +135,6 @@ def kiosk_create(unit: str, counter: str | None, name: str) -> None:
 @with_appcontext
 def qr(service_code: str, counter_code: str | None, size: str, fmt: str, output: str) -> None:
     """Write the printable QR poster of a service (and counter) as PDF or SVG."""
-    from survey import posters
-
     service, counter = catalogue.find_service(service_code), catalogue.find_counter(counter_code)
     if service is None or (counter_code and counter is None):
         raise click.ClickException("unknown or inactive service, or unknown counter")
@@ -152,8 +156,6 @@ def visit_codes_group() -> None:
 @with_appcontext
 def visit_codes_mint(service_code: str, counter_code: str | None, count: int) -> None:
     """Print new codes, one address per line (only a keyed hash of each code is stored)."""
-    from survey import visits
-
     service, counter = catalogue.find_service(service_code), catalogue.find_counter(counter_code)
     if service is None or (counter_code and counter is None):
         raise click.ClickException("unknown or inactive service, or unknown counter")
@@ -167,10 +169,7 @@ def visit_codes_mint(service_code: str, counter_code: str | None, count: int) ->
 @with_appcontext
 def visit_codes_require(unit_code: str, off: bool) -> None:
     """Accept phone ratings at a unit only with a visit code (or, with --off, without)."""
-    from survey.catalogue import find_unit
-    from survey.extensions import db
-
-    unit = find_unit(unit_code)
+    unit = catalogue.find_unit(unit_code)
     if unit is None:
         raise click.ClickException(f"unknown unit {unit_code}")
     unit.visit_codes_required = not off
@@ -183,9 +182,17 @@ def visit_codes_require(unit_code: str, off: bool) -> None:
 @click.option("--chromium", default="/usr/bin/chromium", show_default=True)
 def screens(out: str, chromium: str) -> None:
     """Screenshot every page in vi, en and km on phone, kiosk and desktop (needs Playwright)."""
-    from survey.screens import take_screenshots
-
-    shots = take_screenshots(Path(out), chromium=chromium)
+    # Imported here and only here: the screenshot tooling needs the test extra (Playwright),
+    # which a server does not install, and the app must never load it.
+    try:
+        from survey import screens as tooling
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("playwright"):
+            raise
+        raise click.ClickException(
+            "Screenshots need Playwright, part of the test extra: pip install 'sipas-survey[test]'"
+        ) from exc
+    shots = tooling.take_screenshots(Path(out), chromium=chromium)
     click.echo(f"Saved {len(shots)} screenshots and an index.html in {out}")
 
 
@@ -232,8 +239,6 @@ def rollup_group() -> None:
 @with_appcontext
 def rollup_rebuild() -> None:
     """Recompute every daily rollup from the raw answers."""
-    from survey import rollups
-
     click.echo(f"Rebuilt the daily rollups: {rollups.rebuild()} rows")
 
 
@@ -243,8 +248,6 @@ def rollup_rebuild() -> None:
 @with_appcontext
 def seed_demo(count: int, seed: int) -> None:
     """Add demo responses spread over the last two years (for demonstrations and tests)."""
-    from survey import demo
-
     added = demo.seed_responses(count, seed=seed)
     click.echo(f"Added {added} demo responses and rebuilt the daily rollups.")
 
@@ -255,8 +258,6 @@ def translate() -> None:
 
 
 def _pybabel(*args: str) -> None:
-    from babel.messages.frontend import CommandLineInterface
-
     CommandLineInterface().run(["pybabel", "-q", *args])
 
 
@@ -316,8 +317,6 @@ def init_app(app: Flask) -> None:
 
 def main() -> None:
     """Entry point of the `survey` console script."""
-    from survey import create_app
-
     FlaskGroup(
         create_app=create_app, add_default_commands=False, help="SIPAS-style satisfaction survey."
     )(prog_name="survey")

@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from flask import current_app
+
 from survey.paths import resource_dir
 
 LOCALES = ("vi", "en", "km")
@@ -14,6 +16,12 @@ LOCALES = ("vi", "en", "km")
 def instance_path() -> str:
     """Return the absolute instance folder: SURVEY_INSTANCE_PATH or ./instance."""
     return str(Path(os.environ.get("SURVEY_INSTANCE_PATH", "instance")).resolve())
+
+
+def public_url(path: str) -> str:
+    """The absolute address of `path` on the public site (SURVEY_PUBLIC_URL), as printed on
+    posters, receipts and kiosk activation links."""
+    return current_app.config["SURVEY_PUBLIC_URL"].rstrip("/") + path
 
 
 def load_secret_key(folder: str) -> str:
@@ -46,7 +54,6 @@ def from_environment(folder: str) -> dict:
     """Build the configuration mapping from defaults and the environment."""
     env = os.environ.get
     public_url = env("SURVEY_PUBLIC_URL", "http://127.0.0.1:8000")
-    limits_url = env("SURVEY_RATELIMIT_STORAGE_URL") or default_limits_url(folder)
     return {
         **_cookie_settings(public_url),
         "SURVEY_TRUSTED_HOSTS": _hosts(env("SURVEY_TRUSTED_HOSTS")),
@@ -58,8 +65,9 @@ def from_environment(folder: str) -> dict:
         or "sqlite:///" + str(Path(folder) / "survey.db"),
         # hide_parameters: an error message must not carry a citizen's comment or phone number.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
-        "SURVEY_RATELIMIT_STORAGE_URL": limits_url,
-        "RATELIMIT_STORAGE_URI": limits_url,
+        # Flask-Limiter's own key, set from the SURVEY_RATELIMIT_STORAGE_URL variable; the
+        # shared counters (tally.py) read the same key.
+        "RATELIMIT_STORAGE_URI": env("SURVEY_RATELIMIT_STORAGE_URL") or default_limits_url(folder),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SURVEY_DEFAULT_LOCALE": env("SURVEY_DEFAULT_LOCALE", "vi"),
         "SURVEY_TIMEZONE": env("SURVEY_TIMEZONE", "Asia/Ho_Chi_Minh"),

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 import segno
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from weasyprint import HTML
 
-from survey.config import LOCALES
+from survey.config import LOCALES, public_url
 from survey.models import Counter, Service
 
 SIZES = {"a4": (210, 297), "a5": (148, 210)}  # millimetres
@@ -31,8 +32,7 @@ class Poster:
 
 def short_url(service: Service, counter: Counter | None) -> str:
     """The address printed under the code: the short QR target of the service."""
-    base = current_app.config["SURVEY_PUBLIC_URL"].rstrip("/")
-    return f"{base}/s/{service.code}" + (f"?counter={counter.code}" if counter else "")
+    return public_url(f"/s/{service.code}" + (f"?counter={counter.code}" if counter else ""))
 
 
 def make_poster(service: Service, counter: Counter | None, size: str) -> Poster:
@@ -69,8 +69,6 @@ def qr_svg(url: str, *, size_mm: float) -> str:
 
 def render_pdf(poster: Poster) -> bytes:
     """The poster as PDF (WeasyPrint shapes Vietnamese and Khmer with the system's fonts)."""
-    from weasyprint import HTML
-
     html = render_template(
         "posters/poster.html",
         poster=poster,

@@ -3,7 +3,8 @@
 `survey screens --out DIR` builds a throw-away instance (SQLite in a temporary folder, the demo
 catalogue, demo ratings, an administrator and a kiosk), serves it on a free local port and
 walks Chromium through the tours below. The accessibility tests walk the same tours.
-Needs Playwright (`pip install -e '.[test]'`) and Chromium (`/usr/bin/chromium`).
+Needs Playwright (`pip install -e '.[test]'`) and Chromium (`/usr/bin/chromium`): tooling, so
+the app never imports this module; only the `survey screens` command does, when it runs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyotp
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import make_server
+
+from survey import accounts, create_app, demo, first_run, kiosks
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -34,15 +39,8 @@ VIEWPORTS = {"phone": (360, 640), "kiosk": (1080, 1920), "desktop": (1366, 768)}
 LANGS = ("vi", "en", "km")
 
 
-def _expect():
-    from playwright.sync_api import expect
-
-    return expect
-
-
 def citizen_tour(page, base: str, lang: str) -> Iterator[str]:
     """The citizen pages, in every state: yields a name once the page is ready."""
-    expect = _expect()
     page.goto(f"{base}/{lang}/")
     yield "services"
     page.goto(f"{base}/{lang}/?q=khai")
@@ -90,7 +88,6 @@ def citizen_tour(page, base: str, lang: str) -> Iterator[str]:
 
 def kiosk_tour(page, base: str, lang: str) -> Iterator[str]:
     """The kiosk pages of an activated kiosk whose clock Playwright controls."""
-    expect = _expect()
     page.goto(f"{base}/k/")
     yield "kiosk attract"
     page.goto(f"{base}/k/{lang}/")
@@ -171,7 +168,7 @@ def _second_sign_in(page, email: str, password: str, code: str) -> Iterator[str]
     yield "two-step code with error"
     page.fill("#code", code)
     page.click("main button[type=submit]")
-    _expect()(page.locator(".logout button")).to_be_visible()
+    expect(page.locator(".logout button")).to_be_visible()
 
 
 def _slug(text: str) -> str:
@@ -181,15 +178,11 @@ def _slug(text: str) -> str:
 def _demo_server(folder: Path) -> tuple[str, list[str], str, str]:
     """Serve a throw-away demo instance; return its URL, administrators' e-mails (one per
     manager tour, each without two-step sign-in yet), their password and a kiosk token."""
-    from werkzeug.serving import make_server
-
-    from survey import accounts, create_app, demo, kiosks, setup
-
     os.environ["SURVEY_INSTANCE_PATH"] = str(folder)
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'screens.db'}"})
     password = secrets.token_urlsafe(12)
     with app.app_context():
-        setup.prepare()
+        first_run.prepare()
         demo.seed_responses(3000, seed=5, now=datetime.now(UTC))
         emails = [f"screens-{n}@localhost" for n in range(2 * len(LANGS))]
         for email in emails:
@@ -215,8 +208,6 @@ def _activate(page, link: str, shot: Path | None) -> list[Path]:
 
 def take_screenshots(out: Path, *, chromium: str = "/usr/bin/chromium") -> list[Path]:
     """Save a full-page screenshot of every state of every page; return the files."""
-    from playwright.sync_api import sync_playwright
-
     out.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:

@@ -6,6 +6,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from survey import logs
+from survey.extensions import db
 
 
 class _Gunicorn(BaseApplication):
@@ -23,16 +24,12 @@ class _Gunicorn(BaseApplication):
 
 def _post_fork(server, worker) -> None:
     # Connections opened during setup must not be shared between forked workers.
-    from survey.extensions import db
-
     with worker.app.application.app_context():
         db.engine.dispose()
 
 
 def run(app: Flask, *, host: str, port: int, workers: int) -> None:
     """Serve `app` on host:port with `workers` processes."""
-    from survey.extensions import db
-
     with app.app_context():
         db.engine.dispose()
     _Gunicorn(

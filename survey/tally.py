@@ -1,9 +1,10 @@
 """Shared counters for the phone path, on the same store as the rate limits.
 
 The phone path passes its own clock in (`now`, seconds since the epoch), so that a bench can
-replay two hours in a minute. Three backends, chosen by SURVEY_RATELIMIT_STORAGE_URL:
-the SQLite file of one server (`sqlitefile://`), Redis across servers (`redis://`) and, for
-tests only, one process's memory (`memory://`).
+replay two hours in a minute. Three backends, chosen by the RATELIMIT_STORAGE_URI setting (set
+from the SURVEY_RATELIMIT_STORAGE_URL environment variable): the SQLite file of one server
+(`sqlitefile://`), Redis across servers (`redis://`) and, for tests only, one process's memory
+(`memory://`).
 """
 
 from __future__ import annotations

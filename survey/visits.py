@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from survey import audit
+from survey.config import public_url
 from survey.extensions import db
 from survey.models import Counter, Service, VisitCode, utcnow
 
@@ -105,4 +106,4 @@ def link(code: str, response_id: int) -> None:
 
 def url(code: str) -> str:
     """The address printed as a QR code on the receipt."""
-    return f"{current_app.config['SURVEY_PUBLIC_URL'].rstrip('/')}/v/{code}"
+    return public_url(f"/v/{code}")

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from survey import accounts, config, setup
+from survey import accounts, config, first_run
 from survey.extensions import db
 from survey.models import User
 
@@ -32,6 +32,18 @@ def test_environment_overrides(monkeypatch, tmp_path):
     )
 
 
+def test_the_rate_limit_store_has_one_setting(monkeypatch, tmp_path):
+    """SURVEY_RATELIMIT_STORAGE_URL (the variable operators set) fills the one key that is read."""
+    monkeypatch.setenv("SURVEY_RATELIMIT_STORAGE_URL", "redis://limits:6379/0")
+    settings = config.from_environment(str(tmp_path))
+    assert settings["RATELIMIT_STORAGE_URI"] == "redis://limits:6379/0"
+    assert "SURVEY_RATELIMIT_STORAGE_URL" not in settings
+    monkeypatch.delenv("SURVEY_RATELIMIT_STORAGE_URL")
+    assert config.from_environment(str(tmp_path))["RATELIMIT_STORAGE_URI"].startswith(
+        "sqlitefile:///"
+    )
+
+
 def test_migrations_match_the_models(app):
     with app.app_context(), db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
@@ -42,8 +54,8 @@ def test_first_run_setup_creates_one_admin_once(app):
     with app.app_context():
         db.session.execute(User.__table__.delete())
         db.session.commit()
-        report = setup.prepare()
-        again = setup.prepare()
+        report = first_run.prepare()
+        again = first_run.prepare()
         admin = db.session.scalar(select(User))
         assert (report.admin_email, admin.role, admin.must_change_password) == (
             "admin@localhost",

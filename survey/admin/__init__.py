@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, g, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
 from survey import accounts, two_factor
@@ -38,7 +38,6 @@ def _load_user(token: str):
 
 @bp.before_request
 def _require_sign_in():
-    g.admin = True
     if request.cookies.get(KIOSK_COOKIE):
         abort(404)  # a browser activated as a kiosk never reaches the manager pages
     if request.endpoint in OPEN_ENDPOINTS:
@@ -82,4 +81,6 @@ def role_required(*roles: str):
     return decorator
 
 
+# Last, and not at the top: each page module imports `bp` and `role_required` from this one
+# (a cycle), and importing them is what attaches their routes to `bp`.
 from survey.admin import account, auth, dashboard, devices, posters, users  # noqa: E402,F401

@@ -1,4 +1,5 @@
-"""First-run setup, done by `survey serve` and `survey db upgrade`, never by the factory."""
+"""First-run setup (migrations, default questionnaire, demo catalogue, first administrator),
+done by `survey serve`, never by the factory."""
 
 from __future__ import annotations
 
@@ -10,20 +11,20 @@ from survey import accounts, catalogue, questionnaire
 
 
 @dataclass(frozen=True)
-class SetupReport:
+class FirstRunReport:
     questionnaire: str
     catalogue_rows: int
     admin_email: str | None
     admin_password: str | None
 
 
-def prepare(*, admin_email: str = "admin@localhost") -> SetupReport:
+def prepare(*, admin_email: str = "admin@localhost") -> FirstRunReport:
     """Migrate, then load the default questionnaire, the demo catalogue and a first admin."""
     upgrade()
     version = questionnaire.ensure_default()
     rows = catalogue.ensure_demo()
     if accounts.has_users():
-        return SetupReport(version.code, rows, None, None)
+        return FirstRunReport(version.code, rows, None, None)
     password = accounts.generate_password()
     accounts.create_user(admin_email, role="admin", password=password, must_change=True)
-    return SetupReport(version.code, rows, admin_email, password)
+    return FirstRunReport(version.code, rows, admin_email, password)

@@ -1,0 +1,41 @@
+"""How the package is put together: the app never loads the screenshot tooling."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+# Run in a fresh interpreter where Playwright (the test extra) cannot be imported.
+NO_PLAYWRIGHT = "import sys; sys.modules['playwright'] = None\n"
+
+
+def _python(code: str, tmp_path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SURVEY_INSTANCE_PATH": str(tmp_path), "SURVEY_SECRET_KEY": "x" * 32}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+
+
+def test_the_app_never_imports_the_screenshot_tooling(tmp_path):
+    done = _python(
+        "import sys, survey\n"
+        "survey.create_app()\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('playwright', 'survey.screens'))))",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_command_works_without_the_test_extra(tmp_path):
+    main = "from survey.cli import main\nsys.argv = ['survey', *sys.argv[1:]]\nmain()"
+    helped = _python(NO_PLAYWRIGHT + "sys.argv[1:] = ['--help']\n" + main, tmp_path)
+    assert helped.returncode == 0, helped.stderr
+    assert "screens" in helped.stdout and "create-user" in helped.stdout
+    shots = _python(
+        NO_PLAYWRIGHT + "sys.argv[1:] = ['screens', '--out', 'shots']\n" + main, tmp_path
+    )
+    assert shots.returncode == 1 and "Traceback" not in shots.stderr
+    assert "Error: Screenshots need Playwright, part of the test extra" in shots.stderr
+    assert not (tmp_path / "shots").exists()
