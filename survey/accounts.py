@@ -32,7 +32,8 @@ _cheap_hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 class AccountError(ValueError):
-    """An account request that cannot be carried out; the message is for people."""
+    """An account request that cannot be carried out; the message, a lazy translation, is for
+    people and reads in the language in use where it is shown (`str(error)`)."""
 
 
 @cache
@@ -79,8 +80,12 @@ def _units(codes: list[str] | tuple[str, ...]) -> list[Unit]:
     units = list(db.session.scalars(select(Unit).where(Unit.code.in_(codes))))
     unknown = set(codes) - {u.code for u in units}
     if unknown:
-        raise AccountError(f"unknown unit {', '.join(sorted(unknown))}")
+        raise AccountError(_l("Unknown unit: %(codes)s.", codes=", ".join(sorted(unknown))))
     return units
+
+
+def _unknown_role(role: str):
+    return _l("Unknown role: %(role)s. Choose one of %(roles)s.", role=role, roles=", ".join(ROLES))
 
 
 def create_user(
@@ -95,14 +100,14 @@ def create_user(
     """Create an account; refuse a duplicate e-mail, an unknown role or a weak password."""
     email = email.strip().lower()
     if role not in ROLES:
-        raise AccountError(f"unknown role '{role}' (expected {', '.join(ROLES)})")
+        raise AccountError(_unknown_role(role))
     if "@" not in email or len(email) > 254 or not email.isprintable() or " " in email:
-        raise AccountError(f"{email!r} is not an e-mail address")
+        raise AccountError(_l("“%(email)s” is not an e-mail address.", email=email))
     problem = password_problem(password, email=email)
     if problem:
-        raise AccountError(str(problem))
+        raise AccountError(problem)
     if db.session.scalar(select(User).filter_by(email=email)):
-        raise AccountError(f"a user with the e-mail {email} exists already")
+        raise AccountError(_l("A user with the e-mail %(email)s exists already.", email=email))
     user = User(
         email=email,
         role=role,
@@ -125,7 +130,7 @@ def create_user(
 def update_user(user: User, *, role: str, units: list[str], active: bool, actor: str) -> None:
     """Change a user's role, units and whether the account may sign in."""
     if role not in ROLES:
-        raise AccountError(f"unknown role '{role}'")
+        raise AccountError(_unknown_role(role))
     user.role, user.units, user.active = role, _units(units), active
     if not active:  # its sessions end and its API tokens die for good, even if reactivated
         db.session.execute(delete(UserSession).filter_by(user_id=user.id))
@@ -148,7 +153,7 @@ def set_password(user: User, password: str, *, actor: str, must_change: bool = F
     """Replace a password (checked against the policy) and end the user's other sessions."""
     problem = password_problem(password, email=user.email)
     if problem:
-        raise AccountError(str(problem))
+        raise AccountError(problem)
     user.password_hash = hash_password(password)
     user.must_change_password = must_change
     user.failed_logins, user.locked_until = 0, None

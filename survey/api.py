@@ -77,7 +77,7 @@ def get_questionnaire():
     """The active questionnaire with its labels in the requested language."""
     q = questionnaire.active()
     if q is None:
-        return {"errors": [{"field": None, "message": "no active questionnaire"}]}, 503
+        return _error(503, None, _("No questionnaire is active yet."))
     return questionnaire.localized(q, i18n.current())
 
 

@@ -9,6 +9,7 @@ import click
 from babel.messages.frontend import CommandLineInterface
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import force_locale
 
 from survey import (
     accounts,
@@ -61,7 +62,8 @@ def create_user(email: str, role: str, units: tuple[str, ...], password_stdin: b
     try:
         user = accounts.create_user(email, role=role, password=password, units=units, actor="cli")
     except accounts.AccountError as exc:
-        raise click.ClickException(str(exc)) from exc
+        with force_locale("en"):  # the command line speaks English, the pages their language
+            raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {user.role} {user.email}")
     if not password_stdin:
         click.echo(password)

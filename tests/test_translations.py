@@ -11,8 +11,9 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from survey.config import LOCALES
+
 ROOT = Path(__file__).resolve().parent.parent
-LOCALES = ("vi", "en", "km")
 
 
 def catalogue(locale: str):
