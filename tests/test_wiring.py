@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 # Run in a fresh interpreter where Playwright (the test extra) cannot be imported.
 NO_PLAYWRIGHT = "import sys; sys.modules['playwright'] = None\n"
@@ -39,3 +40,19 @@ def test_the_command_works_without_the_test_extra(tmp_path):
     assert shots.returncode == 1 and "Traceback" not in shots.stderr
     assert "Error: Screenshots need Playwright, part of the test extra" in shots.stderr
     assert not (tmp_path / "shots").exists()
+
+
+def test_one_page_skeleton_for_citizen_and_manager_pages(app, client):
+    """Both page families extend one skeleton, so skip link, <head> and <main> are written once."""
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    documents = {
+        str(path.relative_to(templates))
+        for path in templates.rglob("*.html")
+        if "<!doctype html>" in path.read_text().lower()
+    }
+    # The poster is a document of its own, printed by WeasyPrint.
+    assert documents == {"skeleton.html", "posters/poster.html"}
+    citizen, manager = client.get("/vi/").text, client.get("/admin/login").text
+    for page in (citizen, manager):
+        assert page.count('class="skip-link" href="#main"') == 1
+        assert page.count('<main id="main"') == 1
