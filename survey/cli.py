@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from survey import accounts, catalogue, questionnaire, setup, two_factor
+from survey import accounts, backup, catalogue, questionnaire, setup, two_factor
 from survey.paths import PACKAGE_DIR
 
 LOCALES_TO_TRANSLATE = ("vi", "en", "km")
@@ -237,6 +237,19 @@ def rollup_rebuild() -> None:
     click.echo(f"Rebuilt the daily rollups: {rollups.rebuild()} rows")
 
 
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(target: str) -> None:
+    """Copy the SQLite database to TARGET while the app runs (PostgreSQL: use pg_dump)."""
+    try:
+        done = backup.backup_sqlite(current_app.config["SQLALCHEMY_DATABASE_URI"], Path(target))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = ", ".join(f"{table} {n}" for table, n in done.rows.items())
+    click.echo(f"Backed up to {done.path} ({done.size} bytes; {rows})")
+
+
 @click.command("seed-demo")
 @click.option("--responses", "count", default=2000, show_default=True, type=click.IntRange(1))
 @click.option("--seed", default=1, show_default=True, type=int)
@@ -309,6 +322,7 @@ def init_app(app: Flask) -> None:
         questionnaire_group,
         rollup_group,
         seed_demo,
+        backup_command,
         translate,
     ):
         app.cli.add_command(command)
