@@ -65,6 +65,7 @@ class Writer(threading.Thread):
             reply.read()
             if reply.status == 201:
                 self.acked.append((time.monotonic(), rid))
+        conn.close()
 
 
 def halt(processes: list[subprocess.Popen]) -> None:
