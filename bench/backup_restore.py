@@ -32,8 +32,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.cluster import cli
 from bench.phone_abuse import start, stop
-from bench.two_servers import cli
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PORT = 18770
