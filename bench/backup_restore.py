@@ -107,12 +107,13 @@ def rollups_match(url: str, folder: Path) -> tuple[bool, int]:
     return same == "1", int(keys)
 
 
-def take_backup(kind: str, env: dict, url: str, target: Path) -> None:
+def take_backup(kind: str, env: dict, url: str, target: Path) -> str:
+    """`survey backup` or `pg_dump -Fc` while the server takes ratings; what it printed."""
     if kind == "sqlite":
-        cli(env, "backup", str(target))
-    else:
-        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        subprocess.run(["pg_dump", "-Fc", "-f", str(target), plain], check=True)
+        return cli(env, "backup", str(target)).strip()
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    subprocess.run(["pg_dump", "-Fc", "-f", str(target), plain], check=True)
+    return f"pg_dump -Fc -f {target.name} (database {make_url(url).database})"
 
 
 def restore(kind: str, backup: Path, folder: Path, admin, server: str) -> str:
@@ -163,7 +164,7 @@ def run(kind: str, responses: int, server: str) -> bool:
         time.sleep(3)
         began = time.monotonic()
         target = folder / ("survey-backup.db" if kind == "sqlite" else "survey.dump")
-        take_backup(kind, env, url, target)
+        print(f"\n{kind}: {take_backup(kind, env, url, target)}")
         ended = time.monotonic()
         time.sleep(2)
         writer.running = False
@@ -216,7 +217,9 @@ def report(kind, source, restored, acked, began, ended, target, folder) -> bool:
         ("the schema version is the source's", version[0] == version[1]),
     ]
     size, took = target.stat().st_size / 1e6, ended - began
-    print(f"\n{kind}: backup {target.name}, {size:.1f} MB, taken in {took:.2f} s while writing")
+    print(
+        f"  backup {target.name}: {size:.1f} MB, the command took {took:.2f} s (start-up included)"
+    )
     print(
         f"  kiosk writer: {len(acked)} ratings acknowledged: {len(before)} before the backup"
         f" began, {len(during)} while it ran, {len(after)} after it ended"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ class BackupReport:
     path: Path
     size: int
     rows: dict[str, int]
+    seconds: float
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -58,6 +60,7 @@ def backup_sqlite(database_url: str, target: Path) -> BackupReport:
         raise BackupError(f"no database at {source}")
     if target.resolve() == source.resolve():
         raise BackupError("the backup must not overwrite the database")
+    began = time.monotonic()
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -73,4 +76,4 @@ def backup_sqlite(database_url: str, target: Path) -> BackupReport:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    return BackupReport(target, target.stat().st_size, rows)
+    return BackupReport(target, target.stat().st_size, rows, time.monotonic() - began)

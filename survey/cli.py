@@ -247,7 +247,7 @@ def backup_command(target: str) -> None:
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     rows = ", ".join(f"{table} {n}" for table, n in done.rows.items())
-    click.echo(f"Backed up to {done.path} ({done.size} bytes; {rows})")
+    click.echo(f"Backed up to {done.path} in {done.seconds:.2f} s ({done.size} bytes; {rows})")
 
 
 @click.command("seed-demo")
