@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from survey import backup, demo
+from survey import backup, create_app, demo
 from survey.extensions import db
 
 
@@ -50,3 +50,13 @@ def test_backup_refuses_what_it_cannot_copy(tmp_path):
     with pytest.raises(backup.BackupError, match="no database"):
         backup.backup_sqlite(f"sqlite:///{tmp_path / 'missing.db'}", tmp_path / "copy.db")
     assert not Path(tmp_path / "copy.db").exists()
+
+
+def test_the_command_points_a_postgresql_install_to_pg_dump(tmp_path, monkeypatch):
+    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/survey"  # never connected to
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url})
+    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "copy.db")])
+    assert result.exit_code == 1
+    assert "use pg_dump for PostgreSQL" in result.output
+    assert not (tmp_path / "copy.db").exists()
