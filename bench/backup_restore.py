@@ -33,8 +33,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.cluster import cli
-from bench.phone_abuse import start, stop
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
+from bench.cluster import cli  # noqa: E402
+from bench.phone_abuse import start, stop  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PORT = 18770

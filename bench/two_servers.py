@@ -5,11 +5,12 @@
 Creates its own PostgreSQL database (dropped afterwards), uses one Redis database (flushed before
 and after; not DB 3, which the tests use), runs `survey db upgrade`, then starts server A and
 server B (`survey serve`, 1 worker each, own instance folders, one secret key) and nginx on a
-loopback port with TLS (a throwaway self-signed certificate), with the upstream block of
-deploy/nginx/survey.conf and the shipped deploy/nginx/survey-proxy.conf. A third server C runs
-with another secret key, outside the balancer, to show what a mismatched key breaks. Each check
-goes through the balancer and straight to the servers; the script prints every check with its
-figures and exits 1 when one fails.
+loopback port with TLS (a throwaway self-signed certificate), an upstream block shaped like
+deploy/nginx/survey.conf's and the shipped deploy/nginx/survey-proxy.conf included as it is. A
+third server C runs with another secret key, outside the balancer, to show what a mismatched key
+breaks. Each check goes through the balancer and straight to the servers; the script prints
+every check with its figures and exits 1 when one fails. Run it from the repository's root as
+`python -m bench.two_servers` or `python bench/two_servers.py`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.cluster import (
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
+from bench.cluster import (  # noqa: E402
     PORTS,
     SEEN,
     Browser,
@@ -42,7 +44,7 @@ from bench.cluster import (
     sign_in,
     start_nginx,
 )
-from bench.phone_abuse import stop
+from bench.phone_abuse import stop  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/5"
