@@ -8,8 +8,8 @@ ratings), keep a kiosk posting ratings to the running server, take the backup in
 fresh database (a copied file; `pg_restore` into a new database), and compare: row counts, the
 rollups against a recomputation from the restored raw answers (a torn copy would differ), every
 restored response and answer against the source, and every rating acknowledged before the
-backup began. Prints the figures; exits 1 when a comparison fails. On PostgreSQL the two
-databases are the script's own and are dropped afterwards.
+backup began. Prints the figures; exits 1 when a comparison fails. The server listens on
+127.0.0.1:18770; on PostgreSQL the two databases are the script's own and are dropped afterwards.
 """
 
 from __future__ import annotations
