@@ -161,8 +161,8 @@ def check_visit_code(cluster: Cluster) -> str:
         (opened, late) == (302, 409),
         f"opened {opened}, rating {late}",
     )
-    flags = cluster.sql("SELECT flags FROM response WHERE public_id = :rid", rid=rid)
-    check("the rating made on A is stored once, counted", flags == (None,), f"flags {flags}")
+    flags = cluster.sql("SELECT flag_reason FROM response WHERE public_id = :rid", rid=rid)
+    check("the rating made on A is stored once, counted", flags == (None,), f"flag_reason {flags}")
     return spare
 
 
