@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 from babel.messages.frontend import CommandLineInterface
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_babel import force_locale
 
 from survey import (
     accounts,
+    backup,
     catalogue,
     create_app,
     demo,
@@ -244,6 +245,19 @@ def rollup_rebuild() -> None:
     click.echo(f"Rebuilt the daily rollups: {rollups.rebuild()} rows")
 
 
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(target: str) -> None:
+    """Copy the SQLite database to TARGET while the app runs (PostgreSQL: use pg_dump)."""
+    try:
+        done = backup.backup_sqlite(current_app.config["SQLALCHEMY_DATABASE_URI"], Path(target))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = ", ".join(f"{table} {n}" for table, n in done.rows.items())
+    click.echo(f"Backed up to {done.path} in {done.seconds:.2f} s ({done.size} bytes; {rows})")
+
+
 @click.command("seed-demo")
 @click.option("--responses", "count", default=2000, show_default=True, type=click.IntRange(1))
 @click.option("--seed", default=1, show_default=True, type=int)
@@ -312,6 +326,7 @@ def init_app(app: Flask) -> None:
         questionnaire_group,
         rollup_group,
         seed_demo,
+        backup_command,
         translate,
     ):
         app.cli.add_command(command)
