@@ -43,10 +43,12 @@ def _register_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from survey import admin, api, public
+    from survey import admin, api, kiosk, public
+    from survey.kiosk_mode import PREFIX
 
     app.register_blueprint(public.bp)
-    app.register_blueprint(public.bp, url_prefix="/k", name="kiosk")
+    app.register_blueprint(public.bp, url_prefix=PREFIX, name="kiosk")
+    app.register_blueprint(kiosk.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
 
