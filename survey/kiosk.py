@@ -8,24 +8,21 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from survey import abuse, activation, citizen, kiosks
+from survey import activation, citizen, kiosks, public
 from survey.kiosk_mode import PREFIX
 
 bp = Blueprint("kiosk_device", __name__, url_prefix=PREFIX)
 
 
+bp.after_request(public.no_store)  # as every page under /k
+
+
 @bp.before_request
 def _require_kiosk_device():
-    if request.endpoint != "kiosk_device.activate" and abuse.current_kiosk() is None:
-        return render_template("public/not_activated.html"), 401
+    # Activation is how a browser becomes a kiosk: the one endpoint open to others.
+    if request.endpoint != "kiosk_device.activate":
+        return public.require_kiosk_device()
     return None
-
-
-@bp.after_request
-def _no_store(response):
-    # As every page under /k: a kiosk keeps nothing of one citizen for the next.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/activate", methods=["GET", "POST"])

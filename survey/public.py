@@ -84,14 +84,15 @@ def _add_lang(endpoint, values):
 
 
 @bp.before_request
-def _require_kiosk_device():
+def require_kiosk_device():
+    """Under /k, only an activated kiosk gets past (401 and a page that says so)."""
     if in_kiosk() and abuse.current_kiosk() is None:
         return render_template("public/not_activated.html"), 401
     return None
 
 
 @bp.after_request
-def _no_store(response):
+def no_store(response):
     # Pages may show a citizen's answers: never keep them in a cache or the back-forward cache.
     response.headers["Cache-Control"] = "no-store"
     return response
