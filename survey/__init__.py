@@ -13,11 +13,13 @@ from survey import (
     config,
     errors,
     i18n,
+    kiosk,
     public,
     rollups,
     security,
 )
 from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
+from survey.kiosk_mode import PREFIX
 from survey.paths import resource_dir
 
 
@@ -52,7 +54,8 @@ def _register_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public.bp)
-    app.register_blueprint(public.bp, url_prefix="/k", name="kiosk")
+    app.register_blueprint(public.bp, url_prefix=PREFIX, name="kiosk")
+    app.register_blueprint(kiosk.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
 

@@ -27,6 +27,7 @@ from limits import parse
 from sqlalchemy import select
 
 from survey import kiosks, tally
+from survey.credentials import bearer_token
 from survey.extensions import db, limiter
 from survey.models import Response, utcnow
 
@@ -34,14 +35,6 @@ KIOSK_COOKIE = "kiosk_device"
 PHONE_CHANNELS = ("qr", "web")
 HOUR = 3600
 BASELINE_DAYS = 30
-
-
-def bearer_token() -> str | None:
-    """The token of an `Authorization: Bearer …` header, parsed once by Werkzeug."""
-    auth = request.authorization
-    if auth is None or auth.type != "bearer" or not auth.token:
-        return None
-    return auth.token.strip() or None
 
 
 def rate_key() -> str:

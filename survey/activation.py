@@ -21,7 +21,12 @@ COOKIE_AGE = 10 * 365 * 24 * 3600
 
 
 class ActivateForm(FlaskForm):
+    """The token comes in the link's query string (GET) and back in the confirmation's body."""
+
     token = HiddenField(validators=[DataRequired(), Length(max=100)])
+
+    def __init__(self) -> None:
+        super().__init__(formdata=request.args if request.method == "GET" else request.form)
 
 
 def staff_browser() -> bool:

@@ -11,8 +11,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from survey import (
     abuse,
-    accounts,
     catalogue,
+    credentials,
     i18n,
     kiosks,
     openapi,
@@ -22,6 +22,7 @@ from survey import (
     scope,
     submissions,
     summary,
+    visits,
 )
 from survey.extensions import csrf, db, limiter
 from survey.filters import FilterError, SummaryFilterForm
@@ -93,15 +94,10 @@ def units():
     return catalogue.list_units(i18n.current())
 
 
-def _bearer_user():
-    token = abuse.bearer_token()
-    return accounts.user_for_api_token(token) if token else None
-
-
 @bp.get("/api/v1/summary")
 def get_summary():
     """SIPAS figures for a period, within the unit scope of the token's user."""
-    user = _bearer_user()
+    user = credentials.api_user()
     if user is None:
         return _error(401, None, _("A valid API token is required (Authorization: Bearer …)."))
     form = SummaryFilterForm.from_query(api=True)
@@ -224,32 +220,12 @@ def kiosk_heartbeat():
 @bp.post("/api/v1/visit-codes")
 def post_visit_codes():
     """For the one-stop software: new single-use codes (with their addresses) for a service."""
-    from survey import visits
-
-    user = _bearer_user()
+    user = credentials.api_user()
     if user is None or user.role == "viewer":
         return _error(401, None, _("A valid API token is required (Authorization: Bearer …)."))
-    data = _json_body()
-    if responses.has_unstorable_text(data):
-        return _error(422, None, responses.UNSTORABLE_MESSAGE)
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("service"), str)
-        or not isinstance(data.get("counter") or "", str)
-    ):
-        return _error(422, "service", _("Unknown or inactive procedure."))
-    service = catalogue.find_service(data["service"])
-    counter = catalogue.find_counter(data.get("counter"))
-    count = data.get("count", 1)
-    if service is None:
-        return _error(422, "service", _("Unknown or inactive procedure."))
-    if data.get("counter") and counter is None:
-        return _error(422, "counter", _("Unknown counter for this unit."))
-    if user.role != "admin" and counter is None:
-        return _error(422, "counter", _("Name the counter the codes are for."))
-    if counter is not None and not scope.can_see(user, counter.unit_id):
-        return _error(403, "counter", _("You may not see the figures of this unit."))
-    if type(count) is not int or not 1 <= count <= 100:
-        return _error(422, "count", _("Ask for between 1 and 100 codes."))
-    codes = visits.mint(service, count, counter=counter, actor=user.email)
+    try:
+        order = visits.check_order(_json_body(), user=user)
+    except visits.VisitError as exc:
+        return _error(exc.status, exc.field, exc.message)
+    codes = visits.mint(order.service, order.count, counter=order.counter, actor=user.email)
     return {"codes": [{"code": c, "url": visits.url(c)} for c in codes]}, 201

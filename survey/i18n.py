@@ -15,6 +15,7 @@ from flask_babel.speaklater import LazyString
 from werkzeug.routing import BaseConverter
 
 from survey.config import LOCALES
+from survey.kiosk_mode import in_kiosk
 
 COOKIE = "lang"
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "km": "ខ្មែរ"}
@@ -61,7 +62,7 @@ def select_locale() -> str:
     lang = g.get("lang")
     if lang:
         return lang
-    if request.path == "/k" or request.path.startswith("/k/"):
+    if in_kiosk():
         return current_app.config["SURVEY_DEFAULT_LOCALE"]  # a kiosk starts in Vietnamese
     if request.path.startswith("/admin"):
         # Manager pages are in Vietnamese unless the manager chose another language.
@@ -96,8 +97,8 @@ def switch_url(code: str) -> str:
 
 def _remember_choice(response):
     lang = g.get("lang")
-    kiosk = request.path.startswith("/k/")  # a kiosk serves everyone: it remembers nobody
-    if lang and not kiosk and request.cookies.get(COOKIE) != lang:
+    # A kiosk serves everyone: it remembers nobody.
+    if lang and not in_kiosk() and request.cookies.get(COOKIE) != lang:
         response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
 
@@ -111,7 +112,7 @@ def init_app(app: Flask) -> None:
     """Install the converter, the cookie and the template helpers."""
     app.url_map.converters["lang"] = LangConverter
     app.after_request(_remember_choice)
-    app.context_processor(lambda: {"kiosk": has_request_context() and request.blueprint == "kiosk"})
+    app.context_processor(lambda: {"kiosk": in_kiosk()})
     app.jinja_env.globals.update(
         LOCALES=LOCALES,
         LANGUAGE_NAMES=LANGUAGE_NAMES,

@@ -11,18 +11,68 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
 
-from survey import audit
+from survey import audit, catalogue, scope
 from survey.config import public_url
 from survey.extensions import db
-from survey.models import Counter, Service, VisitCode, utcnow
+from survey.i18n import lazy_text as _l
+from survey.models import Counter, Service, User, VisitCode, utcnow
+from survey.responses import UNSTORABLE_MESSAGE, has_unstorable_text
+
+API_MAX = 100  # codes in one API request
 
 
 class VisitError(ValueError):
-    """A request for codes that cannot be met."""
+    """A request for codes that cannot be met: the field at fault, why, and the HTTP status."""
+
+    def __init__(self, message, *, field: str | None = None, status: int = 422):
+        super().__init__(str(message))
+        self.message, self.field, self.status = message, field, status
+
+
+@dataclass(frozen=True)
+class CodeOrder:
+    """A checked request for visit codes: how many, for which service and counter."""
+
+    service: Service
+    counter: Counter | None
+    count: int
+
+
+def check_order(data: Any, *, user: User) -> CodeOrder:
+    """Check an API request for codes ({"service", "counter", "count"}) made by `user`; raise
+    VisitError with the field, message and status of the first fault.
+
+    Only an administrator may ask for codes of a whole service; a manager names a counter of
+    a unit they may see.
+    """
+    if has_unstorable_text(data):
+        raise VisitError(UNSTORABLE_MESSAGE)
+    if not isinstance(data, dict) or not isinstance(data.get("service"), str):
+        raise VisitError(_l("Unknown or inactive procedure."), field="service")
+    if not isinstance(data.get("counter") or "", str):
+        raise VisitError(_l("Unknown or inactive procedure."), field="service")
+    service = catalogue.find_service(data["service"])
+    counter = catalogue.find_counter(data.get("counter"))
+    count = data.get("count", 1)
+    if service is None:
+        raise VisitError(_l("Unknown or inactive procedure."), field="service")
+    if data.get("counter") and counter is None:
+        raise VisitError(_l("Unknown counter for this unit."), field="counter")
+    if user.role != "admin" and counter is None:
+        raise VisitError(_l("Name the counter the codes are for."), field="counter")
+    if counter is not None and not scope.can_see(user, counter.unit_id):
+        raise VisitError(
+            _l("You may not ask for visit codes of this unit."), field="counter", status=403
+        )
+    if type(count) is not int or not 1 <= count <= API_MAX:
+        raise VisitError(_l("Ask for between 1 and 100 codes."), field="count")
+    return CodeOrder(service, counter, count)
 
 
 def _mac(message: str, purpose: str) -> bytes:

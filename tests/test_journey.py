@@ -6,7 +6,7 @@ import unicodedata
 
 from sqlalchemy import func, select
 
-from survey import questionnaire
+from survey import questionnaire, steps
 from survey.extensions import db
 from survey.models import Answer, Response
 from tests.builders import criteria_answers, overall_form
@@ -132,3 +132,27 @@ def test_language_switch_keeps_the_page_and_the_answers(client):
 def test_every_page_sends_no_store(client):
     rid, _ = start(client)
     assert client.get(f"/vi/r/{rid}/tc").headers["Cache-Control"] == "no-store"
+
+
+def test_each_page_knows_its_place_in_the_survey(app, client):
+    """What a page shows is worked out before the template: position, back link, scale."""
+    rid, _ = start(client)
+    with app.app_context():
+        response = db.session.scalar(select(Response).filter_by(public_id=rid))
+        order = steps.order(questionnaire.by_id(response.questionnaire_id))
+        first = steps.step_page(response, order[0], locale="en")
+        expectations = steps.step_page(response, "expectations", locale="en")
+        comment = steps.step_page(response, "comment", locale="en")
+    assert (first.position, first.total, first.back_step) == (2, len(order) + 1, None)
+    assert first.not_applicable and first.colours and first.questions
+    assert (expectations.back_step, expectations.not_applicable, expectations.colours) == (
+        order[-3],
+        None,
+        False,
+    )
+    assert [o.value for o in expectations.scale] == [4, 3, 2, 1]  # best answer first
+    assert (comment.position, comment.back_step, comment.questions) == (
+        len(order) + 1,
+        "expectations",
+        (),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -172,6 +173,27 @@ def test_kiosk_can_be_moved_renamed_and_revoked(app, client, token):
         )
 
 
+def test_the_kiosk_forms_carry_their_csrf_token(app, client, token):
+    sign_in(client, "admin@ag.vn")
+    app.config["WTF_CSRF_ENABLED"] = True
+    with app.app_context():
+        kiosk_id = db.session.scalar(select(KioskDevice.id))
+    page = client.get(f"/admin/kiosks/{kiosk_id}").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post(f"/admin/kiosks/{kiosk_id}", data={"action": "revoke"}).status_code == 400
+    edit = {"name": "Sảnh C", "unit": "XA1", "counter": "", "csrf_token": csrf}
+    assert client.post(f"/admin/kiosks/{kiosk_id}", data=edit).status_code == 303
+    revoke = {"action": "revoke", "csrf_token": csrf}
+    assert client.post(f"/admin/kiosks/{kiosk_id}", data=revoke).status_code == 303
+    with app.app_context():
+        device = db.session.get(KioskDevice, kiosk_id)
+        assert (device.name, device.counter, device.revoked_at is not None) == (
+            "Sảnh C",
+            None,
+            True,
+        )
+
+
 def test_a_manager_cannot_touch_kiosks_of_other_units(app, client, token):
     with app.app_context():
         other = kiosks.create_kiosk(unit="CTR", counter=None, name="Trung tâm", actor="t")[0]
@@ -279,6 +301,31 @@ def test_visit_code_api_for_the_one_stop_software(app, client, token):
     )
     assert outside.status_code == 403
     assert client.post("/api/v1/visit-codes", json={"service": "HT-KHAISINH"}).status_code == 401
+
+
+def test_the_visit_code_refusal_says_what_was_refused_in_the_callers_language(app, client, token):
+    from survey import accounts
+
+    with app.app_context():
+        api = accounts.create_api_token(accounts.find_user("manager@ag.vn"), actor="t")
+    outside = client.post(
+        "/api/v1/visit-codes?lang=vi",
+        json={"service": "HT-KHAISINH", "counter": "CTR-Q01"},
+        headers={"Authorization": f"Bearer {api}"},
+    )
+    assert outside.status_code == 403
+    assert outside.get_json()["errors"] == [
+        {
+            "field": "counter",
+            "message": "Ông/Bà không có quyền lấy mã đánh giá lượt giao dịch của đơn vị này.",
+        }
+    ]
+    in_khmer = client.post(
+        "/api/v1/visit-codes",
+        json={"service": "HT-KHAISINH", "counter": "CTR-Q01"},
+        headers={"Authorization": f"Bearer {api}", "Accept-Language": "km"},
+    )
+    assert in_khmer.get_json()["errors"][0]["message"].startswith("លោកអ្នកមិនមានសិទ្ធិស្នើសុំ")
 
 
 def _visit_for(runner, client, counter: str) -> str:

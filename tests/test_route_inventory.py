@@ -64,13 +64,9 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /vi/r/{rid}/finish":         (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     "GET /vi/privacy":                 (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /vi/r/{rid}/thank-you":       (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
-    # Kiosk-only views, answered 404 outside /k/
-    "GET /activate":                   (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
-    "POST /activate":                  (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
-    "POST /reset":                     (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
-    "GET /sw.js":                      (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     # Kiosk pages: only an activated kiosk (its cookie) gets past 401
     "GET /k/":                         (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
+    # The kiosk's own endpoints (survey/kiosk.py; outside /k/ they do not exist: NO_ROUTE).
     # Activation: a confirmation page, then a POST; never on a browser signed in as staff (403)
     "GET /k/activate?token={kiosk}":   (200, 200, 200, 403, 403, 403, 403, 200, 200, 200, 200),
     "POST /k/activate":                (303, 303, 303, 403, 403, 403, 403, 303, 303, 303, 303),
@@ -137,6 +133,9 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "GET /static/survey.css":          (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
 }
 # fmt: on
+
+# The kiosk-only views exist under /k/ alone: outside it every caller gets 404.
+NO_ROUTE = ("GET /activate", "POST /activate", "POST /reset", "GET /sw.js")
 
 # Bodies of the requests that need one (form fields, or JSON for the API).
 FORMS = {
@@ -331,3 +330,15 @@ def test_each_caller_gets_the_expected_status(app, world):
             if got[who] != want
         ]
     assert not wrong, "\n".join(wrong)
+
+
+def test_kiosk_only_views_have_no_route_outside_k(app, world):
+    signed_in: dict = {}
+    for row in NO_ROUTE:
+        method, url = row.split(" ", 1)
+        with pytest.raises(AssertionError, match="reaches no route"):
+            _rule_of(app, row)
+        for who in CALLERS:
+            client, headers = _client(app, who, world, signed_in)
+            reply = client.open(url, method=method, headers=headers)
+            assert reply.status_code == 404, f"{row}: {who} got {reply.status_code}"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from survey import i18n, kiosks, scope
 from survey.admin import bp, role_required
-from survey.admin.forms import FlagReviewForm
-from survey.catalogue import filter_choices
+from survey.admin.forms import FlagReviewForm, KioskForm, RevokeKioskForm
+from survey.catalogue import filter_choices, find_unit
 from survey.extensions import db
 from survey.flags import REASONS, flagged, review_flag
 from survey.models import KioskDevice
@@ -34,38 +34,40 @@ def kiosk_list():
 @role_required("admin", "manager")
 def kiosk(kiosk_id: int):
     """Rename, move or revoke a kiosk."""
-    device = _visible_kiosk(kiosk_id)
-    choices = filter_choices(visible=scope.visible_unit_ids(current_user), locale=i18n.current())
-    error = None
-    if request.method == "POST" and request.form.get("action") == "revoke":
+    device, form, revoke = _visible_kiosk(kiosk_id), KioskForm(), RevokeKioskForm()
+    if revoke.validate_on_submit():
         kiosks.revoke_kiosk(device, actor=current_user.email)
         flash(_("The kiosk %(name)s has been revoked.", name=device.name))
         return redirect(url_for("admin.kiosk_list"), 303)
-    if request.method == "POST":
-        unit = request.form.get("unit", "")
-        if not scope.can_see(current_user, _unit_id(unit)):
+    if form.validate_on_submit():
+        if not scope.can_see(current_user, _unit_id(form.unit.data)):
             abort(403)
         try:
             kiosks.update_kiosk(
                 device,
-                name=request.form.get("name", ""),
-                unit=unit,
-                counter=request.form.get("counter") or None,
+                name=form.name.data or "",
+                unit=form.unit.data,
+                counter=form.counter.data or None,
                 actor=current_user.email,
             )
         except kiosks.KioskError:
-            error = _("Choose a counter of the chosen unit.")
+            form.counter.errors.append(_("Choose a counter of the chosen unit."))
         else:
             flash(_("The kiosk %(name)s has been saved.", name=device.name))
             return redirect(url_for("admin.kiosk_list"), 303)
+    return _kiosk_page(device, form)
+
+
+def _kiosk_page(device: KioskDevice, form: KioskForm):
+    """The kiosk's page, with the error of a refused move (400)."""
+    choices = filter_choices(visible=scope.visible_unit_ids(current_user), locale=i18n.current())
+    error = form.counter.errors[0] if form.counter.errors else None
     return render_template(
         "admin/kiosk.html", device=device, choices=choices, error=error
     ), 400 if error else 200
 
 
-def _unit_id(code: str) -> int:
-    from survey.catalogue import find_unit
-
+def _unit_id(code: str | None) -> int:
     unit = find_unit(code)
     if unit is None:
         abort(400)

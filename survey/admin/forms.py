@@ -13,7 +13,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from survey.accounts import ROLES
 from survey.filters import PageField, QueryForm
@@ -140,3 +140,18 @@ class FlagReviewForm(FlaskForm):
         ],
         validate_choice=True,
     )
+
+
+class KioskForm(FlaskForm):
+    """Rename or move a kiosk. The unit and counter are checked against the places one may
+    see by the view and kiosks.update_kiosk (a counter of another unit is refused there)."""
+
+    name = StringField(_l("Name"))
+    unit = StringField(_l("Unit"))
+    counter = StringField(_l("Counter"))
+
+
+class RevokeKioskForm(FlaskForm):
+    """Revoke a kiosk: the page's second form, told apart by its `action`."""
+
+    action = HiddenField(validators=[AnyOf(["revoke"])])

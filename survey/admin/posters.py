@@ -34,9 +34,7 @@ def qr_poster(code: str, fmt: str):
     counter = catalogue.find_counter(form.counter.data)
     if service is None or fmt not in ("pdf", "svg") or size not in posters.SIZES:
         abort(404)
-    if form.counter.data and (
-        counter is None or not scope.can_see(current_user, counter.unit_id)
-    ):
+    if form.counter.data and (counter is None or not scope.can_see(current_user, counter.unit_id)):
         abort(404)
     poster = posters.make_poster(service, counter, size)
     audit.record("export.poster", actor=current_user.email, target=poster.url)

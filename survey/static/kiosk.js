@@ -238,7 +238,7 @@
   }
   if (document.querySelector("[data-done]")) { startThanksTimer(); } else { startIdle(); }
   if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/k/sw.js", { scope: "/k/" }).catch(function () {});
+    navigator.serviceWorker.register(body.dataset.sw, { scope: home }).catch(function () {});
   }
   window.addEventListener("online", function () { backoff = MIN_BACKOFF; remember(0); scheduleSync(0); });
   window.kioskQueue = { all: all, sync: sync };  // for staff tools and tests
