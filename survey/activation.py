@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from flask import request
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length
 
 from survey import abuse
+from survey.forms import CarriedForm
 
 COOKIE_AGE = 10 * 365 * 24 * 3600
 
 
-class ActivateForm(FlaskForm):
+class ActivateForm(CarriedForm):
     """The token comes in the link's query string (GET) and back in the confirmation's body."""
 
-    token = HiddenField(validators=[DataRequired(), Length(max=100)])
+    class Meta:
+        csrf = True  # the confirmation is a staff member's POST: its own token, checked here too
 
-    def __init__(self) -> None:
-        super().__init__(formdata=request.args if request.method == "GET" else request.form)
+    token = HiddenField(validators=[DataRequired(), Length(max=100)])
 
 
 def staff_browser() -> bool:

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app, request
+from flask import current_app
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import Field, SelectField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import DateInput
 
 from survey import catalogue, questionnaire, scope
+from survey.forms import QueryForm
 from survey.i18n import lazy_text as _l
 from survey.models import CHANNELS, DailyRollup, Response, Service
 from survey.periods import PRESETS, Period, preset_period
@@ -91,16 +91,6 @@ def _parse_day(text: str | None) -> date | None:
         return date.fromisoformat(text or "")
     except ValueError:
         return None
-
-
-class QueryForm(FlaskForm):
-    """A form read from the query string (a filter, a page, a link): links carry no CSRF token."""
-
-    class Meta:
-        csrf = False
-
-        def wrap_formdata(self, form, formdata):
-            return request.args
 
 
 class PageField(Field):

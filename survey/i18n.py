@@ -69,6 +69,8 @@ def select_locale() -> str:
         chosen = request.cookies.get(COOKIE)
         return chosen if chosen in LOCALES else current_app.config["SURVEY_DEFAULT_LOCALE"]
     if request.path.startswith("/api/"):
+        # Read by hand: the locale is chosen before any form can exist (a form's labels ask
+        # for the locale, which would ask for the form again).
         wanted = request.args.get("lang")
         if wanted in LOCALES:
             return wanted
@@ -88,10 +90,10 @@ def switch_url(code: str) -> str:
         and request.method == "GET"
         and not (request.url_rule and "lang" not in request.url_rule.arguments)
     ):
-        # url_for reads keys such as _external, _scheme and _method as options: never pass
-        # them on from the query string.
-        query = {k: v for k, v in request.args.items() if not k.startswith("_")}
-        return url_for(endpoint, **{**query, **args, "lang": code})
+        # The query string goes on as it came (url_for would read keys such as _external as
+        # its own options).
+        query = request.query_string.decode("ascii", "replace")
+        return url_for(endpoint, **{**args, "lang": code}) + (f"?{query}" if query else "")
     return f"/{code}/"
 
 

@@ -18,10 +18,10 @@ from flask import (
     request,
     url_for,
 )
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 
 from survey import abuse, catalogue, citizen, i18n, questionnaire, steps
+from survey.forms import CarriedForm
 from survey.kiosk_mode import in_kiosk
 
 bp = Blueprint("public", __name__)
@@ -30,21 +30,7 @@ NOT_ANSWERS = ("csrf_token", "rid", "fill", "counter", "unit", "via", "action", 
 CARRIED = ("counter", "unit", "via")
 
 
-class PageForm(FlaskForm):
-    """A citizen page's own fields, read from the query string on a GET, the body on a POST.
-
-    Not the answers: those go through responses.clean_answers, the one validation the pages
-    share with the API and the import. CSRFProtect checks every POST before the view.
-    """
-
-    class Meta:
-        csrf = False
-
-    def __init__(self) -> None:
-        super().__init__(formdata=request.args if request.method == "GET" else request.form)
-
-
-class ContextForm(PageForm):
+class ContextForm(CarriedForm):
     """What the overall question carries: the QR code's counter, unit and channel, the
     response id and the signed fill time."""
 
@@ -59,15 +45,15 @@ class ContextForm(PageForm):
         return {name: self[name].data for name in CARRIED if self[name].data}
 
 
-class SearchForm(PageForm):
+class SearchForm(CarriedForm):
     q = StringField()
 
 
-class CommentForm(PageForm):
+class CommentForm(CarriedForm):
     comment = TextAreaField()
 
 
-class ThankYouForm(PageForm):
+class ThankYouForm(CarriedForm):
     again = StringField()
 
 

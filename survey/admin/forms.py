@@ -16,7 +16,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from survey.accounts import ROLES
-from survey.filters import PageField, QueryForm
+from survey.filters import PageField
+from survey.forms import QueryForm
 from survey.i18n import lazy_text as _l
 
 
