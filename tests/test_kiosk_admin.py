@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, func, select, update
@@ -15,6 +15,9 @@ from survey import flags, kiosks, rollups
 from survey.extensions import db
 from survey.models import AuditEvent, KioskDevice, Response, Unit, VisitCode, utcnow
 from tests.builders import make_user, overall_form, sign_in
+
+# Sunday 20:00 UTC is Monday 03:00 in Vietnam: the kiosk's working week follows local time.
+MONDAY_03_VN = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -129,16 +132,18 @@ def test_kiosk_list_shows_offline_and_queue(app, client, token):
     )
     with app.app_context():
         device = db.session.scalar(select(KioskDevice))
-        assert not kiosks.is_offline(device)
-        app.config["SURVEY_OPENING_HOURS"] = "00:00-23:59"
+        assert not kiosks.is_offline(device, now=utcnow())  # it has just called in
         db.session.execute(
-            update(KioskDevice).values(last_heartbeat=utcnow() - timedelta(minutes=11))
+            update(KioskDevice).values(last_heartbeat=MONDAY_03_VN - timedelta(days=7))
         )
         db.session.commit()
         device = db.session.scalar(select(KioskDevice))
-        sunday = utcnow() + timedelta(days=(6 - utcnow().weekday()) % 7)
-        assert kiosks.is_offline(device, utcnow()) is (utcnow().weekday() != 6)
-        assert not kiosks.is_offline(device, sunday.replace(hour=3))
+        assert not kiosks.is_offline(device, now=MONDAY_03_VN)  # before opening (07:00)
+        app.config["SURVEY_OPENING_HOURS"] = "00:00-23:59"
+        assert kiosks.is_offline(device, now=MONDAY_03_VN)  # Monday in Vietnam, Sunday in UTC
+        assert kiosks.is_offline(device, now=MONDAY_03_VN - timedelta(days=1, hours=17))  # Sat 10h
+        assert not kiosks.is_offline(device, now=MONDAY_03_VN - timedelta(days=1))  # Sun 03h
+        assert not kiosks.is_offline(device, now=MONDAY_03_VN - timedelta(hours=17))  # Sun 10h
     sign_in(client, "manager@ag.vn")
     page = client.get("/admin/kiosks").text
     assert "Sảnh A" in page and ">4<" in page

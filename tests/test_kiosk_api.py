@@ -155,7 +155,7 @@ def test_heartbeat_records_queue_depth(app, client, device):
     with app.app_context():
         kiosk = db.session.scalar(select(KioskDevice))
         assert (kiosk.app_version, kiosk.queued, kiosk.dead_letters) == ("1.2", 3, 1)
-        assert not kiosks.is_offline(kiosk)
+        assert not kiosks.is_offline(kiosk, now=utcnow())
 
 
 def test_ten_identical_posts_at_once_store_one_response(app, live_server, device):
