@@ -16,7 +16,6 @@ import http.client
 import os
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,9 @@ from pathlib import Path
 
 import redis
 from sqlalchemy import create_engine, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.servers import Server  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/3"
 PORTS = range(18600, 18650)
@@ -237,43 +239,16 @@ def _history_row(version_id: int, service_id: int, unit_id: int, at: datetime) -
     }
 
 
-def start(ports: list[int], workers: int, env: dict) -> list[subprocess.Popen]:
+def start(ports: list[int], workers: int, env: dict) -> list[Server]:
     """`survey serve` on each port; wait until each answers /healthz."""
-    serve = [sys.executable, "-c", "from survey.cli import main; main()", "serve"]
-    processes = [
-        subprocess.Popen(
-            [*serve, "--port", str(port), "--workers", str(workers)],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
-    for port in ports:
-        wait_ready(port)
-    return processes
+    env = {**os.environ, **env}
+    return [Server(port, env, workers, log=Path(os.devnull)).start() for port in ports]
 
 
-def wait_ready(port: int, seconds: float = 60) -> None:
-    """Poll /healthz until it answers 200."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"no server on port {port}")
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
+def stop(processes: list[Server]) -> None:
     """Stop the servers this script started."""
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.wait(timeout=30)
+    for server in processes:
+        server.stop(30)
 
 
 @dataclass

@@ -10,8 +10,6 @@ import itertools
 import json
 import os
 import re
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +17,7 @@ import pytest
 import redis
 
 from bench.phone_abuse import REDIS_URL, Browser, count_flags, deployment, script, stop
+from tests import servers
 
 TURN = itertools.count()
 LIMITS = {"SURVEY_KIOSK_RATE_LIMIT": "10 per minute"}
@@ -28,7 +27,7 @@ LIMITS = {"SURVEY_KIOSK_RATE_LIMIT": "10 per minute"}
 def served(request, tmp_path):
     kind = request.param
     if kind == "redis":
-        redis.Redis.from_url(REDIS_URL).ping()  # Redis is part of the test setup: no skipping
+        servers.redis_or_skip(REDIS_URL)  # skipped without Redis, except under .ci/run
     ports = [18620, 18621] if kind == "sqlite" else [18622, 18623]
     found = deployment(kind, tmp_path, ports, extra=LIMITS)
     yield kind, found
@@ -38,14 +37,8 @@ def served(request, tmp_path):
 
 
 def kiosk_token(found) -> str:
-    command = [sys.executable, "-c", "from survey.cli import main; main()", "kiosk", "create"]
-    done = subprocess.run(
-        [*command, "--unit", found.unit, "--name", "Sảnh"],
-        env={**os.environ, **found.env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    env = {**os.environ, **found.env}
+    done = servers.cli("kiosk", "create", "--unit", found.unit, "--name", "Sảnh", env=env)
     return done.stdout.strip().splitlines()[-1]
 
 
