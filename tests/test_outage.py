@@ -12,31 +12,22 @@ from datetime import UTC, datetime
 
 import pytest
 
-from survey import create_app, kiosks, questionnaire
+from survey import kiosks, questionnaire
 from survey.extensions import db
 from tests.builders import make_catalogue, overall_form
+from tests.conftest import build_app
 
 CLOSED_PORT_URL = "postgresql+psycopg://postgres@127.0.0.1:18749/survey_nowhere"
 UNAVAILABLE_VI = "Hệ thống tạm thời không phục vụ được"
 
 
 def _app(url: str, tmp_path, **extra):
-    return create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "test",
-            "WTF_CSRF_ENABLED": False,
-            "SURVEY_SQLITE_BUSY_TIMEOUT": 200,
-            **extra,
-        }
-    )
+    return build_app(url, tmp_path / "instance", SURVEY_SQLITE_BUSY_TIMEOUT=200, **extra)
 
 
 @pytest.fixture
-def sqlite_app(tmp_path, monkeypatch):
+def sqlite_app(tmp_path):
     """An app on its own SQLite file (whatever the suite's database), with a kiosk token."""
-    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
     path = tmp_path / "locked.db"
     app = _app(f"sqlite:///{path}", tmp_path)
     with app.app_context():
@@ -51,9 +42,8 @@ def sqlite_app(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def unreachable(tmp_path, monkeypatch):
+def unreachable(tmp_path):
     """An app whose PostgreSQL server does not answer (a closed loopback port)."""
-    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
     app = _app(CLOSED_PORT_URL, tmp_path)
     yield app
     with app.app_context():

@@ -17,11 +17,12 @@ from flask import request
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from survey import accounts, config, create_app, visits
+from survey import accounts, config, visits
 from survey.extensions import db
 from survey.i18n import lazy_text
 from survey.models import Response, Service, utcnow
 from tests.builders import make_user, overall_form, rate, sign_in
+from tests.conftest import build_app
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -225,20 +226,11 @@ def test_no_template_carries_inline_script_or_style():
 
 
 @pytest.fixture
-def make_app(database_url, app, tmp_path, monkeypatch):
+def make_app(database_url, app, tmp_path):
     """An app on the test database with extra configuration (its data comes from `app`)."""
 
     def build(**settings):
-        monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
-        built = create_app(
-            {
-                "TESTING": True,
-                "SQLALCHEMY_DATABASE_URI": database_url,
-                "SECRET_KEY": "test",
-                "WTF_CSRF_ENABLED": False,
-                **settings,
-            }
-        )
+        built = build_app(database_url, tmp_path / "instance", **settings)
         seen = {}
 
         @built.before_request

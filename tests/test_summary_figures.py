@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from survey import accounts, create_app, questionnaire
+from survey import accounts, questionnaire
 from survey.extensions import db
 from survey.models import Answer, Counter, Response, Service, Unit
 from tests.builders import PASSWORD, make_user, rate, sign_in
-from tests.conftest import _empty, _test_config
+from tests.conftest import _empty, build_app
 
 NOW = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
 VN = timedelta(hours=7)
@@ -26,11 +26,7 @@ VN = timedelta(hours=7)
 
 @pytest.fixture(scope="module")
 def seeded(database_url, tmp_path_factory):
-    # A module-wide app has no per-test instance folder: keep its sign-in limit to itself, not
-    # in the store of ./instance that other apps of the run may share.
-    config = {**_test_config(database_url, tmp_path_factory.mktemp("seeded"))}
-    config["RATELIMIT_STORAGE_URI"] = "memory://"
-    app = create_app(config)
+    app = build_app(database_url, tmp_path_factory.mktemp("seeded"))  # its own limits store
     _empty(app)
     with app.app_context():
         from survey import catalogue, demo
