@@ -10,7 +10,6 @@ import itertools
 import json
 import os
 import re
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +17,7 @@ import redis
 
 from bench.phone_abuse import REDIS_URL, Browser, count_flags, deployment, script, stop
 from tests import servers
+from tests.builders import response_body
 
 TURN = itertools.count()
 LIMITS = {"SURVEY_KIOSK_RATE_LIMIT": "10 per minute"}
@@ -70,8 +70,8 @@ def test_the_kiosk_limit_is_one_budget_whatever_the_spacing_of_the_header(served
     at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
 
     def send(header: str) -> int:
-        body = {"id": str(uuid.uuid4()), "service": found.service, "answers": {"OV": 5}}
-        return post_json(found.servers, "/api/v1/responses", {**body, "captured_at": at}, header)
+        body = response_body(service=found.service, captured_at=at)
+        return post_json(found.servers, "/api/v1/responses", body, header)
 
     statuses = [send(f"Bearer {token}") for _ in range(10)]
     statuses += [send(f"Bearer     {token}"), send(f"bearer {token}")]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from survey import accounts, questionnaire
 from survey.extensions import db
 from survey.models import Answer, Counter, Response, Service, Unit
-from tests.builders import PASSWORD, make_user, rate, sign_in
+from tests.builders import PASSWORD, bearer, make_user, rate, sign_in
 from tests.conftest import _empty, build_app
 
 NOW = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
@@ -157,7 +157,7 @@ def test_api_matches_a_recomputation(seeded, since, until, filters):
         app.test_client()
         .get(
             f"/api/v1/summary?from={since}&to={until}&{query}",
-            headers={"Authorization": f"Bearer {token}"},
+            headers=bearer(token),
         )
         .get_json()
     )
@@ -192,7 +192,7 @@ def test_api_groups_match_a_recomputation(seeded):
         app.test_client()
         .get(
             "/api/v1/summary?from=2025-01-01&to=2025-12-31&group_by=service",
-            headers={"Authorization": f"Bearer {token}"},
+            headers=bearer(token),
         )
         .get_json()
     )
@@ -280,7 +280,7 @@ def test_a_period_with_no_data_says_so(seeded):
     assert "Chưa có dữ liệu cho kỳ và bộ lọc này" in page and not _cards(page)
     data = client.get(
         "/api/v1/summary?from=2019-01-01&to=2019-12-31",
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     ).get_json()
     assert data["responses"] == 0 and data["overall"]["index"] is None
     assert data["message"] == "Chưa có dữ liệu trong kỳ này."
@@ -300,9 +300,7 @@ def test_a_period_with_no_data_says_so(seeded):
 )
 def test_bad_summary_requests_get_a_clear_4xx(seeded, query, field, status):
     app, token, _raw = seeded
-    reply = app.test_client().get(
-        f"/api/v1/summary?{query}", headers={"Authorization": f"Bearer {token}"}
-    )
+    reply = app.test_client().get(f"/api/v1/summary?{query}", headers=bearer(token))
     assert reply.status_code == status
     error = reply.get_json()["errors"][0]
     assert error["field"] == field and error["message"]
@@ -319,7 +317,7 @@ def test_small_numbers_are_greyed_and_counters_hidden(seeded):
         app.test_client()
         .get(
             "/api/v1/summary?from=2026-11-01&to=2026-11-20&group_by=counter&service=HT-KHAISINH",
-            headers={"Authorization": f"Bearer {token}"},
+            headers=bearer(token),
         )
         .get_json()
     )
