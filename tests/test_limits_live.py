@@ -23,13 +23,15 @@ TURN = itertools.count()
 LIMITS = {"SURVEY_KIOSK_RATE_LIMIT": "10 per minute"}
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def served(request, tmp_path):
+# One deployment of each kind serves the module's tests: each test has addresses, a kiosk or a
+# script of its own, so none spends another's budget.
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def served(request, tmp_path_factory):
     kind = request.param
     if kind == "redis":
         servers.redis_or_skip(REDIS_URL)  # skipped without Redis, except under .ci/run
     ports = [18620, 18621] if kind == "sqlite" else [18622, 18623]
-    found = deployment(kind, tmp_path, ports, extra=LIMITS)
+    found = deployment(kind, tmp_path_factory.mktemp(kind), ports, extra=LIMITS)
     yield kind, found
     stop(found.processes)
     if kind == "redis":
