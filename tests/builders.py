@@ -39,6 +39,11 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def api_json(app, token: str, url: str):
+    """GET an API URL with a Bearer token; the JSON reply."""
+    return app.test_client().get(url, headers=bearer(token)).get_json()
+
+
 def response_body(*, ov: int = 5, minutes_ago: float = 1, **changes) -> dict:
     """A kiosk's rating for /api/v1/responses (and batches): a new id, the overall question
     answered `ov`, captured `minutes_ago`; `changes` replace or add fields."""

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from survey import accounts, questionnaire
 from survey.extensions import db
 from survey.models import Answer, Counter, Response, Service, Unit
-from tests.builders import PASSWORD, bearer, make_user, rate, sign_in
+from tests.builders import PASSWORD, api_json, bearer, make_user, rate, sign_in
 from tests.conftest import _empty, build_app
 
 NOW = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
@@ -153,14 +153,7 @@ def _keep(seeded_app, filters):
 def test_api_matches_a_recomputation(seeded, since, until, filters):
     app, token, raw = seeded
     query = "&".join(f"{k}={v}" for k, v in filters.items())
-    data = (
-        app.test_client()
-        .get(
-            f"/api/v1/summary?from={since}&to={until}&{query}",
-            headers=bearer(token),
-        )
-        .get_json()
-    )
+    data = api_json(app, token, f"/api/v1/summary?from={since}&to={until}&{query}")
     with app.app_context():
         q = questionnaire.active()
     want = expected(
@@ -188,14 +181,7 @@ def test_api_matches_a_recomputation(seeded, since, until, filters):
 
 def test_api_groups_match_a_recomputation(seeded):
     app, token, raw = seeded
-    data = (
-        app.test_client()
-        .get(
-            "/api/v1/summary?from=2025-01-01&to=2025-12-31&group_by=service",
-            headers=bearer(token),
-        )
-        .get_json()
-    )
+    data = api_json(app, token, "/api/v1/summary?from=2025-01-01&to=2025-12-31&group_by=service")
     with app.app_context():
         q = questionnaire.active()
     assert sum(g["responses"] for g in data["groups"]) == data["responses"]
@@ -313,13 +299,10 @@ def test_bad_summary_requests_get_a_clear_4xx(seeded, query, field, status):
 
 def test_small_numbers_are_greyed_and_counters_hidden(seeded):
     app, token, _raw = seeded
-    data = (
-        app.test_client()
-        .get(
-            "/api/v1/summary?from=2026-11-01&to=2026-11-20&group_by=counter&service=HT-KHAISINH",
-            headers=bearer(token),
-        )
-        .get_json()
+    data = api_json(
+        app,
+        token,
+        "/api/v1/summary?from=2026-11-01&to=2026-11-20&group_by=counter&service=HT-KHAISINH",
     )
     hidden = [g for g in data["groups"] if g.get("hidden")]
     assert hidden and all(g["overall"] is None and g["responses"] < 5 for g in hidden)
