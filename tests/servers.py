@@ -86,7 +86,10 @@ class Server:
         finally:
             if log:
                 log.close()  # the child holds its own copy
-        wait_ready(self.port, seconds, self.process)
+        try:
+            wait_ready(self.port, seconds, self.process)
+        except RuntimeError as failed:
+            raise RuntimeError(f"{failed}; its output: {self.log or 'the pipe'}") from None
         return self
 
     def stop(self, seconds: float = 20) -> None:
