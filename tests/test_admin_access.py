@@ -130,7 +130,7 @@ def test_viewers_see_figures_but_not_comments(client, people):
 
 
 def test_revoked_token_is_refused_at_once(app, client, people):
-    headers = {"Authorization": f"Bearer {people['tokens']['other']}"}
+    headers = bearer(people["tokens"]["other"])
     url = "/api/v1/summary?from=2020-01-01&to=2030-12-31"
     assert client.get(url, headers=headers).status_code == 200
     sign_in(client, "admin@ag.vn")
