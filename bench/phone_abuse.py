@@ -16,6 +16,7 @@ import http.client
 import os
 import random
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +30,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.servers import Server  # noqa: E402
+from tests.servers import Server, wait_ready  # noqa: E402, F401  (wait_ready: for the benches)
 
 REDIS_URL = "redis://127.0.0.1:6379/3"
 PORTS = range(18600, 18650)
@@ -239,16 +240,18 @@ def _history_row(version_id: int, service_id: int, unit_id: int, at: datetime) -
     }
 
 
-def start(ports: list[int], workers: int, env: dict) -> list[Server]:
+def start(ports: list[int], workers: int, env: dict) -> list[subprocess.Popen]:
     """`survey serve` on each port; wait until each answers /healthz."""
     env = {**os.environ, **env}
-    return [Server(port, env, workers, log=Path(os.devnull)).start() for port in ports]
+    return [Server(port, env, workers, log=Path(os.devnull)).start().process for port in ports]
 
 
-def stop(processes: list[Server]) -> None:
+def stop(processes: list[subprocess.Popen]) -> None:
     """Stop the servers this script started."""
-    for server in processes:
-        server.stop(30)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=30)
 
 
 @dataclass
