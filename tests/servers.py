@@ -39,7 +39,8 @@ def free_port(ports: Iterable[int] = (0,)) -> int:
 
 
 def server_env(folder: Path, **settings: str) -> dict[str, str]:
-    """This process's environment for a server whose instance folder is `folder`/instance."""
+    """This process's environment for a child (a server or a command) whose instance folder is
+    `folder`/instance."""
     env = {**os.environ, "SURVEY_INSTANCE_PATH": str(Path(folder) / "instance")}
     env.pop("SURVEY_DATABASE_URL", None)  # the instance's own SQLite file unless `settings` say
     env.update(settings)
