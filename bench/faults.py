@@ -21,7 +21,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.fault_clients import Tally, citizen_client, kiosk_client, request  # noqa: E402
+from bench.fault_clients import Tally, citizen_client, kiosk_client  # noqa: E402
+from tests import servers  # noqa: E402
 
 SCENARIOS = ("worker-kill", "pg-terminate", "sqlite-lock", "server-restart")
 PORTS = range(18700, 18750)
@@ -89,64 +89,13 @@ class Report:
         ) and (self.faults > 0 and t.pending == 0)
 
 
-def free_port() -> int:
-    """The first free loopback port of the fault tests' range."""
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18700-18749")
-
-
-class Server:
-    """`survey serve` in its own process group, so that a kill reaches master and workers."""
-
-    def __init__(self, port: int, workers: int, env: dict, log: Path):
-        self.base, self.port, self.workers, self.env = (
-            f"http://127.0.0.1:{port}",
-            port,
-            workers,
-            env,
-        )
-        self.log, self.process = log, None
-
-    def start(self) -> None:
-        """Start the server and wait until /healthz answers."""
-        command = [sys.executable, "-c", "from survey.cli import main; main()", "serve"]
-        command += ["--port", str(self.port), "--workers", str(self.workers)]
-        with self.log.open("a") as log:
-            self.process = subprocess.Popen(
-                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        for _ in range(300):
-            try:
-                if request(self.base, "GET", "/healthz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the server did not start; see {self.log}")
+class Server(servers.Server):
+    """`survey serve` whose gunicorn workers a fault may kill one by one."""
 
     def worker_pids(self) -> list[int]:
         """The gunicorn workers (children of the master)."""
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in path.read_text().split()] if path.exists() else []
-
-    def kill(self) -> None:
-        """kill -9 the master and its workers."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        """Stop gracefully, or kill after 20 s."""
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.kill()
 
 
 def _kill_workers(ctx, stop_at: float) -> int:
@@ -251,13 +200,12 @@ def _count(url: str, tally: Tally) -> tuple[int, int, int, int]:
 
 
 def _environment(options: Options, folder: Path, url: str) -> dict:
-    env = {**os.environ, "SURVEY_INSTANCE_PATH": str(folder / "instance")}
-    env.update(
+    return servers.server_env(
+        folder,
         SURVEY_DATABASE_URL=url,
         SURVEY_KIOSK_RATE_LIMIT="100000 per minute",
         SURVEY_SQLITE_BUSY_TIMEOUT=str(BUSY_TIMEOUT_MS),
     )
-    return env
 
 
 def _drive(options: Options, ctx: dict, service: str, tokens: list[str]) -> tuple[int, Tally]:
@@ -298,7 +246,8 @@ def run(options: Options) -> Report:
             check=True,
         )
         made = json.loads(setup.stdout.strip().splitlines()[-1])
-        ctx["server"] = Server(free_port(), options.workers, env, folder / "server.log")
+        port = servers.free_port(PORTS)
+        ctx["server"] = Server(port, env, options.workers, folder / "server.log")
         ctx["server"].start()
         try:
             faults, tally = _drive(options, ctx, made["service"], made["tokens"])

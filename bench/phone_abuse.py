@@ -29,6 +29,9 @@ from pathlib import Path
 import redis
 from sqlalchemy import create_engine, text
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.servers import Server, wait_ready  # noqa: E402, F401  (wait_ready: for the benches)
+
 REDIS_URL = "redis://127.0.0.1:6379/3"
 PORTS = range(18600, 18650)
 PICK = random.Random(3)
@@ -239,33 +242,8 @@ def _history_row(version_id: int, service_id: int, unit_id: int, at: datetime) -
 
 def start(ports: list[int], workers: int, env: dict) -> list[subprocess.Popen]:
     """`survey serve` on each port; wait until each answers /healthz."""
-    serve = [sys.executable, "-c", "from survey.cli import main; main()", "serve"]
-    processes = [
-        subprocess.Popen(
-            [*serve, "--port", str(port), "--workers", str(workers)],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
-    for port in ports:
-        wait_ready(port)
-    return processes
-
-
-def wait_ready(port: int, seconds: float = 60) -> None:
-    """Poll /healthz until it answers 200."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"no server on port {port}")
+    env = {**os.environ, **env}
+    return [Server(port, env, workers, log=Path(os.devnull)).start().process for port in ports]
 
 
 def stop(processes: list[subprocess.Popen]) -> None:

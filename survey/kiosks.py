@@ -102,9 +102,8 @@ def _opening_hours() -> tuple[time, time]:
     return time.fromisoformat(start), time.fromisoformat(end)
 
 
-def is_offline(device: KioskDevice, now: datetime | None = None) -> bool:
-    """No heartbeat for 10 minutes during opening hours (Monday to Saturday)."""
-    now = now or utcnow()
+def is_offline(device: KioskDevice, *, now: datetime) -> bool:
+    """No heartbeat for 10 minutes during opening hours (Monday to Saturday, local time)."""
     local = now.astimezone(ZoneInfo(current_app.config["SURVEY_TIMEZONE"]))
     start, end = _opening_hours()
     if local.weekday() == 6 or not start <= local.time() <= end:
@@ -118,9 +117,11 @@ class KioskRow:
     offline: bool
 
 
-def list_kiosks(visible: set[int] | None) -> list[KioskRow]:
-    """The kiosks of the units one may see, with their offline state."""
+def list_kiosks(visible: set[int] | None, *, now: datetime | None = None) -> list[KioskRow]:
+    """The kiosks of the units one may see, with their offline state at `now` (default: now)."""
+    now = now or utcnow()
     query = select(KioskDevice).order_by(KioskDevice.revoked_at.is_not(None), KioskDevice.name)
     if visible is not None:
         query = query.where(KioskDevice.unit_id.in_(visible))
-    return [KioskRow(d, d.revoked_at is None and is_offline(d)) for d in db.session.scalars(query)]
+    rows = db.session.scalars(query)
+    return [KioskRow(d, d.revoked_at is None and is_offline(d, now=now)) for d in rows]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from survey import catalogue
+import uuid
+from datetime import timedelta
+
+from survey import catalogue, kiosks
+from survey.models import utcnow
 
 SMALL_CATALOGUE = """kind,code,parent,name_vi,name_en,name_km,national_code,field,agency,active
 unit,CTR,,Trung tâm Phục vụ hành chính công tỉnh,Provincial centre,មជ្ឈមណ្ឌល,,,,
@@ -23,6 +27,33 @@ service,CT-CU,,Thủ tục đã bãi bỏ,Retired procedure,នីតិវិ�
 def make_catalogue() -> int:
     """Load the small catalogue the tests use."""
     return catalogue.import_csv(SMALL_CATALOGUE)
+
+
+def kiosk_token(*, unit: str = "XA1", counter: str | None = "XA1-Q01", name: str = "Sảnh A") -> str:
+    """Register a kiosk (in an app context) and return its device token."""
+    return kiosks.create_kiosk(unit=unit, counter=counter, name=name, actor="t")[1]
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header of a kiosk or API token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def api_json(app, token: str, url: str):
+    """GET an API URL with a Bearer token; the JSON reply."""
+    return app.test_client().get(url, headers=bearer(token)).get_json()
+
+
+def response_body(*, ov: int = 5, minutes_ago: float = 1, **changes) -> dict:
+    """A kiosk's rating for /api/v1/responses (and batches): a new id, the overall question
+    answered `ov`, captured `minutes_ago`; `changes` replace or add fields."""
+    return {
+        "id": str(uuid.uuid4()),
+        "service": "HT-KHAISINH",
+        "captured_at": (utcnow() - timedelta(minutes=minutes_ago)).isoformat(),
+        "answers": {"OV": ov},
+        **changes,
+    }
 
 
 def overall_form(client, path: str) -> dict:
@@ -98,8 +129,6 @@ def rate(
     comment: str | None = None,
 ):
     """Store one complete response through the write path."""
-    import uuid
-
     from sqlalchemy import select
 
     from survey import questionnaire, responses

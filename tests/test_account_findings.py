@@ -15,7 +15,7 @@ from sqlalchemy import select
 from survey import accounts, audit
 from survey.extensions import db
 from survey.models import AuditEvent, User
-from tests.builders import PASSWORD, make_user, sign_in
+from tests.builders import PASSWORD, bearer, make_user, sign_in
 
 THREADS = 8
 
@@ -110,7 +110,7 @@ def test_a_reactivated_users_old_api_tokens_stay_dead(app, client):
         token = accounts.create_api_token(viewer, actor="t")
         viewer_id = viewer.id
     url = "/api/v1/summary?from=2020-01-01&to=2030-12-31"
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = bearer(token)
     assert client.get(url, headers=headers).status_code == 200
     sign_in(client, "admin@ag.vn")
     form = {"email": "viewer@ag.vn", "role": "viewer", "units": ["XA1"]}

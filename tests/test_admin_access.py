@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from survey import accounts, audit
 from survey.extensions import db
 from survey.models import ApiToken, AuditEvent, User, UserSession, utcnow
-from tests.builders import PASSWORD, make_user, rate, sign_in
+from tests.builders import PASSWORD, bearer, make_user, rate, sign_in
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_a_manager_sees_only_their_units(client, people):
     token = people["tokens"]["manager"]
     data = client.get(
         "/api/v1/summary?from=2020-01-01&to=2030-12-31",
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     ).get_json()
     assert data["responses"] == 5 and data["overall_question"]["index"] == 100.0
     sign_in(client, "manager@ag.vn")
@@ -130,7 +130,7 @@ def test_viewers_see_figures_but_not_comments(client, people):
 
 
 def test_revoked_token_is_refused_at_once(app, client, people):
-    headers = {"Authorization": f"Bearer {people['tokens']['other']}"}
+    headers = bearer(people["tokens"]["other"])
     url = "/api/v1/summary?from=2020-01-01&to=2030-12-31"
     assert client.get(url, headers=headers).status_code == 200
     sign_in(client, "admin@ag.vn")

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from survey import backup, create_app, demo
+from survey import backup, demo
 from survey.extensions import db
+from tests.conftest import build_app
 
 
 def test_backup_copies_the_live_database_leaving_out_an_open_write(app, runner, tmp_path):
@@ -52,10 +53,9 @@ def test_backup_refuses_what_it_cannot_copy(tmp_path):
     assert not Path(tmp_path / "copy.db").exists()
 
 
-def test_the_command_points_a_postgresql_install_to_pg_dump(tmp_path, monkeypatch):
-    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
+def test_the_command_points_a_postgresql_install_to_pg_dump(tmp_path):
     url = "postgresql+psycopg://postgres@127.0.0.1:1/survey"  # never connected to
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url})
+    app = build_app(url, tmp_path / "instance")
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "copy.db")])
     assert result.exit_code == 1
     assert "use pg_dump for PostgreSQL" in result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from survey import kiosks
-from tests.builders import make_user, sign_in
+from tests.builders import kiosk_token, make_user, sign_in
 
 KIOSK_COOKIE = "kiosk_device"
 
@@ -13,7 +13,7 @@ KIOSK_COOKIE = "kiosk_device"
 @pytest.fixture
 def token(app):
     with app.app_context():
-        return kiosks.create_kiosk(unit="XA1", counter="XA1-Q01", name="Sảnh A", actor="t")[1]
+        return kiosk_token()
 
 
 def test_the_link_asks_for_confirmation_before_activating(client, token):

@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, func, select, update
@@ -15,7 +15,10 @@ from sqlalchemy import event, func, select, update
 from survey import flags, kiosks, rollups
 from survey.extensions import db
 from survey.models import AuditEvent, KioskDevice, Response, Unit, VisitCode, utcnow
-from tests.builders import make_user, overall_form, sign_in
+from tests.builders import bearer, kiosk_token, make_user, overall_form, response_body, sign_in
+
+# Sunday 20:00 UTC is Monday 03:00 in Vietnam: the kiosk's working week follows local time.
+MONDAY_03_VN = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -23,19 +26,12 @@ def token(app):
     with app.app_context():
         make_user("admin@ag.vn", "admin")
         make_user("manager@ag.vn", "manager", ("XA1",))
-        return kiosks.create_kiosk(unit="XA1", counter="XA1-Q01", name="Sảnh A", actor="t")[1]
+        return kiosk_token()
 
 
 def send(client, token, *, seconds_ago: int, ov: int = 5):
-    body = {
-        "id": str(uuid.uuid4()),
-        "service": "HT-KHAISINH",
-        "captured_at": (utcnow() - timedelta(seconds=seconds_ago)).isoformat(),
-        "answers": {"OV": ov},
-    }
-    return client.post(
-        "/api/v1/responses", json=body, headers={"Authorization": f"Bearer {token}"}
-    ).get_json()["id"]
+    body = response_body(ov=ov, minutes_ago=seconds_ago / 60)
+    return client.post("/api/v1/responses", json=body, headers=bearer(token)).get_json()["id"]
 
 
 def flags_of(app) -> list[str | None]:
@@ -126,20 +122,22 @@ def test_kiosk_list_shows_offline_and_queue(app, client, token):
     client.post(
         "/api/v1/kiosk/heartbeat",
         json={"app_version": "1", "queued": 4},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
     with app.app_context():
         device = db.session.scalar(select(KioskDevice))
-        assert not kiosks.is_offline(device)
-        app.config["SURVEY_OPENING_HOURS"] = "00:00-23:59"
+        assert not kiosks.is_offline(device, now=utcnow())  # it has just called in
         db.session.execute(
-            update(KioskDevice).values(last_heartbeat=utcnow() - timedelta(minutes=11))
+            update(KioskDevice).values(last_heartbeat=MONDAY_03_VN - timedelta(days=7))
         )
         db.session.commit()
         device = db.session.scalar(select(KioskDevice))
-        sunday = utcnow() + timedelta(days=(6 - utcnow().weekday()) % 7)
-        assert kiosks.is_offline(device, utcnow()) is (utcnow().weekday() != 6)
-        assert not kiosks.is_offline(device, sunday.replace(hour=3))
+        assert not kiosks.is_offline(device, now=MONDAY_03_VN)  # before opening (07:00)
+        app.config["SURVEY_OPENING_HOURS"] = "00:00-23:59"
+        assert kiosks.is_offline(device, now=MONDAY_03_VN)  # Monday in Vietnam, Sunday in UTC
+        assert kiosks.is_offline(device, now=MONDAY_03_VN - timedelta(days=1, hours=17))  # Sat 10h
+        assert not kiosks.is_offline(device, now=MONDAY_03_VN - timedelta(days=1))  # Sun 03h
+        assert not kiosks.is_offline(device, now=MONDAY_03_VN - timedelta(hours=17))  # Sun 10h
     sign_in(client, "manager@ag.vn")
     page = client.get("/admin/kiosks").text
     assert "Sảnh A" in page and ">4<" in page
@@ -158,12 +156,7 @@ def test_kiosk_can_be_moved_renamed_and_revoked(app, client, token):
     )
     assert wrong.status_code == 400
     client.post(f"/admin/kiosks/{kiosk_id}", data={"action": "revoke"})
-    assert (
-        client.post(
-            "/api/v1/kiosk/heartbeat", json={}, headers={"Authorization": f"Bearer {token}"}
-        ).status_code
-        == 401
-    )
+    assert client.post("/api/v1/kiosk/heartbeat", json={}, headers=bearer(token)).status_code == 401
     with app.app_context():
         device = db.session.get(KioskDevice, kiosk_id)
         assert (device.name, device.unit.code, device.revoked_at is not None) == (
@@ -291,13 +284,13 @@ def test_visit_code_api_for_the_one_stop_software(app, client, token):
     reply = client.post(
         "/api/v1/visit-codes",
         json={"service": "HT-KHAISINH", "count": 3, "counter": "XA1-Q01"},
-        headers={"Authorization": f"Bearer {api}"},
+        headers=bearer(api),
     )
     assert reply.status_code == 201 and len(reply.get_json()["codes"]) == 3
     outside = client.post(
         "/api/v1/visit-codes",
         json={"service": "HT-KHAISINH", "counter": "CTR-Q01"},
-        headers={"Authorization": f"Bearer {api}"},
+        headers=bearer(api),
     )
     assert outside.status_code == 403
     assert client.post("/api/v1/visit-codes", json={"service": "HT-KHAISINH"}).status_code == 401

@@ -6,7 +6,6 @@ import json
 import threading
 import urllib.error
 import urllib.request
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from sqlalchemy import func, select
 from survey import kiosks
 from survey.extensions import db
 from survey.models import Answer, KioskDevice, Response, utcnow
+from tests.builders import bearer, response_body
 
 
 @pytest.fixture
@@ -29,23 +29,20 @@ def device(app, runner):
 
 
 def payload(**changes) -> dict:
-    body = {
-        "id": str(uuid.uuid4()),
-        "service": "HT-KHAISINH",
+    """A full rating: counter, Khmer, criteria answered and not, an expectation, a comment."""
+    full = {
         "counter": "XA1-Q01",
-        "captured_at": (utcnow() - timedelta(minutes=3)).isoformat(),
         "locale": "km",
         "answers": {"OV": 5, "TC1": 4, "TT2": None},
         "expectations": {"1": 3},
         "comment": "ល្អ",
         "status": "complete",
     }
-    body.update(changes)
-    return body
+    return response_body(minutes_ago=3, **{**full, **changes})
 
 
 def post(client, token, body, path="/api/v1/responses"):
-    return client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+    return client.post(path, json=body, headers=bearer(token))
 
 
 def counts(app) -> tuple[int, int]:
@@ -115,7 +112,7 @@ def test_messages_follow_the_requests_language(client, device):
     reply = client.post(
         "/api/v1/responses?lang=vi",
         json=payload(service="NOPE"),
-        headers={"Authorization": f"Bearer {device}"},
+        headers=bearer(device),
     )
     assert reply.get_json()["errors"][0]["message"] == "Thủ tục không tồn tại hoặc đã ngừng."
 
@@ -127,10 +124,7 @@ def test_bad_token_and_revoked_kiosk_are_refused(app, client, device):
     reply = post(client, device, payload())
     assert reply.status_code == 401 and reply.get_json()["errors"]
     assert (
-        client.post(
-            "/api/v1/kiosk/heartbeat", json={}, headers={"Authorization": f"Bearer {device}"}
-        ).status_code
-        == 401
+        client.post("/api/v1/kiosk/heartbeat", json={}, headers=bearer(device)).status_code == 401
     )
     assert counts(app) == (0, 0)
 
@@ -149,13 +143,13 @@ def test_heartbeat_records_queue_depth(app, client, device):
     reply = client.post(
         "/api/v1/kiosk/heartbeat",
         json={"app_version": "1.2", "queued": 3, "dead_letters": 1},
-        headers={"Authorization": f"Bearer {device}"},
+        headers=bearer(device),
     )
     assert reply.get_json()["counter"] == "XA1-Q01"
     with app.app_context():
         kiosk = db.session.scalar(select(KioskDevice))
         assert (kiosk.app_version, kiosk.queued, kiosk.dead_letters) == ("1.2", 3, 1)
-        assert not kiosks.is_offline(kiosk)
+        assert not kiosks.is_offline(kiosk, now=utcnow())
 
 
 def test_ten_identical_posts_at_once_store_one_response(app, live_server, device):

@@ -15,7 +15,7 @@ from survey import accounts, questionnaire, responses, rollups, submissions
 from survey.extensions import db
 from survey.models import Response
 from tests import test_kiosk_api as kiosk_api
-from tests.builders import make_user
+from tests.builders import bearer, make_user
 from tests.test_kiosk_api import counts, payload, post
 
 device = kiosk_api.device  # the fixture: a kiosk at XA1, counter XA1-Q01
@@ -28,7 +28,7 @@ def send_raw(client, token, body: str, path="/api/v1/responses"):
         path,
         data=body.encode("utf-8", "surrogatepass"),
         content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
 
 

@@ -10,27 +10,28 @@ import itertools
 import json
 import os
 import re
-import subprocess
-import sys
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
 
 from bench.phone_abuse import REDIS_URL, Browser, count_flags, deployment, script, stop
+from tests import servers
+from tests.builders import response_body
 
 TURN = itertools.count()
 LIMITS = {"SURVEY_KIOSK_RATE_LIMIT": "10 per minute"}
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def served(request, tmp_path):
+# One deployment of each kind serves the module's tests: each test has addresses, a kiosk or a
+# script of its own, so none spends another's budget.
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def served(request, tmp_path_factory):
     kind = request.param
     if kind == "redis":
-        redis.Redis.from_url(REDIS_URL).ping()  # Redis is part of the test setup: no skipping
+        servers.redis_or_skip(REDIS_URL)  # skipped without Redis, except under .ci/run
     ports = [18620, 18621] if kind == "sqlite" else [18622, 18623]
-    found = deployment(kind, tmp_path, ports, extra=LIMITS)
+    found = deployment(kind, tmp_path_factory.mktemp(kind), ports, extra=LIMITS)
     yield kind, found
     stop(found.processes)
     if kind == "redis":
@@ -38,14 +39,8 @@ def served(request, tmp_path):
 
 
 def kiosk_token(found) -> str:
-    command = [sys.executable, "-c", "from survey.cli import main; main()", "kiosk", "create"]
-    done = subprocess.run(
-        [*command, "--unit", found.unit, "--name", "Sảnh"],
-        env={**os.environ, **found.env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    env = {**os.environ, **found.env}
+    done = servers.cli("kiosk", "create", "--unit", found.unit, "--name", "Sảnh", env=env)
     return done.stdout.strip().splitlines()[-1]
 
 
@@ -77,8 +72,8 @@ def test_the_kiosk_limit_is_one_budget_whatever_the_spacing_of_the_header(served
     at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
 
     def send(header: str) -> int:
-        body = {"id": str(uuid.uuid4()), "service": found.service, "answers": {"OV": 5}}
-        return post_json(found.servers, "/api/v1/responses", {**body, "captured_at": at}, header)
+        body = response_body(service=found.service, captured_at=at)
+        return post_json(found.servers, "/api/v1/responses", body, header)
 
     statuses = [send(f"Bearer {token}") for _ in range(10)]
     statuses += [send(f"Bearer     {token}"), send(f"bearer {token}")]

@@ -10,9 +10,8 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from survey import create_app
 from survey.extensions import db
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, build_app
 
 USERS = [  # id, email, role, active
     (1, "admin@ag.vn", "admin", True),
@@ -72,11 +71,8 @@ def _fill_release_0003(conn) -> None:
         )
 
 
-def test_0004_upgrades_a_database_of_release_0003(empty_database, tmp_path, monkeypatch):
-    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database, "SECRET_KEY": "t"}
-    )
+def test_0004_upgrades_a_database_of_release_0003(empty_database, tmp_path):
+    app = build_app(empty_database, tmp_path / "instance")
     with app.app_context():
         upgrade(revision="0003")
         with db.engine.begin() as conn:

@@ -16,10 +16,11 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from survey import create_app, flags, questionnaire, rollups
+from survey import flags, questionnaire, rollups
 from survey.extensions import db
 from survey.models import Service, Unit
 from tests.builders import make_catalogue
+from tests.conftest import build_app
 from tests.test_migration_0004 import empty_database  # noqa: F401  (the fixture)
 
 REASONS = ("burst", "streak", "fast", "address", "surge")
@@ -105,12 +106,9 @@ def _counted_per_day(counts: Counter) -> dict:
 
 
 @pytest.fixture
-def release_app(empty_database, tmp_path, monkeypatch):  # noqa: F811
+def release_app(empty_database, tmp_path):  # noqa: F811
     """An app on a database at revision 0004, filled as the previous release would."""
-    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database, "SECRET_KEY": "t"}
-    )
+    app = build_app(empty_database, tmp_path / "instance")
     with app.app_context():
         upgrade(revision="0004")
         questionnaire.ensure_default()

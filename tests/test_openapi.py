@@ -17,9 +17,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from survey import accounts, api, kiosks, openapi
+from survey import accounts, api, openapi
 from survey.models import utcnow
-from tests.builders import make_user
+from tests.builders import bearer, kiosk_token, make_user
 
 IGNORED = {"HEAD", "OPTIONS"}
 
@@ -56,7 +56,7 @@ def test_every_operation_documents_its_errors(client):
 def tokens(app):
     """A kiosk token at XA1 and an admin's API token."""
     with app.app_context():
-        _device, kiosk = kiosks.create_kiosk(unit="XA1", counter="XA1-Q01", name="k", actor="t")
+        kiosk = kiosk_token(name="k")
         token = accounts.create_api_token(make_user("admin@ag.vn", "admin"), actor="t")
     return {"kiosk": kiosk, "api": token}
 
@@ -94,7 +94,7 @@ def test_the_api_keeps_to_its_description(app, tokens, mode):
     assert {(o.path, o.method) for o in operations} == api_routes(app) - own
     for operation in operations:
         kind = "api" if operation.path in ("/api/v1/summary", "/api/v1/visit-codes") else "kiosk"
-        _fuzz(operation, mode, {"Authorization": f"Bearer {tokens[kind]}"})
+        _fuzz(operation, mode, bearer(tokens[kind]))
 
 
 def _fuzz(operation, mode, headers: dict) -> None:

@@ -7,43 +7,32 @@ timeout, is a passing outage, not a fault of ours: never a 500, a stack trace or
 from __future__ import annotations
 
 import sqlite3
-import uuid
-from datetime import UTC, datetime
 
 import pytest
 
-from survey import create_app, kiosks, questionnaire
+from survey import questionnaire
 from survey.extensions import db
-from tests.builders import make_catalogue, overall_form
+from tests.builders import bearer, kiosk_token, make_catalogue, overall_form, response_body
+from tests.conftest import build_app
 
 CLOSED_PORT_URL = "postgresql+psycopg://postgres@127.0.0.1:18749/survey_nowhere"
 UNAVAILABLE_VI = "Hệ thống tạm thời không phục vụ được"
 
 
 def _app(url: str, tmp_path, **extra):
-    return create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "test",
-            "WTF_CSRF_ENABLED": False,
-            "SURVEY_SQLITE_BUSY_TIMEOUT": 200,
-            **extra,
-        }
-    )
+    return build_app(url, tmp_path / "instance", SURVEY_SQLITE_BUSY_TIMEOUT=200, **extra)
 
 
 @pytest.fixture
-def sqlite_app(tmp_path, monkeypatch):
+def sqlite_app(tmp_path):
     """An app on its own SQLite file (whatever the suite's database), with a kiosk token."""
-    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
     path = tmp_path / "locked.db"
     app = _app(f"sqlite:///{path}", tmp_path)
     with app.app_context():
         db.create_all()  # the models match the migrations (test_setup)
         questionnaire.ensure_default()
         make_catalogue()
-        _device, token = kiosks.create_kiosk(unit="XA1", counter=None, name="K", actor="test")
+        token = kiosk_token(counter=None, name="K")
     yield app, path, token
     with app.app_context():
         db.session.remove()
@@ -51,9 +40,8 @@ def sqlite_app(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def unreachable(tmp_path, monkeypatch):
+def unreachable(tmp_path):
     """An app whose PostgreSQL server does not answer (a closed loopback port)."""
-    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
     app = _app(CLOSED_PORT_URL, tmp_path)
     yield app
     with app.app_context():
@@ -75,16 +63,6 @@ def _assert_page_503(reply, heading: str = UNAVAILABLE_VI) -> None:
     assert "Traceback" not in reply.text and "Cảm ơn" not in main
 
 
-def _kiosk_body() -> dict:
-    return {
-        "id": str(uuid.uuid4()),
-        "service": "HT-KHAISINH",
-        "captured_at": datetime.now(UTC).isoformat(),
-        "locale": "vi",
-        "answers": {"OV": 5},
-    }
-
-
 def test_a_locked_sqlite_database_gives_503_not_500(sqlite_app):
     app, path, token = sqlite_app
     client = app.test_client()
@@ -93,7 +71,9 @@ def test_a_locked_sqlite_database_gives_503_not_500(sqlite_app):
     try:
         holder.execute("BEGIN EXCLUSIVE")  # another process writing past the busy timeout
         api = client.post(
-            "/api/v1/responses", json=_kiosk_body(), headers={"Authorization": f"Bearer {token}"}
+            "/api/v1/responses",
+            json=response_body(minutes_ago=0, locale="vi"),
+            headers=bearer(token),
         )
         _assert_json_503(api)
         _assert_page_503(client.post("/vi/s/HT-KHAISINH", data={**fields, "OV": "5"}))
@@ -101,7 +81,7 @@ def test_a_locked_sqlite_database_gives_503_not_500(sqlite_app):
         holder.execute("ROLLBACK")
         holder.close()
     again = client.post(
-        "/api/v1/responses", json=_kiosk_body(), headers={"Authorization": f"Bearer {token}"}
+        "/api/v1/responses", json=response_body(minutes_ago=0, locale="vi"), headers=bearer(token)
     )
     assert again.status_code == 201  # the lock is gone: the same app stores again
 
@@ -115,7 +95,11 @@ def test_an_unreachable_database_gives_503_pages_and_json(unreachable):
     client.delete_cookie("kiosk_device")
     _assert_json_503(client.get("/api/v1/services"))
     _assert_json_503(
-        client.post("/api/v1/responses", json=_kiosk_body(), headers={"Authorization": "Bearer x"})
+        client.post(
+            "/api/v1/responses",
+            json=response_body(minutes_ago=0, locale="vi"),
+            headers={"Authorization": "Bearer x"},
+        )
     )
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from survey import kiosks
+from tests.builders import kiosk_token
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,7 @@ def test_every_citizen_page_links_to_the_notice(client, path, notice):
 
 def test_kiosk_pages_link_to_the_kiosk_notice(app, client):
     with app.app_context():
-        token = kiosks.create_kiosk(unit="XA1", counter=None, name="Sảnh", actor="t")[1]
+        token = kiosk_token(counter=None, name="Sảnh")
     client.set_cookie("kiosk_device", token)
     assert 'href="/k/km/privacy"' in client.get("/k/km/").text
     notice = client.get("/k/km/privacy")

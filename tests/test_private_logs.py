@@ -4,12 +4,7 @@ or token, in the access log of a real `survey serve`, in gunicorn's own lines or
 from __future__ import annotations
 
 import logging
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +18,7 @@ from sqlalchemy import text
 
 from survey import logs
 from survey.extensions import db
+from tests import servers
 
 RID = "5f0c7e0e-3a57-4c1e-9d0b-6a1f2b3c4d5e"
 AGENT = "Mozilla/5.0 (Linux; Android 9; CitizenPhone-7731)"
@@ -131,51 +127,16 @@ def test_database_errors_carry_no_parameters(app):
     assert "0909123" not in str(failed.value)
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.fail("no free port in 18800-18849")
-
-
-def _survey(*args: str, env: dict) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-c", "from survey.cli import main; main()", *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-
-
 @pytest.fixture
 def served(tmp_path):
-    port = _free_port()
-    env = {**os.environ, "SURVEY_INSTANCE_PATH": str(tmp_path / "instance")}
-    env.pop("SURVEY_DATABASE_URL", None)
-    env["SURVEY_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-c", "from survey.cli import main; main()", "serve"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield base, process, env
-    process.terminate()
-    process.wait(timeout=10)
+    server = servers.serve(tmp_path, ports=PORTS)
+    yield server.base, server.process, server.env
+    server.stop()
 
 
 def test_served_access_log_ties_no_citizen_to_a_rating(served):
     base, process, env = served
-    visit_url = _survey("visit-codes", "mint", "--service", "HT-KETHON", env=env).stdout.strip()
+    visit_url = servers.cli("visit-codes", "mint", "--service", "HT-KETHON", env=env).stdout.strip()
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     browser.addheaders = [("User-Agent", AGENT), ("Referer", base + "/vi/?q=from-referrer")]
     page = browser.open(base + "/vi/s/HT-KHAISINH?via=qr").read().decode()

@@ -4,33 +4,23 @@ stay hidden behind any filter, sessions are stored hashed."""
 from __future__ import annotations
 
 import hashlib
-import uuid
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from survey import kiosks
 from survey.extensions import db
-from survey.models import Response, UserSession, utcnow
-from tests.builders import make_user, rate, sign_in
+from survey.models import Response, UserSession
+from tests.builders import bearer, kiosk_token, make_user, rate, response_body, sign_in
 
 
 @pytest.fixture
 def token(app):
     with app.app_context():
-        return kiosks.create_kiosk(unit="XA1", counter="XA1-Q01", name="K", actor="t")[1]
+        return kiosk_token(name="K")
 
 
 def body(**changes) -> dict:
-    data = {
-        "id": str(uuid.uuid4()),
-        "service": "HT-KHAISINH",
-        "answers": {"OV": 4},
-        "captured_at": (utcnow() - timedelta(minutes=1)).isoformat(),
-    }
-    data.update(changes)
-    return data
+    return response_body(ov=4, **changes)
 
 
 @pytest.mark.parametrize(
@@ -46,9 +36,7 @@ def body(**changes) -> dict:
     ],
 )
 def test_wrong_types_are_a_422_not_a_500(client, token, change):
-    reply = client.post(
-        "/api/v1/responses", json=body(**change), headers={"Authorization": f"Bearer {token}"}
-    )
+    reply = client.post("/api/v1/responses", json=body(**change), headers=bearer(token))
     assert reply.status_code == 422 and reply.get_json()["errors"]
 
 
@@ -57,38 +45,32 @@ def test_a_bad_batch_item_does_not_block_the_others(app, client, token):
     reply = client.post(
         "/api/v1/responses/batch",
         json={"responses": items},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
     assert [r["status"] for r in reply.get_json()["results"]] == ["created", "invalid", "created"]
-    list_body = client.post(
-        "/api/v1/responses/batch", json=[1, 2], headers={"Authorization": f"Bearer {token}"}
-    )
+    list_body = client.post("/api/v1/responses/batch", json=[1, 2], headers=bearer(token))
     assert list_body.status_code == 422
 
 
 @pytest.mark.parametrize("data", [{"queued": "abc"}, {"queued": 10**30}, [1], {"queued": -1}])
 def test_bad_heartbeats_are_refused(client, token, data):
-    reply = client.post(
-        "/api/v1/kiosk/heartbeat", json=data, headers={"Authorization": f"Bearer {token}"}
-    )
+    reply = client.post("/api/v1/kiosk/heartbeat", json=data, headers=bearer(token))
     assert reply.status_code == 422
 
 
 def test_a_queued_comment_completes_the_partial_response(app, client, token):
     first = body(status="partial")
-    client.post("/api/v1/responses", json=first, headers={"Authorization": f"Bearer {token}"})
+    client.post("/api/v1/responses", json=first, headers=bearer(token))
     done = client.post(
         "/api/v1/responses",
         json={**first, "answers": {}, "comment": "Tốt", "status": "complete"},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
     assert done.get_json()["status"] == "updated"
     with app.app_context():
         response = db.session.scalar(select(Response))
         assert (response.status, response.comment) == ("complete", "Tốt")
-    empty_new = client.post(
-        "/api/v1/responses", json=body(answers={}), headers={"Authorization": f"Bearer {token}"}
-    )
+    empty_new = client.post("/api/v1/responses", json=body(answers={}), headers=bearer(token))
     assert empty_new.status_code == 422
 
 
@@ -112,7 +94,7 @@ def test_a_counter_with_few_ratings_stays_hidden_behind_a_filter(app, client):
         api = accounts.create_api_token(accounts.find_user("admin@ag.vn"), actor="t")
     data = client.get(
         "/api/v1/summary?from=2020-01-01&to=2030-12-31&counter=XA1-Q01",
-        headers={"Authorization": f"Bearer {api}"},
+        headers=bearer(api),
     ).get_json()
     assert data["hidden"] is True and data["overall"] is None and data["responses"] == 0
     sign_in(client, "admin@ag.vn")

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from survey import flags, questionnaire, responses, rollups
 from survey.extensions import db
 from survey.models import CHANNELS, Counter, DailyRollup, Response, Service, Unit
+from tests import servers
 
 
 def _context():
@@ -123,7 +124,7 @@ def test_rebuild_command_repairs_the_rollups(app, runner, client):
         assert rollups.stored() == expected
 
 
-def test_importing_rollups_attaches_no_listener():
+def test_importing_rollups_attaches_no_listener(tmp_path):
     """The factory attaches the listener (rollups.init_app); importing the module does not."""
     probe = (
         "from sqlalchemy import event; from sqlalchemy.orm import Session; "
@@ -134,6 +135,10 @@ def test_importing_rollups_attaches_no_listener():
         "print(event.contains(Session, 'after_flush', rollups._keep_in_step))"
     )
     found = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=servers.server_env(tmp_path),  # its instance folder (secret key) in tmp_path
     ).stdout.split()
     assert found == ["False", "True"]

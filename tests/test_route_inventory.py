@@ -32,7 +32,7 @@ from werkzeug.exceptions import HTTPException
 from survey import accounts, catalogue, kiosks, visits
 from survey.extensions import db
 from survey.models import ApiToken, Service, Unit, User
-from tests.builders import PASSWORD, rate, sign_in
+from tests.builders import PASSWORD, bearer, rate, sign_in
 
 CALLERS = (
     "anonymous",
@@ -280,7 +280,7 @@ def _client(app, who: str, world: dict, signed_in: dict | None = None):
             if signed_in is not None:
                 signed_in[who] = client.get_cookie("session").value
     token = world["tokens"].get(who)
-    return client, ({"Authorization": f"Bearer {token}"} if token else {})
+    return client, (bearer(token) if token else {})
 
 
 def _fill(value, values: dict):

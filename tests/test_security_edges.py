@@ -17,11 +17,12 @@ from flask import request
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from survey import accounts, config, create_app, visits
+from survey import accounts, config, visits
 from survey.extensions import db
 from survey.i18n import lazy_text
 from survey.models import Response, Service, utcnow
-from tests.builders import make_user, overall_form, rate, sign_in
+from tests.builders import bearer, kiosk_token, make_user, overall_form, rate, sign_in
+from tests.conftest import build_app
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -149,10 +150,9 @@ def test_a_nul_in_the_path_or_query_is_a_400(client, path):
     ids=["nul", "lone-high-surrogate", "lone-low-surrogate", "nul-in-a-key"],
 )
 def test_the_api_refuses_unstorable_json_with_a_422(app, client, raw):
-    from survey import kiosks
 
     with app.app_context():
-        token = kiosks.create_kiosk(unit="XA1", counter=None, name="K", actor="t")[1]
+        token = kiosk_token(counter=None, name="K")
     reply = client.post(
         "/api/v1/responses",
         data=raw % uuid.uuid4(),
@@ -168,10 +168,9 @@ def test_the_api_refuses_unstorable_json_with_a_422(app, client, raw):
 
 
 def activated_kiosk(app, client):
-    from survey import kiosks
 
     with app.app_context():
-        token = kiosks.create_kiosk(unit="XA1", counter=None, name="K", actor="t")[1]
+        token = kiosk_token(counter=None, name="K")
     client.set_cookie("kiosk_device", token)
     return client
 
@@ -204,7 +203,7 @@ def test_manager_pages_exports_and_the_summary_api_are_never_cached(app, admin):
         token = accounts.create_api_token(accounts.find_user("admin@ag.vn"), actor="t")
     reply = admin.get(
         "/api/v1/summary?from=2025-01-01&to=2025-12-31",
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
     assert reply.status_code == 200 and reply.headers["Cache-Control"] == "no-store"
 
@@ -225,20 +224,11 @@ def test_no_template_carries_inline_script_or_style():
 
 
 @pytest.fixture
-def make_app(database_url, app, tmp_path, monkeypatch):
+def make_app(database_url, app, tmp_path):
     """An app on the test database with extra configuration (its data comes from `app`)."""
 
     def build(**settings):
-        monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "instance"))
-        built = create_app(
-            {
-                "TESTING": True,
-                "SQLALCHEMY_DATABASE_URI": database_url,
-                "SECRET_KEY": "test",
-                "WTF_CSRF_ENABLED": False,
-                **settings,
-            }
-        )
+        built = build_app(database_url, tmp_path / "instance", **settings)
         seen = {}
 
         @built.before_request
@@ -310,7 +300,7 @@ def test_dates_at_the_calendars_ends_are_a_clear_400(app, admin, query):
     assert page.status_code == 400 and "2000-01-01" in page.text
     with app.app_context():
         token = accounts.create_api_token(accounts.find_user("admin@ag.vn"), actor="t")
-    reply = admin.get(f"/api/v1/summary?{query}", headers={"Authorization": f"Bearer {token}"})
+    reply = admin.get(f"/api/v1/summary?{query}", headers=bearer(token))
     assert reply.status_code == 400 and "2000-01-01" in reply.get_json()["errors"][0]["message"]
 
 
@@ -330,7 +320,7 @@ def test_one_rating_at_a_one_counter_unit_is_hidden_whatever_the_filter(app, cli
     def summary(query):
         return client.get(
             f"/api/v1/summary?from=2020-01-01&to=2030-12-31&{query}",
-            headers={"Authorization": f"Bearer {token}"},
+            headers=bearer(token),
         ).get_json()
 
     by_unit = summary("unit=XA1")  # XA1 has one counter: its figure is the counter's

@@ -2,56 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests import servers
 
 
 @pytest.fixture
 def served(tmp_path):
-    port = _free_port()
-    env = {**os.environ, "SURVEY_INSTANCE_PATH": str(tmp_path / "instance")}
-    env.pop("SURVEY_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from survey.cli import main; main()",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield base, process
-    process.terminate()
-    process.wait(timeout=10)
+    server = servers.serve(tmp_path)
+    yield server.base, server.process
+    server.stop()
 
 
 def _browser():

@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from survey import accounts, create_app, questionnaire
+from survey import accounts, questionnaire
 from survey.extensions import db
 from survey.models import Answer, Counter, Response, Service, Unit
-from tests.builders import PASSWORD, make_user, rate, sign_in
-from tests.conftest import _empty, _test_config
+from tests.builders import PASSWORD, api_json, bearer, make_user, rate, sign_in
+from tests.conftest import _empty, build_app
 
 NOW = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
 VN = timedelta(hours=7)
@@ -26,11 +26,7 @@ VN = timedelta(hours=7)
 
 @pytest.fixture(scope="module")
 def seeded(database_url, tmp_path_factory):
-    # A module-wide app has no per-test instance folder: keep its sign-in limit to itself, not
-    # in the store of ./instance that other apps of the run may share.
-    config = {**_test_config(database_url, tmp_path_factory.mktemp("seeded"))}
-    config["RATELIMIT_STORAGE_URI"] = "memory://"
-    app = create_app(config)
+    app = build_app(database_url, tmp_path_factory.mktemp("seeded"))  # its own limits store
     _empty(app)
     with app.app_context():
         from survey import catalogue, demo
@@ -157,14 +153,7 @@ def _keep(seeded_app, filters):
 def test_api_matches_a_recomputation(seeded, since, until, filters):
     app, token, raw = seeded
     query = "&".join(f"{k}={v}" for k, v in filters.items())
-    data = (
-        app.test_client()
-        .get(
-            f"/api/v1/summary?from={since}&to={until}&{query}",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        .get_json()
-    )
+    data = api_json(app, token, f"/api/v1/summary?from={since}&to={until}&{query}")
     with app.app_context():
         q = questionnaire.active()
     want = expected(
@@ -192,14 +181,7 @@ def test_api_matches_a_recomputation(seeded, since, until, filters):
 
 def test_api_groups_match_a_recomputation(seeded):
     app, token, raw = seeded
-    data = (
-        app.test_client()
-        .get(
-            "/api/v1/summary?from=2025-01-01&to=2025-12-31&group_by=service",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        .get_json()
-    )
+    data = api_json(app, token, "/api/v1/summary?from=2025-01-01&to=2025-12-31&group_by=service")
     with app.app_context():
         q = questionnaire.active()
     assert sum(g["responses"] for g in data["groups"]) == data["responses"]
@@ -284,7 +266,7 @@ def test_a_period_with_no_data_says_so(seeded):
     assert "Chưa có dữ liệu cho kỳ và bộ lọc này" in page and not _cards(page)
     data = client.get(
         "/api/v1/summary?from=2019-01-01&to=2019-12-31",
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     ).get_json()
     assert data["responses"] == 0 and data["overall"]["index"] is None
     assert data["message"] == "Chưa có dữ liệu trong kỳ này."
@@ -304,9 +286,7 @@ def test_a_period_with_no_data_says_so(seeded):
 )
 def test_bad_summary_requests_get_a_clear_4xx(seeded, query, field, status):
     app, token, _raw = seeded
-    reply = app.test_client().get(
-        f"/api/v1/summary?{query}", headers={"Authorization": f"Bearer {token}"}
-    )
+    reply = app.test_client().get(f"/api/v1/summary?{query}", headers=bearer(token))
     assert reply.status_code == status
     error = reply.get_json()["errors"][0]
     assert error["field"] == field and error["message"]
@@ -319,13 +299,10 @@ def test_bad_summary_requests_get_a_clear_4xx(seeded, query, field, status):
 
 def test_small_numbers_are_greyed_and_counters_hidden(seeded):
     app, token, _raw = seeded
-    data = (
-        app.test_client()
-        .get(
-            "/api/v1/summary?from=2026-11-01&to=2026-11-20&group_by=counter&service=HT-KHAISINH",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        .get_json()
+    data = api_json(
+        app,
+        token,
+        "/api/v1/summary?from=2026-11-01&to=2026-11-20&group_by=counter&service=HT-KHAISINH",
     )
     hidden = [g for g in data["groups"] if g.get("hidden")]
     assert hidden and all(g["overall"] is None and g["responses"] < 5 for g in hidden)

@@ -18,6 +18,7 @@ from survey import catalogue, kiosks, questionnaire, rollups, submissions
 from survey.extensions import db
 from survey.models import Answer, Response, utcnow
 from survey.responses import Invalid
+from tests.builders import bearer, kiosk_token
 
 SETTINGS = settings(
     max_examples=50,
@@ -131,8 +132,8 @@ def test_any_api_payload_is_refused_whole_or_stored_once(app, kiosk):
 
 def test_any_json_body_gets_a_4xx_or_is_stored(app, client, kiosk):
     with app.app_context():
-        _device, token = kiosks.create_kiosk(unit="XA1", counter=None, name="k2", actor="t")
-    headers = {"Authorization": f"Bearer {token}"}
+        token = kiosk_token(counter=None, name="k2")
+    headers = bearer(token)
 
     @SETTINGS
     @given(data=BODIES, batch=st.booleans())

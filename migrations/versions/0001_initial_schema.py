@@ -1,13 +1,12 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 21:00:16.886104
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001'
@@ -112,9 +111,12 @@ def upgrade():
     sa.Column('profile', sa.JSON(), nullable=True),
     sa.Column('contact_phone', sa.String(length=20), nullable=True),
     sa.Column('contact_consent', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['counter_id'], ['counter.id'], name=op.f('fk_response_counter_id_counter')),
-    sa.ForeignKeyConstraint(['questionnaire_id'], ['questionnaire_version.id'], name=op.f('fk_response_questionnaire_id_questionnaire_version')),
-    sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_response_service_id_service')),
+    sa.ForeignKeyConstraint(['counter_id'], ['counter.id'],
+            name=op.f('fk_response_counter_id_counter')),
+    sa.ForeignKeyConstraint(['questionnaire_id'], ['questionnaire_version.id'],
+            name=op.f('fk_response_questionnaire_id_questionnaire_version')),
+    sa.ForeignKeyConstraint(['service_id'], ['service.id'],
+            name=op.f('fk_response_service_id_service')),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_response_unit_id_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_response')),
     sa.UniqueConstraint('public_id', name=op.f('uq_response_public_id'))
@@ -129,7 +131,8 @@ def upgrade():
     sa.Column('response_id', sa.Integer(), nullable=False),
     sa.Column('item', sa.String(length=10), nullable=False),
     sa.Column('value', sa.SmallInteger(), nullable=True),
-    sa.ForeignKeyConstraint(['response_id'], ['response.id'], name=op.f('fk_answer_response_id_response'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['response_id'], ['response.id'],
+            name=op.f('fk_answer_response_id_response'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_answer')),
     sa.UniqueConstraint('response_id', 'item', name=op.f('uq_answer_response_id'))
     )

@@ -5,9 +5,8 @@ Revises: 0001
 Create Date: 2026-11-27 21:09:29.428114
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0002'
@@ -44,7 +43,8 @@ def upgrade():
     sa.Column('value', sa.SmallInteger(), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_daily_rollup')),
-    sa.UniqueConstraint('day', 'questionnaire_id', 'unit_id', 'service_id', 'counter_id', 'channel', 'item', 'value', name='uq_daily_rollup_key')
+    sa.UniqueConstraint('day', 'questionnaire_id', 'unit_id', 'service_id', 'counter_id',
+            'channel', 'item', 'value', name='uq_daily_rollup_key')
     )
     with op.batch_alter_table('daily_rollup', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_daily_rollup_day'), ['day'], unique=False)
@@ -57,7 +57,8 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_used', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_api_token_user_id_user'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_api_token_user_id_user'),
+            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
     )
@@ -70,7 +71,8 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_seen', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_user_session_user_id_user'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_user_session_user_id_user'),
+            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_session')),
     sa.UniqueConstraint('token', name=op.f('uq_user_session_token'))
     )
@@ -80,8 +82,10 @@ def upgrade():
     op.create_table('user_unit',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_user_unit_unit_id_unit'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_user_unit_user_id_user'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_user_unit_unit_id_unit'),
+            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_user_unit_user_id_user'),
+            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'unit_id', name=op.f('pk_user_unit'))
     )
     with op.batch_alter_table('user', schema=None) as batch_op:

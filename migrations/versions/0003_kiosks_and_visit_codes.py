@@ -5,9 +5,8 @@ Revises: 0002
 Create Date: 2026-11-27 21:30:53.739378
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0003'
@@ -31,7 +30,8 @@ def upgrade():
     sa.Column('queued', sa.Integer(), nullable=False),
     sa.Column('dead_letters', sa.Integer(), nullable=False),
     sa.Column('last_rating_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['counter_id'], ['counter.id'], name=op.f('fk_kiosk_device_counter_id_counter')),
+    sa.ForeignKeyConstraint(['counter_id'], ['counter.id'],
+            name=op.f('fk_kiosk_device_counter_id_counter')),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_kiosk_device_unit_id_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kiosk_device')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_kiosk_device_token_hash'))
@@ -44,19 +44,24 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('response_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['counter_id'], ['counter.id'], name=op.f('fk_visit_code_counter_id_counter')),
-    sa.ForeignKeyConstraint(['response_id'], ['response.id'], name=op.f('fk_visit_code_response_id_response'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_visit_code_service_id_service')),
+    sa.ForeignKeyConstraint(['counter_id'], ['counter.id'],
+            name=op.f('fk_visit_code_counter_id_counter')),
+    sa.ForeignKeyConstraint(['response_id'], ['response.id'],
+            name=op.f('fk_visit_code_response_id_response'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['service_id'], ['service.id'],
+            name=op.f('fk_visit_code_service_id_service')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visit_code')),
     sa.UniqueConstraint('code_hash', name=op.f('uq_visit_code_code_hash'))
     )
     with op.batch_alter_table('response', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kiosk_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_response_kiosk_id'), ['kiosk_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_response_kiosk_id_kiosk_device'), 'kiosk_device', ['kiosk_id'], ['id'])
+        batch_op.create_foreign_key(batch_op.f('fk_response_kiosk_id_kiosk_device'),
+                'kiosk_device', ['kiosk_id'], ['id'])
 
     with op.batch_alter_table('unit', schema=None) as batch_op:
-        batch_op.add_column(sa.Column("visit_codes_required", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column("visit_codes_required", sa.Boolean(), nullable=False,
+                server_default=sa.false()))
 
     # ### end Alembic commands ###
 
@@ -67,7 +72,8 @@ def downgrade():
         batch_op.drop_column('visit_codes_required')
 
     with op.batch_alter_table('response', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_response_kiosk_id_kiosk_device'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('fk_response_kiosk_id_kiosk_device'),
+                type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_response_kiosk_id'))
         batch_op.drop_column('kiosk_id')
 

@@ -10,7 +10,7 @@ to set it up at their next sign-in). Deactivating an account now revokes its API
 the tokens of accounts that are inactive today are revoked here too: reactivating such an
 account must not bring its old tokens back.
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -29,7 +29,8 @@ def upgrade():
     sa.Column('code_hash', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_recovery_code_user_id_user'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_recovery_code_user_id_user'),
+            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recovery_code'))
     )
     with op.batch_alter_table('recovery_code', schema=None) as batch_op:
@@ -50,7 +51,7 @@ def upgrade():
     op.execute(
         token.update()
         .where(token.c.revoked_at.is_(None), token.c.user_id.in_(inactive))
-        .values(revoked_at=datetime.now(timezone.utc))
+        .values(revoked_at=datetime.now(UTC))
     )
 
 
