@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length
@@ -24,7 +25,9 @@ class ActivateForm(CarriedForm):
     """The token comes in the link's query string (GET) and back in the confirmation's body."""
 
     class Meta:
-        csrf = True  # the confirmation is a staff member's POST: its own token, checked here too
+        # The confirmation is a staff member's POST: it checks its token as any Flask-WTF form
+        # does (the app's WTF_CSRF_ENABLED), unlike the citizen pages' forms.
+        csrf = FlaskForm.Meta.csrf
 
     token = HiddenField(validators=[DataRequired(), Length(max=100)])
 
