@@ -20,7 +20,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import DateInput
 
 from survey import catalogue, questionnaire, scope
-from survey.forms import QueryForm
+from survey.forms import QueryForm, choices
 from survey.i18n import lazy_text as _l
 from survey.models import CHANNELS, DailyRollup, Response, Service
 from survey.periods import PRESETS, Period, preset_period
@@ -116,7 +116,7 @@ class SummaryFilterForm(QueryForm):
     group_by = SelectField(validate_choice=False, filters=[_blank_to_none])  # the API's only
     period = SelectField(
         _l("Period"),
-        choices=[(preset, PERIOD_LABELS[preset]) for preset in PRESETS],
+        choices=choices((preset, PERIOD_LABELS[preset]) for preset in PRESETS),
         validate_choice=False,
         id="f-period",
     )
@@ -129,7 +129,7 @@ class SummaryFilterForm(QueryForm):
     counter = _code_field(_l("Counter"), "counter")
     channel = SelectField(
         _l("Channel"),
-        choices=[("", _l("All"))] + [(code, CHANNEL_LABELS[code]) for code in CHANNELS],
+        choices=choices([("", _l("All")), *((code, CHANNEL_LABELS[code]) for code in CHANNELS)]),
         validate_choice=False,
         filters=[_blank_to_none],
         id="f-channel",
@@ -149,10 +149,10 @@ class SummaryFilterForm(QueryForm):
         )
         return form
 
-    def offer(self, choices: dict[str, list[tuple[str, str]]]) -> None:
+    def offer(self, names: dict[str, list[tuple[str, str]]]) -> None:
         """Fill the <select>s of the catalogue codes (from catalogue.filter_choices)."""
         for name in CODE_NAMES:
-            self[name].choices = [("", _("All")), *choices[name]]
+            self[name].choices = choices([("", _("All")), *names[name]])
 
     @property
     def custom(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 
 class QueryForm(FlaskForm):
@@ -30,3 +31,8 @@ class CarriedForm(FlaskForm):
 
         def wrap_formdata(self, form, formdata):
             return request.args if request.method == "GET" else request.form
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """A <select>'s choices from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -17,7 +17,7 @@ from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Regexp, Val
 
 from survey.accounts import ROLES
 from survey.filters import PageField
-from survey.forms import QueryForm
+from survey.forms import QueryForm, choices
 from survey.i18n import lazy_text as _l
 
 
@@ -56,7 +56,7 @@ class PasswordForm(FlaskForm):
 
 def role_choices():
     labels = {"admin": _l("Administrator"), "manager": _l("Manager"), "viewer": _l("Viewer")}
-    return [(role, labels[role]) for role in ROLES]
+    return choices((role, labels[role]) for role in ROLES)
 
 
 class UserForm(FlaskForm):

@@ -12,12 +12,13 @@ from survey.admin import bp, page_number, role_required
 from survey.admin.forms import ButtonForm, ResetPasswordForm, UserForm
 from survey.catalogue import filter_choices
 from survey.extensions import db
+from survey.forms import choices
 from survey.models import ApiToken, User
 
 
 def _user_form(user: User | None = None) -> UserForm:
     form = UserForm(obj=user) if user else UserForm()
-    form.units.choices = filter_choices(visible=None, locale=i18n.current())["unit"]
+    form.units.choices = choices(filter_choices(visible=None, locale=i18n.current())["unit"])
     if user and not form.is_submitted():
         form.units.data = [u.code for u in user.units]
     return form
