@@ -41,9 +41,16 @@ def responses(app) -> int:
         return db.session.scalar(select(func.count()).select_from(Response))
 
 
+def settled(page) -> None:
+    """Wait until the page's kiosk script has started (its timers exist): only then may a test
+    move the browser's clock, or the timers would start after the jump."""
+    page.wait_for_function("() => window.kioskQueue !== undefined")
+
+
 def open_overall(page, live_server):
     page.goto(f"{live_server}/k/vi/s/HT-KHAISINH")
     expect(page.locator("legend")).to_contain_text("Nhìn chung")
+    settled(page)
 
 
 def test_idle_dialog_continue_restores_the_page(kiosk, live_server):
@@ -72,6 +79,7 @@ def test_no_answer_returns_to_the_attract_screen_with_nothing_kept(app, kiosk, l
     expect(page).to_have_url(re.compile("/more$"))
     page.click("a.button")  # the detailed survey
     page.click("label[for=TC1-1]")
+    settled(page)
     page.clock.run_for(61_000)
     expect(page.locator("#idle-dialog")).to_be_visible()
     page.clock.run_for(31_000)
@@ -158,6 +166,7 @@ def test_thank_you_returns_to_the_start_by_itself(kiosk, live_server):
     expect(page).to_have_url(re.compile("/more$"))
     page.click("form[data-step=finish] button")
     expect(page).to_have_url(re.compile("/thank-you$"))
+    settled(page)
     page.clock.run_for(21_000)
     expect(page).to_have_url(re.compile("/k/$"))
 
