@@ -7,7 +7,6 @@ waits on the wall clock.
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -24,10 +23,13 @@ SERVICE = "HT-KHAISINH"
 
 
 class Clock:
-    """The app's offset clock, moved on by the test."""
+    """The phone path's clock, stopped, then moved on by the test only: the wall clock is
+    frozen under the offset, so that a slow machine never lengthens a citizen's reading."""
 
-    def __init__(self, app, path) -> None:
+    def __init__(self, app, path, monkeypatch) -> None:
         self.path, self.offset = path, 0.0
+        self.base = abuse.utcnow()
+        monkeypatch.setattr(abuse, "utcnow", lambda: self.base)
         path.write_text("0")
         app.config["SURVEY_BENCH_CLOCK_FILE"] = str(path)
 
@@ -37,12 +39,12 @@ class Clock:
 
     def next_hour(self) -> None:
         """Move on to a few seconds past the next full hour (surges are counted per hour)."""
-        self.advance(3600 - (time.time() + self.offset) % 3600 + 5)
+        self.advance(3600 - (self.base.timestamp() + self.offset) % 3600 + 5)
 
 
 @pytest.fixture
-def clock(app, tmp_path):
-    return Clock(app, tmp_path / "clock")
+def clock(app, tmp_path, monkeypatch):
+    return Clock(app, tmp_path / "clock", monkeypatch)
 
 
 def rate(client, clock, *, read: float, address="203.0.113.7", service=SERVICE, counter=None):
