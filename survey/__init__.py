@@ -11,6 +11,7 @@ from survey import (
     api,
     audit,
     config,
+    delivery,
     errors,
     i18n,
     kiosk,
@@ -50,6 +51,7 @@ def _register_extensions(app: Flask) -> None:
     i18n.init_app(app)
     audit.init_app(app)
     rollups.init_app(app)
+    delivery.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -109,6 +109,8 @@ def _fuzz(operation, mode, headers: dict) -> None:
     def check(case):
         if case.path.startswith("/api/v1/responses"):
             _plausible(case)
-        case.call_and_validate(headers=headers, checks=CHECKS)
+        # In-process (WSGI) schemathesis asks for gzip but never decodes it: ask for plain JSON.
+        plain = {**headers, "Accept-Encoding": "identity"}
+        case.call_and_validate(headers=plain, checks=CHECKS)
 
     check()

@@ -5,9 +5,23 @@ var CACHE = "kiosk-v1";
 var PRECACHE = ["/k/", "/static/survey.css", "/static/kiosk.css", "/static/kiosk.js",
                 "/static/favicon.svg"];
 
+// The pages link their assets by fingerprinted names (/static/survey.<hash>.css): keep the ones
+// the attract screen links, besides the plain names that pages from before an upgrade ask for.
+function linkedAssets() {
+  return fetch("/k/", { credentials: "same-origin" }).then(function (reply) {
+    return reply.ok ? reply.text() : "";
+  }).then(function (html) {
+    return (html.match(/\/static\/[^"'?#\s]+/g) || []).filter(function (url, i, all) {
+      return all.indexOf(url) === i && PRECACHE.indexOf(url) < 0;
+    });
+  });
+}
+
 self.addEventListener("install", function (event) {
-  event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(PRECACHE); })
-    .then(function () { return self.skipWaiting(); }));
+  event.waitUntil(caches.open(CACHE).then(function (cache) {
+    return cache.addAll(PRECACHE).then(linkedAssets)
+      .then(function (assets) { return cache.addAll(assets); });
+  }).then(function () { return self.skipWaiting(); }));
 });
 
 self.addEventListener("activate", function (event) {

@@ -275,3 +275,13 @@ def test_a_503_with_retry_after_is_waited_for(app, kiosk, live_server):
     for _ in range(10):
         page.clock.run_for(1000)
     assert len(calls) == 2 and page.evaluate(QUEUED) == 1
+
+
+def test_the_service_worker_keeps_the_fingerprinted_assets(kiosk, live_server):
+    page = kiosk
+    page.evaluate("() => navigator.serviceWorker.ready")
+    kept = page.evaluate(
+        "() => caches.open('kiosk-v1').then(c => c.keys()).then(k => k.map(r => r.url))"
+    )
+    linked = re.search(r'href="(/static/survey\.[0-9a-f]{10}\.css)"', page.content())[1]
+    assert f"{live_server}{linked}" in kept and f"{live_server}/static/survey.css" in kept
