@@ -28,7 +28,7 @@ class Clock:
 
     def __init__(self, app, path, monkeypatch) -> None:
         self.path, self.offset = path, 0.0
-        self.base = abuse.utcnow()
+        self.base = abuse.utcnow().replace(microsecond=0)  # the note keeps milliseconds
         monkeypatch.setattr(abuse, "utcnow", lambda: self.base)
         path.write_text("0")
         app.config["SURVEY_BENCH_CLOCK_FILE"] = str(path)
