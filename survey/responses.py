@@ -212,8 +212,7 @@ def start_response(
 
     The unique public id decides, not a check-then-insert: of two identical requests at
     once, one inserts and the other finds its row. `flag_reason` holds the phone path's
-    verdict; a kiosk's is worked out here. `looked_up`: the caller has just found no response
-    with this id, so it is not looked up again.
+    verdict; a kiosk's is worked out here. `looked_up`: the caller has just found no such id.
     """
     existing = None if looked_up else find_response(public_id)
     if existing is not None:

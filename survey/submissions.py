@@ -169,11 +169,7 @@ def check_submission(
     service = find_service(str(data.get("service") or ""))
     if service is None:
         errors.append(FieldError("service", _l("Unknown or inactive procedure.")))
-    counter = (
-        own_counter
-        if own_counter is not None and data.get("counter") == own_counter.code
-        else find_counter(data.get("counter"))
-    )
+    counter = _counter(data.get("counter"), own_counter)
     if data.get("counter") and (counter is None or counter.unit_id != unit.id):
         errors.append(FieldError("counter", _l("Unknown counter for this unit.")))
     locale = data.get("locale") or "vi"
@@ -207,6 +203,11 @@ def check_submission(
         data.get("status", "complete") != "partial",
         existing,
     )
+
+
+def _counter(code: Any, own: Counter | None) -> Counter | None:
+    """The counter named `code`: the device's own, already loaded, or looked up."""
+    return own if own is not None and code == own.code else find_counter(code)
 
 
 def _owns(response: Response, *, unit: Unit, channel: str) -> bool:
