@@ -141,7 +141,9 @@ def _record_one(q, device, data) -> tuple[dict, int]:
     if isinstance(data, dict) and not data.get("counter") and device.counter is not None:
         data = {**data, "counter": device.counter.code}  # the kiosk's own counter
     try:
-        submission = submissions.check_submission(q, data, unit=device.unit, channel="kiosk")
+        submission = submissions.check_submission(
+            q, data, unit=device.unit, channel="kiosk", own_counter=device.counter
+        )
         status = submissions.record_submission(
             q, submission, unit=device.unit, channel="kiosk", kiosk=device
         )

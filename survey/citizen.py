@@ -167,13 +167,15 @@ def _start_or_repeat(
     if existing is not None and not _may_repeat(existing.public_id, fill):
         return Outcome("not_found", rid)
     answers = responses.clean_answers(q, raw, items=[q.overall_code], required=[q.overall_code])
+    if existing is not None:
+        own(rid)
+        return _repeat(existing, answers)
     visit = _session_visit(service.code, place.counter)
-    if existing is None and not _claim_visit(visit) and responses.find_response(rid) is None:
+    if not _claim_visit(visit) and responses.find_response(rid) is None:
         return Outcome("already_rated", rid)
     started = responses.start_response(
-        flag_reason=None
-        if existing or in_kiosk()
-        else _phone_flag(rid, service, place, visit, fill),
+        looked_up=True,
+        flag_reason=None if in_kiosk() else _phone_flag(rid, service, place, visit, fill),
         public_id=rid,
         questionnaire=q,
         service=service,

@@ -67,31 +67,35 @@ def suspicion(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -
 
 
 def _streak(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> bool:
-    """The last ratings of this kiosk, by capture or receive time, all equal to these."""
+    """The last ratings of this kiosk, by capture or receive time, all equal to these.
+
+    One statement: the kiosk's last STREAK_LENGTH - 1 ratings, newest first, read from the
+    index on (kiosk_id, id) — never other kiosks' rows — joined to their answers.
+    """
     since = abuse.now() - STREAK_WINDOW
-    recent = list(
-        db.session.scalars(
-            select(Response.id)
-            .where(
-                Response.kiosk_id == kiosk.id,
-                (Response.captured_at >= captured_at - STREAK_WINDOW)
-                | (Response.received_at >= since),
-            )
-            .order_by(Response.id.desc())
-            .limit(STREAK_LENGTH - 1)
+    recent = (
+        select(Response.id)
+        .where(
+            Response.kiosk_id == kiosk.id,
+            (Response.captured_at >= captured_at - STREAK_WINDOW) | (Response.received_at >= since),
+        )
+        .order_by(Response.id.desc())
+        .limit(STREAK_LENGTH - 1)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(recent.c.id, Answer.item, Answer.value).outerjoin(
+            Answer, (Answer.response_id == recent.c.id) & Answer.value.is_not(None)
         )
     )
-    if len(recent) < STREAK_LENGTH - 1:
+    earlier: dict[int, dict] = {}
+    for rid, item, value in rows:
+        earlier.setdefault(rid, {})
+        if item is not None:
+            earlier[rid][item] = value
+    if len(earlier) < STREAK_LENGTH - 1:
         return False
     mine = {k: v for k, v in answers.items() if v is not None}
-    rows = db.session.execute(
-        select(Answer.response_id, Answer.item, Answer.value).where(
-            Answer.response_id.in_(recent), Answer.value.is_not(None)
-        )
-    )
-    earlier: dict[int, dict] = {rid: {} for rid in recent}
-    for rid, item, value in rows:
-        earlier[rid][item] = value
     return all(a == mine for a in earlier.values())
 
 

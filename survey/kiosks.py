@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from survey import audit
 from survey.accounts import token_digest
@@ -60,7 +61,11 @@ def create_kiosk(
 
 def device_for_token(token: str) -> KioskDevice | None:
     """The active (not revoked) kiosk with this token, or None."""
-    device = db.session.scalar(select(KioskDevice).filter_by(token_hash=token_digest(token)))
+    device = db.session.scalar(
+        select(KioskDevice)
+        .filter_by(token_hash=token_digest(token))
+        .options(joinedload(KioskDevice.unit), joinedload(KioskDevice.counter))
+    )  # its unit and counter in the same statement: every write of the kiosk needs them
     return device if device is not None and device.revoked_at is None else None
 
 

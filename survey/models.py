@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -133,6 +134,8 @@ class Response(db.Model):
             "flag_review IS NULL OR (flag_review = 'confirmed' AND flag_reason IS NOT NULL)",
             name="flag_review",
         ),
+        # A kiosk's own latest ratings, newest first (the streak check), without other kiosks'.
+        Index("ix_response_kiosk_recent", "kiosk_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,7 +161,7 @@ class Response(db.Model):
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
-    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_device.id"), index=True)
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_device.id"))
 
     questionnaire: Mapped[QuestionnaireVersion] = relationship()
     service: Mapped[Service] = relationship()

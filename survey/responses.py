@@ -206,14 +206,15 @@ def start_response(
     answers: Mapping[str, int | None],
     kiosk=None,
     flag_reason: str | None = None,
+    looked_up: bool = False,
 ) -> Started:
     """Store a new partial response with its first answers, or find the one with that id.
 
     The unique public id decides, not a check-then-insert: of two identical requests at
     once, one inserts and the other finds its row. `flag_reason` holds the phone path's
-    verdict; a kiosk's is worked out here.
+    verdict; a kiosk's is worked out here. `looked_up`: the caller has just found no such id.
     """
-    existing = find_response(public_id)
+    existing = None if looked_up else find_response(public_id)
     if existing is not None:
         return Started(existing, False)
     response = add_response(
@@ -230,11 +231,22 @@ def start_response(
         flag_reason=flag_reason,
     )
     try:
-        db.session.commit()
+        commit_as_written()
     except IntegrityError:
         db.session.rollback()
         return Started(db.session.scalar(select(Response).filter_by(public_id=public_id)), False)
     return Started(response, True)
+
+
+def commit_as_written() -> None:
+    """Commit, keeping the objects of the session as written: nothing the request has just
+    stored (the response, its answers, the kiosk) is read back from the database after."""
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
 
 
 def put_answers(response: Response, answers: Mapping[str, int | None]) -> None:

@@ -25,6 +25,7 @@ from survey.responses import (
     add_response,
     clean_answers,
     clean_comment,
+    commit_as_written,
     find_response,
     has_unstorable_text,
     mark_complete,
@@ -52,6 +53,7 @@ class Submission:
     profile: dict[str, str] | None
     phone: str | None
     complete: bool
+    existing: Response | None = None  # the stored response with this id, as found by the check
 
 
 def _captured_at(value: Any, errors: list[FieldError]) -> datetime | None:
@@ -133,12 +135,18 @@ def _unstorable_fields(data: dict) -> list[FieldError]:
 
 
 def check_submission(
-    q: Questionnaire, data: Any, *, unit: Unit, channel: str = "kiosk"
+    q: Questionnaire,
+    data: Any,
+    *,
+    unit: Unit,
+    channel: str = "kiosk",
+    own_counter: Counter | None = None,
 ) -> Submission:
     """Check one API payload with the same rules as the pages; raise Invalid with all errors.
 
     An id that is already stored must belong to `unit` and `channel`: a device completes only
-    its own ratings, never a phone rating of another unit.
+    its own ratings, never a phone rating of another unit. `own_counter`, the device's counter
+    (already loaded), is used as it is when the payload names it.
     """
     if not isinstance(data, dict):
         raise Invalid([FieldError(None, _l("Each response must be a JSON object."))])
@@ -161,7 +169,7 @@ def check_submission(
     service = find_service(str(data.get("service") or ""))
     if service is None:
         errors.append(FieldError("service", _l("Unknown or inactive procedure.")))
-    counter = find_counter(data.get("counter"))
+    counter = _counter(data.get("counter"), own_counter)
     if data.get("counter") and (counter is None or counter.unit_id != unit.id):
         errors.append(FieldError("counter", _l("Unknown counter for this unit.")))
     locale = data.get("locale") or "vi"
@@ -193,7 +201,13 @@ def check_submission(
         profile,
         phone,
         data.get("status", "complete") != "partial",
+        existing,
     )
+
+
+def _counter(code: Any, own: Counter | None) -> Counter | None:
+    """The counter named `code`: the device's own, already loaded, or looked up."""
+    return own if own is not None and code == own.code else find_counter(code)
 
 
 def _owns(response: Response, *, unit: Unit, channel: str) -> bool:
@@ -211,8 +225,10 @@ def record_submission(
     """
     for attempt in range(2):
         try:
-            status = _apply(q, sub, unit=unit, channel=channel, kiosk=kiosk)
-            db.session.commit()
+            # The check found the stored response, if any; a second try looks again.
+            existing = find_response(sub.public_id) if attempt else sub.existing
+            status = _apply(q, sub, existing, unit=unit, channel=channel, kiosk=kiosk)
+            commit_as_written()
             return status
         except IntegrityError:
             db.session.rollback()
@@ -224,8 +240,9 @@ def record_submission(
     raise AssertionError("unreachable")
 
 
-def _apply(q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, kiosk) -> str:
-    response = find_response(sub.public_id)
+def _apply(
+    q: Questionnaire, sub: Submission, response: Response | None, *, unit, channel, kiosk
+) -> str:
     if response is None:
         response = add_response(
             public_id=sub.public_id,

@@ -135,7 +135,7 @@ def test_0005_keeps_every_flag_and_its_effect_on_the_figures(release_app):
     with app.app_context():
         before = rollups.stored()
         assert before == app.config["RELEASE_ROLLUP"]
-        upgrade()
+        upgrade(revision="0005")
         with db.engine.connect() as conn:
             revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             converted = _columns(conn, "flag_reason", "flag_review")
@@ -171,7 +171,7 @@ def test_0005_rollups_follow_reviews_of_migrated_flags_and_the_downgrade_restore
     pending = next(r["public_id"] for r in rows if r["flags"] == "fast")
     confirmed = next(r["public_id"] for r in rows if r["flags"] == "streak;confirmed")
     with app.app_context():
-        upgrade()
+        upgrade(revision="0005")
         counted = sum(n for key, n in rollups.stored().items() if key[6] == "*")
         assert flags.review_flag(pending, decision="confirm", visible=None, actor="a@ag.vn")
         assert flags.review_flag(confirmed, decision="clear", visible=None, actor="a@ag.vn")

@@ -1,0 +1,98 @@
+"""The write path's cost in SQL statements, counted on the engine.
+
+Each figure is exact. Later work that adds a statement to a write raises the number here on
+purpose, in the same commit, with the reason beside it; a number that grows by accident fails.
+
+A new kiosk rating, on PostgreSQL (9): the kiosk with its unit and counter, the active
+questionnaire, the response id (is it known?), the service, the kiosk's last rating time, the
+streak check (the kiosk's own last ratings and their answers, one statement), the response, its
+answers (one statement), the rollup counts (one upsert). SQLite inserts the answers one by one
+(the ORM needs each new id back, and SQLite cannot return them in order): 3 more for 4 answers.
+The citizen's overall question (7): the service, the questionnaire, the unit, the response id,
+the phone limits' check, the response, its answer.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from survey import rollups
+from survey.extensions import db
+from tests import test_kiosk_api as kiosk_api
+from tests.builders import bearer, overall_form, response_body
+
+device = kiosk_api.device  # the fixture: a kiosk at XA1, counter XA1-Q01
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements the app's engine runs, each as its first line."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _many):
+        seen.append(statement.strip().splitlines()[0])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def _rating(minutes_ago: float, ov: int = 5) -> dict:
+    return response_body(
+        minutes_ago=minutes_ago,
+        ov=ov,
+        counter="XA1-Q01",
+        answers={"OV": ov, "TC1": 4, "TT2": None},
+        expectations={"1": 3},
+        comment="Tốt",
+    )
+
+
+def _warm(client, device) -> None:
+    """One rating first: caches (questionnaire, catalogue) are filled as in a running server."""
+    reply = client.post("/api/v1/responses", json=_rating(20), headers=bearer(device))
+    assert reply.status_code == 201
+
+
+def _expected(app, *, postgresql: int, sqlite: int) -> int:
+    with app.app_context():
+        return postgresql if db.engine.dialect.name == "postgresql" else sqlite
+
+
+def _in_step(app) -> None:
+    with app.app_context():
+        assert rollups.stored() == rollups.recompute()
+
+
+def test_one_kiosk_rating(app, client, device, statements):
+    _warm(client, device)
+    statements.clear()
+    reply = client.post("/api/v1/responses", json=_rating(3), headers=bearer(device))
+    assert reply.status_code == 201, reply.text
+    assert len(statements) == _expected(app, postgresql=9, sqlite=12), statements
+    _in_step(app)
+
+
+def test_a_batch_of_five(app, client, device, statements):
+    _warm(client, device)
+    statements.clear()
+    batch = [_rating(10 - i, ov=1 + i) for i in range(5)]
+    reply = client.post(
+        "/api/v1/responses/batch", json={"responses": batch}, headers=bearer(device)
+    )
+    assert [r["status"] for r in reply.get_json()["results"]] == ["created"] * 5
+    # The kiosk and the questionnaire once, then 7 per rating (10 on SQLite).
+    assert len(statements) == _expected(app, postgresql=37, sqlite=52), statements
+    _in_step(app)
+
+
+def test_the_citizens_overall_question(app, client, statements):
+    fields = overall_form(client, "/vi/s/HT-KHAISINH")
+    statements.clear()
+    reply = client.post("/vi/s/HT-KHAISINH", data={**fields, "OV": "5"})
+    assert reply.status_code == 303, reply.text
+    assert len(statements) == 7, statements
+    _in_step(app)
