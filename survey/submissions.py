@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from survey.catalogue import find_counter, find_service
+from survey.config import LOCALES
 from survey.extensions import db
 from survey.i18n import lazy_text as _l
 from survey.models import Counter, Response, Service, Unit, utcnow
@@ -148,6 +149,41 @@ def check_submission(
     its own ratings, never a phone rating of another unit. `own_counter`, the device's counter
     (already loaded), is used as it is when the payload names it.
     """
+    public_id = _checked_shape(data)
+    existing = find_response(public_id) if public_id else None
+    if existing is not None and not _owns(existing, unit=unit, channel=channel):
+        raise Invalid([FieldError("id", _l("This response id belongs to another rating."))])
+    errors: list[FieldError] = []
+    service, counter, locale = _place(data, unit=unit, own_counter=own_counter, errors=errors)
+    if data.get("status", "complete") not in ("partial", "complete"):
+        errors.append(FieldError("status", _l("The status must be partial or complete.")))
+    captured_at = _captured_at(data.get("captured_at"), errors)
+    answers = _answers_of(q, data, errors)
+    if public_id and not any(v is not None for v in answers.values()) and existing is None:
+        # A new response needs an answer; a known one may be completed with a comment only.
+        errors.append(FieldError("answers", _l("The response has no answer.")))
+    comment = _comment(data.get("comment"), errors)
+    profile, phone = _profile(q, data.get("profile"), errors), _phone(data.get("contact"), errors)
+    if errors:
+        raise Invalid(errors)
+    complete = data.get("status", "complete") != "partial"
+    return Submission(
+        public_id,
+        service,
+        counter,
+        captured_at,
+        locale,
+        answers,
+        comment,
+        profile,
+        phone,
+        complete,
+        existing,
+    )
+
+
+def _checked_shape(data: Any) -> str:
+    """The payload's response id, once the payload is an object of storable text fields."""
     if not isinstance(data, dict):
         raise Invalid([FieldError(None, _l("Each response must be a JSON object."))])
     errors: list[FieldError] = _unstorable_fields(data)
@@ -163,9 +199,11 @@ def check_submission(
             errors.append(FieldError(name, _l("This field must be text.")))
     if errors:
         raise Invalid(errors)
-    existing = find_response(public_id) if public_id else None
-    if existing is not None and not _owns(existing, unit=unit, channel=channel):
-        raise Invalid([FieldError("id", _l("This response id belongs to another rating."))])
+    return public_id
+
+
+def _place(data: dict, *, unit: Unit, own_counter: Counter | None, errors: list[FieldError]):
+    """The payload's service, counter (of `unit`) and language, each checked."""
     service = find_service(str(data.get("service") or ""))
     if service is None:
         errors.append(FieldError("service", _l("Unknown or inactive procedure.")))
@@ -173,36 +211,17 @@ def check_submission(
     if data.get("counter") and (counter is None or counter.unit_id != unit.id):
         errors.append(FieldError("counter", _l("Unknown counter for this unit.")))
     locale = data.get("locale") or "vi"
-    if locale not in ("vi", "en", "km"):
+    if locale not in LOCALES:
         errors.append(FieldError("locale", _l("Unknown language.")))
-    if data.get("status", "complete") not in ("partial", "complete"):
-        errors.append(FieldError("status", _l("The status must be partial or complete.")))
-    captured_at = _captured_at(data.get("captured_at"), errors)
-    answers = _answers_of(q, data, errors)
-    if public_id and not any(v is not None for v in answers.values()) and existing is None:
-        # A new response needs an answer; a known one may be completed with a comment only.
-        errors.append(FieldError("answers", _l("The response has no answer.")))
+    return service, counter, locale
+
+
+def _comment(text: Any, errors: list[FieldError]) -> str | None:
     try:
-        comment = clean_comment(data.get("comment"))
+        return clean_comment(text)
     except Invalid as exc:
         errors.extend(exc.errors)
-        comment = None
-    profile, phone = _profile(q, data.get("profile"), errors), _phone(data.get("contact"), errors)
-    if errors:
-        raise Invalid(errors)
-    return Submission(
-        public_id,
-        service,
-        counter,
-        captured_at,
-        locale,
-        answers,
-        comment,
-        profile,
-        phone,
-        data.get("status", "complete") != "partial",
-        existing,
-    )
+        return None
 
 
 def _counter(code: Any, own: Counter | None) -> Counter | None:
