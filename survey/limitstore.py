@@ -28,6 +28,21 @@ SWEEP_EVERY = 500  # writes of one worker between two sweeps of expired rows
 LONGEST_WINDOW = 2 * 24 * 3600  # no moving window here is longer (the longest is an hour)
 
 
+def _use_wal(conn: sqlite3.Connection, *, within: float = 10.0) -> None:
+    """Put the file in WAL mode. Workers that open a new file at the same moment race for
+    the switch, and SQLite answers the loser "database is locked" without waiting: retry."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sweep(conn: sqlite3.Connection, now: float) -> None:
     """Drop expired counters and window entries of keys that never came back."""
     conn.execute("DELETE FROM counters WHERE expires <= ?", (now,))
@@ -53,7 +68,7 @@ class SqliteFileStorage(Storage, MovingWindowSupport):
         if conn is None or self._local.pid != os.getpid():  # never reuse a forked connection
             os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             # Counters, not records: in WAL mode NORMAL never corrupts the file and spares a
             # disk flush per request; a power cut may forget the last seconds of counts.
             conn.execute("PRAGMA synchronous=NORMAL")
