@@ -47,15 +47,17 @@ import json, sys
 from sqlalchemy import select
 from survey import create_app, first_run, kiosks
 from survey.extensions import db
-from survey.models import Service, Unit
+from survey.models import QuestionnaireVersion, Service, Unit
 app = create_app()
 with app.app_context():
     first_run.prepare()
     unit = db.session.scalar(select(Unit).order_by(Unit.id))
     service = db.session.scalar(select(Service).filter_by(active=True).order_by(Service.id))
-    tokens = [kiosks.create_kiosk(unit=unit.code, counter=None, name=f"fault {i}", actor="bench")[1]
+    q = db.session.scalar(select(QuestionnaireVersion).filter_by(active=True))
+    tokens = [kiosks.create_kiosk(unit=unit.code, counter=None, name=f"bench {i}", actor="bench")[1]
               for i in range(int(sys.argv[1]))]
-    print(json.dumps({"service": service.code, "tokens": tokens}))
+    ids = [q.id, service.id, unit.id]
+    print(json.dumps({"service": service.code, "tokens": tokens, "ids": ids}))
 """
 
 

@@ -30,26 +30,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.faults import SETUP  # noqa: E402  (the same server set-up: kiosks and ids)
 from tests import servers  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-SETUP = """
-import json, sys
-from sqlalchemy import select
-from survey import create_app, first_run, kiosks
-from survey.extensions import db
-from survey.models import Service, Unit, QuestionnaireVersion
-app = create_app()
-with app.app_context():
-    first_run.prepare()
-    unit = db.session.scalar(select(Unit).order_by(Unit.id))
-    service = db.session.scalar(select(Service).filter_by(active=True).order_by(Service.id))
-    q = db.session.scalar(select(QuestionnaireVersion).filter_by(active=True))
-    tokens = [kiosks.create_kiosk(unit=unit.code, counter=None, name=f"bench {i}", actor="bench")[1]
-              for i in range(int(sys.argv[1]))]
-    ids = [q.id, service.id, unit.id]
-    print(json.dumps({"service": service.code, "tokens": tokens, "ids": ids}))
-"""
 
 
 # --- The floor: the same JSON, one plain SQL transaction -----------------------------------
