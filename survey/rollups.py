@@ -140,6 +140,13 @@ def apply(session: Session, change: dict[Key, int]) -> None:
     connection.execute(statement, rows)
 
 
+def count_new(session: Session, response: dict, answers: Iterable[tuple[str, int | None]]) -> None:
+    """Count a new response written without the ORM (so no listener saw it), in `session`'s
+    transaction: `response` holds the columns of KEY_FIELDS, `answers` its (item, value) pairs."""
+    if response.get("flag_reason") is None:
+        apply(session, dict(contribution(_context(response), answers)))
+
+
 def recompute() -> Counter:
     """Rollup counts computed afresh from the raw responses and answers."""
     counts: Counter = Counter()
