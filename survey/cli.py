@@ -235,14 +235,14 @@ def questionnaire_load(path: str) -> None:
 
 @click.group("rollup")
 def rollup_group() -> None:
-    """The daily rollups that summaries read."""
+    """The daily and monthly rollups that summaries read."""
 
 
 @rollup_group.command("rebuild")
 @with_appcontext
 def rollup_rebuild() -> None:
-    """Recompute every daily rollup from the raw answers."""
-    click.echo(f"Rebuilt the daily rollups: {rollups.rebuild()} rows")
+    """Recompute the rollups from the raw answers (a month at a time, in one transaction)."""
+    click.echo(f"Rebuilt the rollups: {rollups.rebuild()} rows")
 
 
 @click.command("backup")

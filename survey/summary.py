@@ -1,4 +1,4 @@
-"""SIPAS figures read from the daily rollups, and their CSV rows."""
+"""SIPAS figures read from the rollups, and their CSV rows."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import format_date
-from sqlalchemy import extract, func, select
+from sqlalchemy import select
 
-from survey import questionnaire, rollups, sipas
+from survey import questionnaire, rollup_query, rollups, sipas
 from survey.extensions import db
-from survey.filters import Filters, rollup_conditions
-from survey.models import Agency, DailyRollup, Field, Service, Unit
+from survey.filters import Filters
+from survey.models import Agency, Field, Service, Unit
 from survey.models import Counter as Counter_
 from survey.questionnaire import Questionnaire
 
@@ -68,31 +68,23 @@ def figures_from(q: Questionnaire, items: dict[str, Counter]) -> Figures:
     )
 
 
-def _group_columns(group_by: str | None) -> list:
-    if group_by in (None, ""):
-        return []
-    if group_by in ("month", "quarter"):
-        return [extract("year", DailyRollup.day), extract("month", DailyRollup.day)]
-    if group_by in ("field", "agency"):
-        return [getattr(Service, f"{group_by}_id")]
-    return [getattr(DailyRollup, f"{group_by}_id")]
+def _group_key(group_by: str | None):
+    """The group of a rollup row: its group column, or its month or quarter."""
+    if group_by == "month":
+        return lambda row: (row.first.year, row.first.month)
+    if group_by == "quarter":
+        return lambda row: (row.first.year, (row.first.month - 1) // 3 + 1)
+    return lambda row: row.key
 
 
-def count_items(conditions: list, group_by: str | None = None) -> dict[tuple, dict[str, Counter]]:
-    """Summed rollup counts: {group key: {item: Counter(value -> count)}}."""
-    columns = _group_columns(group_by)
-    query = select(*columns, DailyRollup.item, DailyRollup.value, func.sum(DailyRollup.count))
-    if group_by in ("field", "agency"):
-        query = query.join(Service, Service.id == DailyRollup.service_id)
-    query = query.where(*conditions).group_by(*columns, DailyRollup.item, DailyRollup.value)
-    result: dict[tuple, dict[str, Counter]] = {}
-    for row in db.session.execute(query):
-        key = tuple(int(v) for v in row[: len(columns)])
-        if group_by == "quarter":
-            key = (key[0], (key[1] - 1) // 3 + 1)
-        item, value, total = row[len(columns) :]
-        result.setdefault(key, {}).setdefault(item, Counter())[value] += int(total)
-    return result
+def count_items(
+    filters: Filters, rows: list[rollup_query.Row], group_by: str | None = None
+) -> dict[tuple, dict[str, Counter]]:
+    """The counts of `rows` inside the period of `filters`: {group: {item: Counter}}."""
+    totals = rollup_query.tally(rows, filters.since, filters.until, _group_key(group_by))
+    return {
+        key: rollup_query.items(filters.questionnaire_id, counts) for key, counts in totals.items()
+    }
 
 
 def _labels(group_by: str, keys: list[tuple], locale: str) -> dict[tuple, tuple[str, str]]:
@@ -123,14 +115,21 @@ def _merge(parts) -> dict[str, Counter]:
     return total
 
 
-def build_summary(filters: Filters, *, group_by: str | None = None, locale: str = "vi") -> Summary:
-    """Every figure of `filters`, optionally grouped."""
+def build_summary(
+    filters: Filters,
+    *,
+    group_by: str | None = None,
+    locale: str = "vi",
+    rows: list[rollup_query.Row] | None = None,
+) -> Summary:
+    """Every figure of `filters`, optionally grouped; from `rows` when they were read already."""
     q = questionnaire.by_id(filters.questionnaire_id)
-    conditions = rollup_conditions(filters)
+    if rows is None:
+        rows = rollup_query.fetch(filters, [(filters.since, filters.until)], group_by or None)
     groups = []
     # Every rollup row falls in exactly one group: the total is the sum of the groups,
     # so a grouped summary reads the rollups once.
-    grouped = count_items(conditions, group_by or None)
+    grouped = count_items(filters, rows, group_by or None)
     total = _merge(grouped.values()) if group_by else grouped.get((), {})
     if group_by:
         labels = _labels(group_by, list(grouped), locale)
