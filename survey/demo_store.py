@@ -26,6 +26,7 @@ RESPONSE_COLUMNS = (
     "contact_consent",
 )
 ANSWER_COLUMNS = ("response_id", "item", "value")
+NULL = "\\N"  # COPY's text for NULL
 
 
 class PostgresStore:
@@ -50,8 +51,13 @@ class PostgresStore:
                 for row in responses:
                     copy.write_row(row)
             with cur.copy(f"COPY answer ({', '.join(ANSWER_COLUMNS)}) FROM STDIN") as copy:
-                for row in answers:
-                    copy.write_row(row)
+                copy.write("".join(_answer_lines(answers)))
+
+
+def _answer_lines(answers: list[tuple]):
+    """COPY's text format for answer rows (item codes hold no tab, newline or backslash)."""
+    for rid, item, value in answers:
+        yield f"{rid}\t{item}\t{NULL if value is None else value}\n"
 
 
 def _sqlite_time(moment: datetime) -> str:
