@@ -299,6 +299,7 @@ def test_bad_summary_requests_get_a_clear_4xx(seeded, query, field, status):
 
 def test_small_numbers_are_greyed_and_counters_hidden(seeded):
     app, token, _raw = seeded
+    # Ten days: a procedure keeps to one or two counters of a unit, some with few ratings.
     data = api_json(
         app,
         token,
