@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -226,7 +227,7 @@ def measure(env: dict, engine, secret: str, year: int, repeat: int) -> dict[str,
         return figures
     finally:
         for process in processes:  # a kept-alive connection may hold a worker: no grace
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
