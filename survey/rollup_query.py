@@ -9,7 +9,7 @@ ranges (the dashboard's period, trend and year before) are read together and sum
 from __future__ import annotations
 
 import operator
-from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -121,7 +121,7 @@ def _query(read: _Read, table, bucket, where, whole: set[date]) -> list[Row]:
         query = query.join(Service, Service.id == table.c.service_id)
     rows = []
     for row in db.session.execute(query.group_by(*keys)):
-        counts = [int(n or 0) for n in row[len(keys) :]]
+        counts = [n or 0 for n in row[len(keys) :]]
         if read.by_bucket:
             first = row[0]
             last = month_end(first) if first in whole else first
@@ -142,10 +142,18 @@ def tally(rows: list[Row], since: date, until: date, key=lambda row: row.key) ->
     return totals
 
 
-def items(questionnaire_id: int, counts: list[int]) -> dict[str, Counter]:
-    """Summed counts as {item: Counter(value -> answers)}, responses under RESPONSES."""
-    result = {rollups.RESPONSES: Counter({0: counts[0]})}
+def add_up(parts: Iterable[list[int]]) -> list[int] | None:
+    """The sum of count lists (None when there are none)."""
+    total = None
+    for counts in parts:
+        total = counts if total is None else list(map(operator.add, total, counts))
+    return total
+
+
+def items(questionnaire_id: int, counts: list[int]) -> dict[str, dict[int, int]]:
+    """Summed counts as {item: {value: answers}}, responses under RESPONSES (value 0)."""
+    result = {rollups.RESPONSES: {0: counts[0]}}
     for item, base in rollups.layout_of(questionnaire_id).items():
         values = counts[1 + base : 1 + base + ROLLUP_LEVELS]
-        result[item] = Counter({v: n for v, n in enumerate(values, start=1) if n})
+        result[item] = {v: n for v, n in enumerate(values, start=1) if n}
     return result

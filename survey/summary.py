@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from flask_babel import format_date
 from sqlalchemy import select
@@ -17,20 +18,60 @@ from survey.models import Counter as Counter_
 from survey.questionnaire import Questionnaire
 
 
-@dataclass(frozen=True)
 class Figures:
-    """The SIPAS figures of one set of answers."""
+    """The SIPAS figures of one set of answer counts, each computed when first read (a
+    dashboard shows only the overall index of most of its groups)."""
 
-    responses: int
-    overall: sipas.Proportion
-    overall_question: sipas.Proportion
-    elements: dict[str, sipas.Proportion]
-    criteria: dict[str, sipas.Criterion]
-    expectations: dict[str, sipas.Proportion]
+    FIELDS = ("responses", "overall", "overall_question", "elements", "criteria", "expectations")
+
+    def __init__(self, q: Questionnaire, items: dict[str, Counter]) -> None:
+        self._q, self._items = q, items
+
+    @property
+    def responses(self) -> int:
+        return self._items.get(rollups.RESPONSES, Counter()).get(0, 0)
 
     @property
     def empty(self) -> bool:
         return self.responses == 0
+
+    @cached_property
+    def criteria(self) -> dict[str, sipas.Criterion]:
+        return {code: sipas.criterion(self._items.get(code, {})) for code in self._q.criteria}
+
+    @cached_property
+    def elements(self) -> dict[str, sipas.Proportion]:
+        shares = self.__dict__.get("criteria") or {
+            code: sipas.criterion_share(self._items.get(code, {})) for code in self._q.criteria
+        }
+        return {
+            e["code"]: sipas.element([shares[c["code"]] for c in e["criteria"]])
+            for e in self._q.elements
+        }
+
+    @cached_property
+    def overall(self) -> sipas.Proportion:
+        return sipas.overall(list(self.elements.values()))
+
+    @cached_property
+    def overall_question(self) -> sipas.Proportion:
+        return sipas.overall_question(self._items.get(self._q.overall_code, {}))
+
+    @cached_property
+    def expectations(self) -> dict[str, sipas.Proportion]:
+        codes = self._q.expectation_codes
+        return {code: sipas.expectation_share(self._items.get(code, {})) for code in codes}
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Figures) and self._values() == other._values()
+
+    __hash__ = None  # mutable caches: not a dict key
+
+    def __repr__(self) -> str:
+        return f"Figures(responses={self.responses}, overall={self.overall})"
 
 
 @dataclass(frozen=True)
@@ -51,21 +92,8 @@ class Summary:
 
 
 def figures_from(q: Questionnaire, items: dict[str, Counter]) -> Figures:
-    """Compute every SIPAS figure from answer counts per item (sipas.py does the arithmetic)."""
-    criteria = {code: sipas.criterion(items.get(code, {})) for code in q.criteria}
-    elements = {
-        e["code"]: sipas.element([criteria[c["code"]] for c in e["criteria"]]) for e in q.elements
-    }
-    return Figures(
-        responses=items.get(rollups.RESPONSES, Counter()).get(0, 0),
-        overall=sipas.overall(list(elements.values())),
-        overall_question=sipas.overall_question(items.get(q.overall_code, {})),
-        elements=elements,
-        criteria=criteria,
-        expectations={
-            code: sipas.expectation_share(items.get(code, {})) for code in q.expectation_codes
-        },
-    )
+    """Every SIPAS figure of answer counts per item (sipas.py does the arithmetic)."""
+    return Figures(q, items)
 
 
 def _group_key(group_by: str | None):
@@ -79,12 +107,9 @@ def _group_key(group_by: str | None):
 
 def count_items(
     filters: Filters, rows: list[rollup_query.Row], group_by: str | None = None
-) -> dict[tuple, dict[str, Counter]]:
-    """The counts of `rows` inside the period of `filters`: {group: {item: Counter}}."""
-    totals = rollup_query.tally(rows, filters.since, filters.until, _group_key(group_by))
-    return {
-        key: rollup_query.items(filters.questionnaire_id, counts) for key, counts in totals.items()
-    }
+) -> dict[tuple, list[int]]:
+    """The summed counts of `rows` inside the period of `filters`, per group."""
+    return rollup_query.tally(rows, filters.since, filters.until, _group_key(group_by))
 
 
 def _labels(group_by: str, keys: list[tuple], locale: str) -> dict[tuple, tuple[str, str]]:
@@ -107,14 +132,6 @@ def _labels(group_by: str, keys: list[tuple], locale: str) -> dict[tuple, tuple[
     return {(row.id,): (row.code, row.name_in(locale)) for row in rows}
 
 
-def _merge(parts) -> dict[str, Counter]:
-    total: dict[str, Counter] = {}
-    for items in parts:
-        for item, counts in items.items():
-            total.setdefault(item, Counter()).update(counts)
-    return total
-
-
 def build_summary(
     filters: Filters,
     *,
@@ -130,15 +147,15 @@ def build_summary(
     # Every rollup row falls in exactly one group: the total is the sum of the groups,
     # so a grouped summary reads the rollups once.
     grouped = count_items(filters, rows, group_by or None)
-    total = _merge(grouped.values()) if group_by else grouped.get((), {})
+    total = rollup_query.add_up(grouped.values())
     if group_by:
         labels = _labels(group_by, list(grouped), locale)
-        for key, items in sorted(grouped.items()):
-            figures = figures_from(q, items)
+        for key, counts in sorted(grouped.items()):
+            figures = figures_from(q, rollup_query.items(q.id, counts))
             hidden = _too_few(figures)
             code, label = labels.get(key, (str(key[0]), str(key[0])))
             groups.append(Group(code, label, figures_from(q, {}) if hidden else figures, hidden))
-    figures = figures_from(q, total)
+    figures = figures_from(q, rollup_query.items(q.id, total) if total else {})
     if _too_few(figures):
         return Summary(filters, q, figures_from(q, {}), [], hidden=True)
     return Summary(filters, q, figures, groups)
