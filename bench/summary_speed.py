@@ -3,15 +3,18 @@
     python bench/summary_speed.py [--sizes 10000,100000,1000000] [--repeat 7] [--points 100]
 
 On a database created for the run (and dropped after): `survey seed-demo` loads the synthetic
-province up to each size in turn (timed, with the peak memory of the command), then
-`survey rollup rebuild` runs (timed, with its peak memory), then `survey serve` (2 workers)
-answers, in interleaved rounds:
+province up to each size in turn and rebuilds the rollups (timed, with the peak memory of the
+command; bench/seed_speed.py times the load and the rebuild apart), then `survey serve`
+(2 workers) answers, in interleaved rounds:
 
 - the naive query: ONE SQL statement over the raw response and answer tables computing the
   overall index of this year (share of 4-5 per criterion, mean per element, mean of the
   elements), for every procedure at once like the API's group_by=service;
 - GET /api/v1/summary?from=<year>-01-01&to=<year>-12-31&group_by=service with an API token;
-- GET /admin/?period=this-year signed in as an administrator (password and TOTP code).
+- GET /api/v1/summary?...&group_by=unit: the ranking of units (read from the per-unit months);
+- GET /admin/?period=this-year signed in as an administrator (password and TOTP code);
+- GET /admin/export.csv?period=this-year (one row per procedure), against PostgreSQL's
+  COPY (…) TO STDOUT of the same rows (procedure, index) computed from the raw tables.
 
 Printed per size: medians, the naive query's time divided by each, each time divided by its
 10k time, and the index each computed (they must agree). Not a test: nothing is asserted.
@@ -22,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import signal
 import statistics
 import subprocess
@@ -68,22 +70,34 @@ everything AS (
     WHERE r.flag_reason IS NULL AND r.questionnaire_id = :q
       AND r.captured_at >= :start AND r.captured_at < :end AND a.value BETWEEN 1 AND 5
     GROUP BY c.element, a.item)
+"""
+NAIVE_INDEX = """
 SELECT (SELECT avg(e) FROM (SELECT avg(share) AS e FROM everything GROUP BY element) x),
        (SELECT count(*) FROM per_service)
+"""
+NAIVE_ROWS = """
+SELECT s.code, round(p.idx, 2) FROM per_service p JOIN service s ON s.id = p.service_id
+ORDER BY s.code
 """
 
 
 def run(env: dict, *args: str, stdin: str | None = None) -> tuple[str, float, float]:
-    """A `survey` command: its output, seconds, and the peak RSS (MB) of the command."""
+    """A `survey` command: its output, seconds, and the peak RSS (MB) of that command alone."""
     started = time.perf_counter()
-    done = subprocess.run(
-        [*SURVEY, *args], env=env, input=stdin, capture_output=True, text=True, check=False
-    )
+    with tempfile.TemporaryFile("w+") as out:
+        process = subprocess.Popen(
+            [*SURVEY, *args], env=env, stdin=subprocess.PIPE, stdout=out, stderr=out, text=True
+        )
+        process.stdin.write(stdin or "")
+        process.stdin.close()
+        _pid, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        output = out.read()
     seconds = time.perf_counter() - started
-    if done.returncode:
-        raise SystemExit(f"survey {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return done.stdout, seconds, peak
+    if process.returncode:
+        raise SystemExit(f"survey {' '.join(args)} failed:\n{output}")
+    return output, seconds, usage.ru_maxrss / 1024
 
 
 def timed(work) -> tuple[float, object]:
@@ -105,16 +119,37 @@ def sign_in_admin(engine, secret: str) -> Browser:
     return browser
 
 
+def _naive_sql(conn, year: int, final: str) -> tuple[str, dict]:
+    q, definition = conn.execute(
+        text("SELECT id, definition FROM questionnaire_version WHERE active")
+    ).one()
+    pairs = [(c["code"], e["code"]) for e in definition["elements"] for c in e["criteria"]]
+    sql = NAIVE.format(criteria=", ".join(f"('{i}', '{e}')" for i, e in pairs)) + final
+    start, end = (datetime(y, 1, 1, tzinfo=ZONE) for y in (year, year + 1))
+    conn.execute(text("SET jit = off"))
+    return sql, {"q": q, "start": start, "end": end}
+
+
 def naive(engine, year: int):
+    """The overall index of the year (and the number of procedures) in one statement."""
     with engine.connect() as conn:
-        q, definition = conn.execute(
-            text("SELECT id, definition FROM questionnaire_version WHERE active")
-        ).one()
-        pairs = [(c["code"], e["code"]) for e in definition["elements"] for c in e["criteria"]]
-        sql = NAIVE.format(criteria=", ".join(f"('{i}', '{e}')" for i, e in pairs))
-        start, end = (datetime(y, 1, 1, tzinfo=ZONE) for y in (year, year + 1))
-        conn.execute(text("SET jit = off"))
-        return conn.execute(text(sql), {"q": q, "start": start, "end": end}).one()
+        sql, params = _naive_sql(conn, year, NAIVE_INDEX)
+        return conn.execute(text(sql), params).one()
+
+
+def copy_rows(engine, year: int) -> int:
+    """COPY … TO STDOUT of the export's rows (a procedure and its index) from the raw tables."""
+    with engine.connect() as conn:
+        sql, params = _naive_sql(conn, year, NAIVE_ROWS)
+        for name, value in params.items():  # COPY takes no parameters
+            literal = value if isinstance(value, int) else f"'{value.isoformat()}'"
+            sql = sql.replace(f":{name}", str(literal))
+        size = 0
+        with conn.connection.cursor() as cursor:
+            with cursor.copy(f"COPY ({sql}) TO STDOUT WITH CSV") as copy:
+                for data in copy:
+                    size += len(data)
+        return size
 
 
 def median_rounds(work: dict, repeat: int) -> dict[str, float]:
@@ -154,19 +189,21 @@ def main() -> None:
                 env, "seed-demo", "--responses", str(size - loaded), "--seed", str(size), *extra
             )
             print(f"\n== {size} responses ==")
-            print(f"survey seed-demo --responses {size - loaded}: {seconds:.1f} s, "
-                  f"peak RSS of the command {peak:.0f} MB")  # fmt: skip
+            print(f"survey seed-demo --responses {size - loaded} (load and rebuild): "
+                  f"{seconds:.1f} s, peak RSS {peak:.0f} MB")  # fmt: skip
             loaded = size
-            out, seconds, peak = run(env, "rollup", "rebuild")
-            print(f"survey rollup rebuild: {seconds:.1f} s, peak RSS {peak:.0f} MB; {out.strip()}")
             print_sizes(engine)
             if size == sizes[0]:
                 secret = prepare_accounts(env, engine)
             figures = measure(env, engine, secret, year, args.repeat)
             base = base or figures
-            for what in ("api", "dashboard"):
+            for what in ("api", "api_units", "dashboard"):
                 ratio, growth = figures["naive"] / figures[what], figures[what] / base[what]
                 print(f"  naive / {what}: {ratio:6.1f}x   {what} / at {sizes[0]}: {growth:5.2f}")
+            copy, export = figures["copy"], figures["export"]
+            print(
+                f"  COPY of the export's rows from raw tables / export.csv: {copy / export:.1f}x"
+            )
     finally:
         engine.dispose()
         with server.connect() as conn:
@@ -211,12 +248,28 @@ def measure(env: dict, engine, secret: str, year: int, repeat: int) -> dict[str,
             assert reply.status == 200, reply.status
             return reply
 
+        def units():
+            reply = api.request("A", "GET", query.replace("=service", "=unit"), headers=auth)
+            assert reply.status == 200, reply.status
+
+        def export():
+            reply = admin.request("A", "GET", "/admin/export.csv?period=this-year")
+            assert reply.status == 200, reply.status
+
         def dashboard():
             reply = admin.request("A", "GET", "/admin/?period=this-year")
             assert reply.status == 200, reply.status
 
         figures = median_rounds(
-            {"naive": lambda: naive(engine, year), "api": summary, "dashboard": dashboard}, repeat
+            {
+                "naive": lambda: naive(engine, year),
+                "api": summary,
+                "api_units": units,
+                "dashboard": dashboard,
+                "copy": lambda: copy_rows(engine, year),
+                "export": export,
+            },
+            repeat,
         )
         shown = json.loads(summary().text)
         index, services = naive(engine, year)

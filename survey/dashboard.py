@@ -111,7 +111,13 @@ def build_dashboard(
         key=lambda pair: (pair[1].small, -(pair[1].index or 0)),
     )
     comments, total = (
-        latest_comments(filters, page=comments_page, low_only=low_only, locale=locale)
+        latest_comments(
+            filters,
+            page=comments_page,
+            low_only=low_only,
+            locale=locale,
+            total=None if low_only else summary.comments,
+        )
         if with_comments and not summary.hidden
         else ([], 0)
     )
@@ -134,9 +140,10 @@ def build_dashboard(
 
 
 def latest_comments(
-    filters: Filters, *, page: int, low_only: bool, locale: str
+    filters: Filters, *, page: int, low_only: bool, locale: str, total: int | None = None
 ) -> tuple[list[Comment], int]:
-    """One page of comments, newest first, from the answers the figures of `filters` count."""
+    """One page of comments, newest first, from the answers the figures of `filters` count;
+    `total`, when the rollups gave it, spares counting them."""
     q = questionnaire.by_id(filters.questionnaire_id)
     overall = aliased(Answer)
     query = (
@@ -147,7 +154,8 @@ def latest_comments(
     )
     if low_only:
         query = query.where(overall.value.in_((1, 2)))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.execute(
         query.order_by(Response.captured_at.desc(), Response.id.desc())
         .offset((page - 1) * COMMENTS_PER_PAGE)

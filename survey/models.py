@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -139,6 +140,14 @@ class Response(db.Model):
         ),
         # A kiosk's own latest ratings, newest first (the streak check), without other kiosks'.
         Index("ix_response_kiosk_recent", "kiosk_id", "id"),
+        # The latest comments, newest first, without reading the ratings that have none.
+        Index(
+            "ix_response_comment_recent",
+            "captured_at",
+            "id",
+            postgresql_where=text("comment IS NOT NULL"),
+            sqlite_where=text("comment IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,7 +169,7 @@ class Response(db.Model):
     # before a change, even on an expired object.
     flag_reason: Mapped[str | None] = mapped_column(String(20), active_history=True)
     flag_review: Mapped[str | None] = mapped_column(String(10))
-    comment: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text, active_history=True)  # rollups count them
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -278,8 +287,8 @@ ROLLUP_LEVELS = 5
 ROLLUP_SLOTS = [f"n{slot}" for slot in range(ROLLUP_ITEMS * ROLLUP_LEVELS)]
 
 
-def _rollup_table(name: str, period: str, key: list[Column]) -> Table:
-    """A rollup: per period and context, the responses and the answers with each value.
+def _rollup_table(name: str, key: list[Column]) -> Table:
+    """A rollup: per period and context, the responses, those with a comment, and the answers.
 
     Column n<i * 5 + value - 1> counts the answers `value` to the questionnaire's i-th scored
     item (survey/rollups.py `layout`); NULL stands for none, so a row stores only what it has.
@@ -287,27 +296,32 @@ def _rollup_table(name: str, period: str, key: list[Column]) -> Table:
     return Table(
         name,
         db.metadata,
-        Column(period, Date, nullable=False),
-        Column("questionnaire_id", Integer, nullable=False),
-        Column("unit_id", Integer, nullable=False),
-        Column("service_id", Integer, nullable=False),
         *key,
         Column("responses", Integer, nullable=False),
+        Column("comments", Integer, nullable=False, default=0),
         *(Column(slot, Integer) for slot in ROLLUP_SLOTS),
-        PrimaryKeyConstraint(
-            period, "questionnaire_id", "unit_id", "service_id", *(c.name for c in key)
-        ),
+        PrimaryKeyConstraint(*(c.name for c in key)),
     )
+
+
+def _key(period: str, *names: str) -> list[Column]:
+    columns = [Column(period, Date, nullable=False)]
+    columns += [Column(n, Integer, nullable=False) for n in ("questionnaire_id", *names)]
+    return columns
 
 
 # Every local day and context down to the counter (0: none) and the channel.
 rollup_day = _rollup_table(
     "rollup_day",
-    "day",
-    [Column("counter_id", Integer, nullable=False), Column("channel", String(10), nullable=False)],
+    [
+        *_key("day", "unit_id", "service_id", "counter_id"),
+        Column("channel", String(10), nullable=False),
+    ],
 )
-# Whole local months (the 1st) per unit and procedure: what most summaries read.
-rollup_month = _rollup_table("rollup_month", "month", [])
+# Whole local months (the 1st) per unit and procedure: what a unit's summaries read.
+rollup_month = _rollup_table("rollup_month", _key("month", "unit_id", "service_id"))
+# Whole local months per procedure over every unit: what province-wide summaries read.
+rollup_service_month = _rollup_table("rollup_service_month", _key("month", "service_id"))
 
 
 class KioskDevice(db.Model):

@@ -1,6 +1,7 @@
 """Reading the rollups: the counts of one or more date ranges in at most two queries.
 
-Whole months come from `rollup_month`; the days of a month only partly inside a range, and
+Whole months come from `rollup_service_month` when every unit is counted together, else from
+`rollup_month`; the days of a month only partly inside a range, and
 everything filtered or grouped by counter or channel (which the month rows do not keep), from
 `rollup_day`. Rows come back per time bucket (a whole month, or a day) and group, so several
 ranges (the dashboard's period, trend and year before) are read together and summed apart.
@@ -18,7 +19,14 @@ from sqlalchemy import Date, and_, case, cast, func, or_, select, type_coerce
 from survey import rollups
 from survey.extensions import db
 from survey.filters import Filters, context_conditions
-from survey.models import ROLLUP_LEVELS, ROLLUP_SLOTS, Service, rollup_day, rollup_month
+from survey.models import (
+    ROLLUP_LEVELS,
+    ROLLUP_SLOTS,
+    Service,
+    rollup_day,
+    rollup_month,
+    rollup_service_month,
+)
 
 Range = tuple[date, date]
 
@@ -28,7 +36,7 @@ class Row:
     first: date  # the bucket: a whole month, or one day
     last: date
     key: tuple  # the group (empty when not grouped)
-    counts: list[int]  # responses, then every count column in use
+    counts: list[int]  # responses, comments, then every count column in use
 
 
 def month_end(first: date) -> date:
@@ -72,8 +80,9 @@ def fetch(filters: Filters, ranges: list[Range], group_by: str | None = None) ->
     partial = [m for m in months if fine or m not in whole]
     rows: list[Row] = []
     if whole and not fine:
-        where = rollup_month.c.month.in_(whole)
-        rows += _query(read, rollup_month, rollup_month.c.month, where, set(whole))
+        province = filters.units is None and group_by != "unit"
+        table = rollup_service_month if province else rollup_month
+        rows += _query(read, table, table.c.month, table.c.month.in_(whole), set(whole))
     if partial:
         day = rollup_day.c.day
         where = or_(*(day.between(max(m, span[0]), min(month_end(m), span[1])) for m in partial))
@@ -111,7 +120,8 @@ def _group_columns(table, group_by: str | None) -> list:
 def _query(read: _Read, table, bucket, where, whole: set[date]) -> list[Row]:
     groups = _group_columns(table, read.group_by)
     keys = ([bucket] if read.by_bucket else []) + groups
-    sums = [func.sum(table.c[name]) for name in ("responses", *ROLLUP_SLOTS[: read.width])]
+    columns = (*rollups.NOT_NULL, *ROLLUP_SLOTS[: read.width])
+    sums = [func.sum(table.c[name]) for name in columns]
     query = select(*keys, *sums).where(
         where,
         table.c.questionnaire_id == read.filters.questionnaire_id,
@@ -154,6 +164,6 @@ def items(questionnaire_id: int, counts: list[int]) -> dict[str, dict[int, int]]
     """Summed counts as {item: {value: answers}}, responses under RESPONSES (value 0)."""
     result = {rollups.RESPONSES: {0: counts[0]}}
     for item, base in rollups.layout_of(questionnaire_id).items():
-        values = counts[1 + base : 1 + base + ROLLUP_LEVELS]
+        values = counts[2 + base : 2 + base + ROLLUP_LEVELS]
         result[item] = {v: n for v, n in enumerate(values, start=1) if n}
     return result

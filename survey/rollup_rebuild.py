@@ -1,8 +1,9 @@
-"""Both rollups recomputed from the raw answers in set-based SQL, one local month at a time.
+"""The rollups recomputed from the raw answers in set-based SQL, one local month at a time.
 
-Each month is two INSERT … SELECT statements: its days from the responses and answers, then the
-month from its days. The database does the counting; this process holds one month's bounds, so
-its memory does not grow with the data, and the database's work per statement is one month's.
+Each month is three INSERT … SELECT statements: its days from the responses and answers, its
+units' month from its days, and the province's month from its units'. The database does the
+counting; this process holds one month's bounds, so its memory does not grow with the data,
+and the database's work per statement is one month's.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    case,
     cast,
     column,
     delete,
@@ -24,6 +26,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    text,
     union_all,
     values,
 )
@@ -37,16 +40,19 @@ from survey.models import (
     Response,
     rollup_day,
     rollup_month,
+    rollup_service_month,
 )
 from survey.questionnaire import Questionnaire
+
+MONTH, SERVICE_MONTH = rollups.MONTH_KEY, rollups.SERVICE_MONTH_KEY
 
 
 def rebuild(session) -> int:
     """Recompute both rollups in `session`'s transaction; return how many rows they hold."""
     connection = session.connection()
     zone = ZoneInfo(current_app.config["SURVEY_TIMEZONE"])
-    connection.execute(delete(rollup_day))
-    connection.execute(delete(rollup_month))
+    for table, _ in rollups.TABLES:
+        connection.execute(delete(table))
     first, last = connection.execute(
         select(func.min(Response.captured_at), func.max(Response.captured_at))
     ).one()
@@ -59,11 +65,16 @@ def rebuild(session) -> int:
         after = date(month.year + month.month // 12, month.month % 12 + 1, 1)
         bounds = [datetime.combine(d, time.min, zone).astimezone(UTC) for d in (month, after)]
         connection.execute(_days(day, bounds, slots, width))
-        connection.execute(_month(month, after, width))
+        connection.execute(_month(month, after, width, rollup_day, rollup_month, MONTH))
+        connection.execute(
+            _month(month, after, width, rollup_month, rollup_service_month, SERVICE_MONTH)
+        )
         month = after
+    if connection.dialect.name == "postgresql":  # fresh statistics for the planner
+        connection.execute(text("ANALYZE " + ", ".join(t.name for t, _ in rollups.TABLES)))
     return sum(
         connection.execute(select(func.count()).select_from(table)).scalar_one()
-        for table in (rollup_day, rollup_month)
+        for table, _ in rollups.TABLES
     )
 
 
@@ -111,7 +122,8 @@ def _days(day, bounds: list[datetime], slots, width: int):
         Response.captured_at >= bounds[0],
         Response.captured_at < bounds[1],
     ]
-    heads = select(*context, literal(-1).label("slot")).where(*where)
+    commented = case((Response.comment.is_not(None), -2), else_=-1)  # a response, with a comment
+    heads = select(*context, commented.label("slot")).where(*where)
     answers = (
         select(*context, (slots.c.base + Answer.value - 1).label("slot"))
         .join(Answer, Answer.response_id == Response.id)
@@ -128,19 +140,22 @@ def _days(day, bounds: list[datetime], slots, width: int):
     keys = [facts.c[name] for name in rollups.DAY_KEY]
     one = literal_column("1")
     counts = [func.sum(one).filter(facts.c.slot == slot) for slot in range(width)]
-    query = select(*keys, func.count().filter(facts.c.slot == -1), *counts).group_by(*keys)
-    names = [*rollups.DAY_KEY, "responses", *ROLLUP_SLOTS[:width]]
+    responses = func.count().filter(facts.c.slot < 0)
+    comments = func.count().filter(facts.c.slot == -2)
+    query = select(*keys, responses, comments, *counts).group_by(*keys)
+    names = [*rollups.DAY_KEY, *rollups.NOT_NULL, *ROLLUP_SLOTS[:width]]
     return insert(rollup_day).from_select(names, query)
 
 
-def _month(month: date, after: date, width: int):
-    """INSERT the month's rows, summed from its day rows."""
-    keys = [rollup_day.c[name] for name in rollups.MONTH_KEY[1:]]
-    sums = [func.sum(rollup_day.c[name]) for name in ("responses", *ROLLUP_SLOTS[:width])]
+def _month(month: date, after: date, width: int, source, target, names: tuple):
+    """INSERT the month's rows of `target` (keyed by `names`), summed from `source`'s rows."""
+    period = source.c.day if source is rollup_day else source.c.month
+    keys = [source.c[name] for name in names[1:]]
+    sums = [func.sum(source.c[c]) for c in (*rollups.NOT_NULL, *ROLLUP_SLOTS[:width])]
     query = (
         select(literal(month, Date), *keys, *sums)
-        .where(rollup_day.c.day >= month, rollup_day.c.day < after)
+        .where(period >= month, period < after)
         .group_by(*keys)
     )
-    names = [*rollups.MONTH_KEY, "responses", *ROLLUP_SLOTS[:width]]
-    return insert(rollup_month).from_select(names, query)
+    columns = [*names, *rollups.NOT_NULL, *ROLLUP_SLOTS[:width]]
+    return insert(target).from_select(columns, query)

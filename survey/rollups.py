@@ -35,6 +35,7 @@ from survey.models import (
     Response,
     rollup_day,
     rollup_month,
+    rollup_service_month,
 )
 from survey.questionnaire import Questionnaire
 
@@ -47,9 +48,17 @@ KEY_FIELDS = (
     "counter_id",
     "channel",
     "flag_reason",
+    "comment",
 )
 DAY_KEY = ("day", "questionnaire_id", "unit_id", "service_id", "counter_id", "channel")
 MONTH_KEY = ("month", "questionnaire_id", "unit_id", "service_id")
+SERVICE_MONTH_KEY = ("month", "questionnaire_id", "service_id")
+NOT_NULL = ("responses", "comments")
+TABLES = (
+    (rollup_day, DAY_KEY),
+    (rollup_month, MONTH_KEY),
+    (rollup_service_month, SERVICE_MONTH_KEY),
+)
 _layouts: dict[int, dict[str, int]] = {}
 
 
@@ -105,6 +114,8 @@ def contribution(values, answers: Iterable[tuple[str, int | None]]) -> Counter:
     """What one unflagged response adds: {(day key, column): count}."""
     key, version = _day_key(values), values["questionnaire_id"]
     counts = Counter({(key, "responses"): 1})
+    if values.get("comment") is not None:
+        counts[(key, "comments")] += 1
     counts.update((key, column(version, item, value)) for item, value in answers if value)
     return counts
 
@@ -167,31 +178,31 @@ def count_new(session: Session, response: dict, answers: Iterable[tuple[str, int
         apply(session, contribution(response, answers))
 
 
-def _rows(change: Counter) -> tuple[dict, dict]:
-    """The change per day row and per month row: {key: {column: n}}, zeros left out."""
-    days: dict[tuple, Counter] = {}
-    months: dict[tuple, Counter] = {}
+def _rows(change: Counter) -> list[dict]:
+    """The change per row of each rollup (TABLES): {key: {column: n}}, zeros left out."""
+    rows: list[dict[tuple, Counter]] = [{}, {}, {}]
     for (key, column), n in change.items():
         if n:
-            days.setdefault(key, Counter())[column] += n
-            month = (key[0].replace(day=1), *key[1:4])
-            months.setdefault(month, Counter())[column] += n
-    return days, months
+            month = key[0].replace(day=1)
+            keys = (key, (month, *key[1:4]), (month, key[1], key[3]))
+            for into, row in zip(rows, keys, strict=True):
+                into.setdefault(row, Counter())[column] += n
+    return rows
 
 
 def apply(session: Session, change: Counter) -> None:
-    """Add `change` ({(day key, column): n}) to both rollups: one upsert per row touched; on
-    PostgreSQL a day's upsert and its month's go in one statement (one round trip)."""
-    days, months = _rows(change)
+    """Add `change` ({(day key, column): n}) to the rollups: one upsert per row touched; on
+    PostgreSQL all of them in one statement (one round trip)."""
     connection = session.connection()
     statements = [
         _upsert(connection, table, dict(zip(names, key, strict=True)), counts)
-        for table, names, rows in ((rollup_day, DAY_KEY, days), (rollup_month, MONTH_KEY, months))
+        for (table, names), rows in zip(TABLES, _rows(change), strict=True)
         for key, counts in rows.items()
         if any(counts.values())
     ]
-    if connection.dialect.name == "postgresql" and len(statements) == 2:
-        statements = [statements[1].add_cte(statements[0].cte("day_row"))]
+    if connection.dialect.name == "postgresql" and len(statements) > 1:
+        *first, last = statements
+        statements = [last.add_cte(*(s.cte(f"row_{i}") for i, s in enumerate(first)))]
     for statement in statements:
         connection.execute(statement)
 
@@ -199,12 +210,12 @@ def apply(session: Session, change: Counter) -> None:
 def _upsert(connection, table, key: dict, counts: Counter):
     counts = {column: n for column, n in counts.items() if n}
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values({**key, "responses": 0, **counts})
-    added = {c: table.c[c] + statement.excluded[c] for c in counts if c == "responses"}
+    statement = dialect.insert(table).values({**key, "responses": 0, "comments": 0, **counts})
+    added = {c: table.c[c] + statement.excluded[c] for c in counts if c in NOT_NULL}
     added.update(
         (c, db.func.coalesce(table.c[c], 0) + statement.excluded[c])
         for c in counts
-        if c != "responses"
+        if c not in NOT_NULL
     )
     return statement.on_conflict_do_update(index_elements=list(key), set_=added)
 
@@ -225,24 +236,28 @@ def recompute() -> dict[tuple, dict[str, int]]:
             last = row.id
         if row.value:
             change[(_day_key(row._mapping), column(row.questionnaire_id, row.item, row.value))] += 1
-    days, months = _rows(change)
-    return _keyed(days, months)
+    return _keyed(_rows(change))
 
 
-def _keyed(days: dict, months: dict) -> dict[tuple, dict[str, int]]:
-    result = {("day", *k): {c: n for c, n in v.items() if n} for k, v in days.items()}
-    result.update({("month", *k): {c: n for c, n in v.items() if n} for k, v in months.items()})
+def _keyed(rows: list[dict]) -> dict[tuple, dict[str, int]]:
+    result = {
+        (table.name, *key): {c: n for c, n in counts.items() if n}
+        for (table, _), into in zip(TABLES, rows, strict=True)
+        for key, counts in into.items()
+    }
     return {key: counts for key, counts in result.items() if counts}
 
 
 def stored() -> dict[tuple, dict[str, int]]:
-    """Both rollups as stored, in the shape of `recompute()` (zeros and empty rows left out)."""
-    days, months = {}, {}
-    for table, names, into in ((rollup_day, DAY_KEY, days), (rollup_month, MONTH_KEY, months)):
+    """The rollups as stored, in the shape of `recompute()` (zeros and empty rows left out)."""
+    rows: list[dict] = []
+    for table, names in TABLES:
+        into = {}
         for row in db.session.execute(select(table)).mappings():
-            counts = {c: row[c] for c in ("responses", *ROLLUP_SLOTS) if row[c]}
+            counts = {c: row[c] for c in (*NOT_NULL, *ROLLUP_SLOTS) if row[c]}
             into[tuple(row[n] for n in names)] = counts
-    return _keyed(days, months)
+        rows.append(into)
+    return _keyed(rows)
 
 
 def counted() -> int:

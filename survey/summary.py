@@ -89,6 +89,7 @@ class Summary:
     figures: Figures
     groups: list[Group]
     hidden: bool = False  # one counter with too few ratings: nothing that could point at a person
+    comments: int = 0  # counted responses with a comment
 
 
 def figures_from(q: Questionnaire, items: dict[str, Counter]) -> Figures:
@@ -158,7 +159,7 @@ def build_summary(
     figures = figures_from(q, rollup_query.items(q.id, total) if total else {})
     if _too_few(figures):
         return Summary(filters, q, figures_from(q, {}), [], hidden=True)
-    return Summary(filters, q, figures, groups)
+    return Summary(filters, q, figures, groups, comments=total[1] if total else 0)
 
 
 def _too_few(figures: Figures) -> bool:

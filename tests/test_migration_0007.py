@@ -24,9 +24,9 @@ from tests.test_migration_0005 import daily_rollup
 
 INSERT_RESPONSE = (
     "INSERT INTO response (id, public_id, questionnaire_id, service_id, unit_id, counter_id, "
-    "channel, locale, captured_at, received_at, updated_at, status, flag_reason, "
+    "channel, locale, captured_at, received_at, updated_at, status, flag_reason, comment, "
     "contact_consent) VALUES (:id, :public_id, :q, :service, :unit, :counter, :channel, 'vi', "
-    ":at, :at, :at, 'complete', :flag, false)"
+    ":at, :at, :at, 'complete', :flag, :comment, false)"
 )
 INSERT_ROLLUP = (
     "INSERT INTO daily_rollup (day, questionnaire_id, unit_id, service_id, counter_id, channel, "
@@ -53,6 +53,7 @@ def _fill_release_0006(conn, q, services: list[int], places: list[tuple[int, int
             # 02:00 UTC is 09:00 in Vietnam: the local day is the UTC date.
             "at": datetime(2026, 1, 20, 2, 0, tzinfo=UTC) + timedelta(days=rng.randint(0, 25)),
             "flag": "burst" if n % 9 == 0 else None,
+            "comment": "Chờ lâu quá" if n % 4 == 0 else None,
         }
         conn.execute(text(INSERT_RESPONSE), row)
         answers = {item: rng.choice([None, 1, 2, 3, 4]) for item in items}
@@ -100,8 +101,16 @@ def test_0007_converts_the_rollups_and_keeps_every_figure(release_app):
         assert rollups.stored() == rollups.recompute()
         counted = sum(n for k, n in old.items() if k[6] == "*")
         assert rollups.counted() == counted == 60 - 60 // 9
-        months = {key[1] for key in rollups.stored() if key[0] == "month"}
+        stored = rollups.stored()
+        months = {key[1] for key in stored if key[0] == "rollup_month"}
         assert months == {date(2026, 1, 1), date(2026, 2, 1)}
+        province = sum(c["responses"] for k, c in stored.items() if k[0] == "rollup_service_month")
+        assert province == counted
+        # Comments, which the old rows did not count, are counted from the responses.
+        commented = [n for n in range(1, 61) if n % 4 == 0 and n % 9]
+        assert sum(c.get("comments", 0) for k, c in stored.items() if k[0] == "rollup_day") == len(
+            commented
+        )
         # The figures read from the converted rollups are those of the old rows.
         q = questionnaire.active()
         period = filters.everything(date(2026, 1, 1), date(2026, 2, 28))
