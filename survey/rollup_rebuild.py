@@ -71,7 +71,8 @@ def rebuild(session) -> int:
         )
         month = after
     if connection.dialect.name == "postgresql":  # fresh statistics for the planner
-        connection.execute(text("ANALYZE " + ", ".join(t.name for t, _ in rollups.TABLES)))
+        tables = ["response", "answer", *(t.name for t, _ in rollups.TABLES)]
+        connection.execute(text("ANALYZE " + ", ".join(tables)))
     return sum(
         connection.execute(select(func.count()).select_from(table)).scalar_one()
         for table, _ in rollups.TABLES
