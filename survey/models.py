@@ -318,6 +318,8 @@ rollup_day = _rollup_table(
         Column("channel", String(10), nullable=False),
     ],
 )
+# A unit's days (a kiosk's most rated procedures, a commune's custom ranges).
+Index("ix_rollup_day_unit", rollup_day.c.unit_id, rollup_day.c.day)
 # Whole local months (the 1st) per unit and procedure: what a unit's summaries read.
 rollup_month = _rollup_table("rollup_month", _key("month", "unit_id", "service_id"))
 # Whole local months per procedure over every unit: what province-wide summaries read.

@@ -15,8 +15,9 @@ data about one row per answer. It is replaced by
   summed over the month's days, counters and channels;
 - `rollup_service_month` (month, questionnaire_id, service_id): summed over every unit too.
 
-Each row also counts the responses with a comment (`comments`), and a partial index on the
-responses that have a comment, (captured_at, id), serves "the latest comments".
+Each row also counts the responses with a comment (`comments`). A partial index on the responses
+that have a comment, (captured_at, id), serves "the latest comments"; an index on rollup_day
+(unit_id, day) serves a unit's days.
 
 Conversion: every `daily_rollup` row with a value 1..5 goes to its column (item "*" to
 `responses`); rows for "not applicable" (value 0) are dropped, as no figure uses them. The
@@ -87,6 +88,7 @@ def _month_start(connection, column):
 def upgrade():
     _table('rollup_day', [*_key('day', 'unit_id', 'service_id', 'counter_id'),
                           sa.Column('channel', sa.String(length=10), nullable=False)])
+    op.create_index('ix_rollup_day_unit', 'rollup_day', ['unit_id', 'day'], unique=False)
     _table('rollup_month', _key('month', 'unit_id', 'service_id'))
     _table('rollup_service_month', _key('month', 'service_id'))
     with op.batch_alter_table('response', schema=None) as batch_op:
