@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from sqlalchemy import event, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Date, TextClause, bindparam, event, inspect, select, text
 from sqlalchemy.orm import Session
 
 from survey import questionnaire
@@ -193,31 +193,44 @@ def _rows(change: Counter) -> list[dict]:
 def apply(session: Session, change: Counter) -> None:
     """Add `change` ({(day key, column): n}) to the rollups: one upsert per row touched; on
     PostgreSQL all of them in one statement (one round trip)."""
+    parts, params = [], {}
+    for (table, names), rows in zip(TABLES, _rows(change), strict=True):
+        for key, counts in rows.items():
+            counts = {column: n for column, n in counts.items() if n}
+            if counts:
+                columns = tuple(sorted(c for c in counts if c not in NOT_NULL))
+                found = {**dict(zip(names, key, strict=True)), "responses": 0, "comments": 0}
+                params.update({f"p{len(parts)}_{c}": n for c, n in {**found, **counts}.items()})
+                parts.append((table.name, names, columns))
     connection = session.connection()
-    statements = [
-        _upsert(connection, table, dict(zip(names, key, strict=True)), counts)
-        for (table, names), rows in zip(TABLES, _rows(change), strict=True)
-        for key, counts in rows.items()
-        if any(counts.values())
-    ]
-    if connection.dialect.name == "postgresql" and len(statements) > 1:
-        *first, last = statements
-        statements = [last.add_cte(*(s.cte(f"row_{i}") for i, s in enumerate(first)))]
-    for statement in statements:
-        connection.execute(statement)
+    if connection.dialect.name == "postgresql" and parts:
+        connection.execute(_upsert_sql(tuple(parts)), params)
+        return
+    for i, part in enumerate(parts):
+        mine = {name[len(f"p{i}_") :]: n for name, n in params.items() if name.startswith(f"p{i}_")}
+        connection.execute(_upsert_sql((part,)), {f"p0_{c}": n for c, n in mine.items()})
 
 
-def _upsert(connection, table, key: dict, counts: Counter):
-    counts = {column: n for column, n in counts.items() if n}
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values({**key, "responses": 0, "comments": 0, **counts})
-    added = {c: table.c[c] + statement.excluded[c] for c in counts if c in NOT_NULL}
-    added.update(
-        (c, db.func.coalesce(table.c[c], 0) + statement.excluded[c])
-        for c in counts
-        if c not in NOT_NULL
-    )
-    return statement.on_conflict_do_update(index_elements=list(key), set_=added)
+@lru_cache(maxsize=4096)
+def _upsert_sql(parts: tuple) -> TextClause:
+    """The upsert of rollup rows (table, key columns, count columns): one INSERT … ON CONFLICT
+    per row, the first ones as WITH clauses of the last. Kept per shape: building it with the
+    SQL expression language costs more than the write itself (every column is copied)."""
+    statements, dates = [], []
+    for i, (table, names, columns) in enumerate(parts):
+        every = (*names, *NOT_NULL, *columns)
+        added = [f"{c} = {table}.{c} + excluded.{c}" for c in NOT_NULL]
+        added += [f"{c} = coalesce({table}.{c}, 0) + excluded.{c}" for c in columns]
+        statements.append(
+            f"INSERT INTO {table} ({', '.join(every)}) "
+            f"VALUES ({', '.join(f':p{i}_{c}' for c in every)}) "
+            f"ON CONFLICT ({', '.join(names)}) DO UPDATE SET {', '.join(added)}"
+        )
+        dates.append(bindparam(f"p{i}_{names[0]}", type_=Date))
+    *first, last = statements
+    if first:
+        last = "WITH " + ", ".join(f"row_{i} AS ({s})" for i, s in enumerate(first)) + " " + last
+    return text(last).bindparams(*dates)
 
 
 def recompute() -> dict[tuple, dict[str, int]]:
