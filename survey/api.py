@@ -206,7 +206,9 @@ def post_batch():
     """
     items = _peek().get("responses")
     first = items[0] if isinstance(items, list) and items else None
-    device, known = _device_and_known(first if isinstance(first, dict) else {})
+    device, known = _device_and_known(
+        {"service": first.get("service")} if isinstance(first, dict) else {}
+    )
     body = _json_body()
     items = body.get("responses") if isinstance(body, dict) else None
     if not isinstance(items, list) or not 0 < len(items) <= BATCH_MAX:
