@@ -39,7 +39,15 @@ from bench.phone_abuse import start, stop  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PORT = 18770
-TABLES = ("response", "answer", "daily_rollup", "kiosk_device", "visit_code", "audit_event")
+TABLES = (
+    "response",
+    "answer",
+    "rollup_day",
+    "rollup_month",
+    "kiosk_device",
+    "visit_code",
+    "audit_event",
+)
 ANSWERS = (
     "SELECT r.public_id, a.item, a.value FROM response r JOIN answer a ON a.response_id = r.id"
     " ORDER BY r.public_id, a.item"

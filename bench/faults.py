@@ -192,9 +192,7 @@ def _count(url: str, tally: Tally) -> tuple[int, int, int, int]:
         unflagged = conn.execute(
             text("SELECT count(*) FROM response WHERE flag_reason IS NULL")
         ).scalar()
-        counted = conn.execute(
-            text("SELECT coalesce(sum(count), 0) FROM daily_rollup WHERE item = '*'")
-        ).scalar()
+        counted = conn.execute(text("SELECT coalesce(sum(responses), 0) FROM rollup_day")).scalar()
     engine.dispose()
     stored = sum(1 for rid in per_id if rid in tally.sent)
     lost = len(tally.acknowledged - per_id.keys())

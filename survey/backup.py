@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-TABLES = ("response", "answer", "daily_rollup", "visit_code", "audit_event")
+TABLES = ("response", "answer", "rollup_day", "rollup_month", "visit_code", "audit_event")
 
 
 class BackupError(ValueError):

@@ -19,9 +19,8 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from survey import rollups
 from survey.extensions import db
-from survey.models import Agency, Counter, DailyRollup, Field, Service, Unit
+from survey.models import Agency, Counter, Field, Service, Unit, rollup_day
 
 HEADER = [
     "kind",
@@ -269,19 +268,15 @@ def services_by_field(*, query: str = "", locale: str) -> list[FieldGroup]:
 def frequent_services(kiosk, *, locale: str, limit: int = 6) -> list[ServiceItem]:
     """The services rated most at this kiosk's counter (or unit) in the last 90 days."""
     since = datetime.now(UTC).date() - timedelta(days=90)
-    where = [
-        DailyRollup.item == rollups.RESPONSES,
-        DailyRollup.day >= since,
-        DailyRollup.unit_id == kiosk.unit_id,
-    ]
+    where = [rollup_day.c.day >= since, rollup_day.c.unit_id == kiosk.unit_id]
     if kiosk.counter_id:
-        where.append(DailyRollup.counter_id == kiosk.counter_id)
+        where.append(rollup_day.c.counter_id == kiosk.counter_id)
     query = (
         select(Service)
-        .join(DailyRollup, DailyRollup.service_id == Service.id)
+        .join(rollup_day, rollup_day.c.service_id == Service.id)
         .where(*where, Service.active.is_(True))
         .group_by(Service.id)
-        .order_by(func.sum(DailyRollup.count).desc())
+        .order_by(func.sum(rollup_day.c.responses).desc())
         .limit(limit)
     )
     return [

@@ -20,6 +20,7 @@ from survey import (
     first_run,
     kiosks,
     posters,
+    province,
     questionnaire,
     rollups,
     server,
@@ -31,13 +32,8 @@ from survey.extensions import db
 from survey.paths import PACKAGE_DIR
 
 
-@click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
-@with_appcontext
-def serve(host: str, port: int, workers: int) -> None:
-    """Set up the database on first run, then serve the app with gunicorn."""
+def _first_run() -> None:
+    """Set up the database if needed and say what was done (a first admin's password too)."""
     report = first_run.prepare()
     click.echo(
         f"Questionnaire: {report.questionnaire}; catalogue rows loaded: {report.catalogue_rows}"
@@ -45,6 +41,16 @@ def serve(host: str, port: int, workers: int) -> None:
     if report.admin_password:
         click.echo(f"First administrator: {report.admin_email}")
         click.echo(f"One-time password (shown only now): {report.admin_password}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int, workers: int) -> None:
+    """Set up the database on first run, then serve the app with gunicorn."""
+    _first_run()
     # Serve a fresh app: the command runs inside the CLI's app context, and an app whose
     # context is already pushed would share it (with `g`, the locale and the signed-in
     # user) between all the requests of a worker.
@@ -235,14 +241,14 @@ def questionnaire_load(path: str) -> None:
 
 @click.group("rollup")
 def rollup_group() -> None:
-    """The daily rollups that summaries read."""
+    """The daily and monthly rollups that summaries read."""
 
 
 @rollup_group.command("rebuild")
 @with_appcontext
 def rollup_rebuild() -> None:
-    """Recompute every daily rollup from the raw answers."""
-    click.echo(f"Rebuilt the daily rollups: {rollups.rebuild()} rows")
+    """Recompute the rollups from the raw answers (a month at a time, in one transaction)."""
+    click.echo(f"Rebuilt the rollups: {rollups.rebuild()} rows")
 
 
 @click.command("backup")
@@ -261,11 +267,15 @@ def backup_command(target: str) -> None:
 @click.command("seed-demo")
 @click.option("--responses", "count", default=2000, show_default=True, type=click.IntRange(1))
 @click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--points", default=0, type=click.IntRange(0, 999), help="Demo commune points.")
 @with_appcontext
-def seed_demo(count: int, seed: int) -> None:
-    """Add demo responses spread over the last two years (for demonstrations and tests)."""
-    added = demo.seed_responses(count, seed=seed)
-    click.echo(f"Added {added} demo responses and rebuilt the daily rollups.")
+def seed_demo(count: int, seed: int, points: int) -> None:
+    """Set up the instance if new; add demo responses over two years (--points: DEMO-XA-…)."""
+    _first_run()
+    if added := province.add_points(points):
+        click.echo(province.describe(added))
+    demo.seed_responses(count, seed=seed)
+    click.echo(f"Added {count} demo responses and rebuilt the daily rollups.")
 
 
 @click.group("translate")

@@ -89,6 +89,15 @@ def from_environment(folder: str) -> dict:
     }
 
 
+def engine_options(settings: dict) -> None:
+    """PostgreSQL without JIT: a summary reads a few thousand rollup rows, and compiling its
+    plan (on by default above a cost the rollup sums pass) takes longer than running it."""
+    if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options = dict(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {**options.get("connect_args", {}), "options": "-c jit=off"}
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def default_limits_url(folder: str) -> str:
     """The rate-limit store every worker of this server shares: a SQLite file in the instance."""
     return "sqlitefile:///" + str(Path(folder) / "ratelimits.db").lstrip("/")

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from survey import questionnaire, sipas
+from survey import questionnaire, rollup_query, sipas
 from survey.extensions import db
 from survey.filters import Filters, comment_conditions
-from survey.models import Answer, Response
+from survey.models import Answer, Response, Service
 from survey.periods import minus_year
 from survey.summary import Group, Summary, build_summary
 
@@ -95,9 +95,13 @@ def build_dashboard(
     with_comments: bool = True,
 ) -> Dashboard:
     """Everything the dashboard shows for `filters`."""
-    summary = build_summary(filters, group_by="service", locale=locale)
+    trend_filters, before_filters = _trend_filters(filters), _year_before(filters)
+    # One read of the rollups serves the period, its trend and the year before.
+    ranges = [(f.since, f.until) for f in (filters, trend_filters, before_filters)]
+    rows = rollup_query.fetch(filters, ranges, "service")
+    summary = build_summary(filters, group_by="service", locale=locale, rows=rows)
     rankable = [g for g in summary.groups if not g.figures.overall.small]
-    trend = build_summary(_trend_filters(filters), group_by="month", locale=locale).groups
+    trend = build_summary(trend_filters, group_by="month", locale=locale, rows=rows).groups
     expectations = summary.questionnaire.data["expectations"]
     priorities = sorted(
         (
@@ -111,8 +115,7 @@ def build_dashboard(
         if with_comments and not summary.hidden
         else ([], 0)
     )
-    # One read of the year before serves both the total and the per-procedure comparison.
-    year_before = build_summary(_year_before(filters), group_by="service", locale=locale)
+    year_before = build_summary(before_filters, group_by="service", locale=locale, rows=rows)
     before = year_before.figures.overall
     return Dashboard(
         summary=summary,
@@ -137,7 +140,8 @@ def latest_comments(
     q = questionnaire.by_id(filters.questionnaire_id)
     overall = aliased(Answer)
     query = (
-        select(Response, overall.value)
+        select(Response.captured_at, Response.comment, Service, overall.value)
+        .join(Service, Service.id == Response.service_id)
         .outerjoin(overall, (overall.response_id == Response.id) & (overall.item == q.overall_code))
         .where(*comment_conditions(filters))
     )
@@ -150,5 +154,6 @@ def latest_comments(
         .limit(COMMENTS_PER_PAGE)
     )
     return [
-        Comment(r.captured_at, r.service.name_in(locale), value, r.comment) for r, value in rows
+        Comment(moment, service.name_in(locale), value, text)
+        for moment, text, service, value in rows
     ], total

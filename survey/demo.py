@@ -1,19 +1,28 @@
-"""Demo responses: a realistic spread over two years, services, units, counters and channels.
+"""Demo responses: a synthetic province's ratings over the two years before a moment.
 
-Written in bulk (not through the ORM write path) for speed, then the rollups are rebuilt.
+`load` streams them into the database in chunks, with ids it reserves itself (PostgreSQL: COPY;
+SQLite: batched inserts in one transaction), without the ORM write path or its rollup listener;
+`seed_responses` loads and then rebuilds the daily rollups. The same seed and `now` give the
+same ratings; the public ids also depend on where the ids start, so that loads add up.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import json
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
+from flask import current_app
+from sqlalchemy import select
 
 from survey import questionnaire, rollups
+from survey.demo_store import open_store
 from survey.extensions import db
-from survey.models import Answer, Counter, Response, Service, Unit
+from survey.models import Unit
+from survey.province import Calendar, Province
 
 CHANNEL_WEIGHTS = {"kiosk": 45, "qr": 35, "web": 15, "paper": 5}
 COMMENTS = (
@@ -28,7 +37,18 @@ COMMENTS = (
     "Cảm ơn các anh chị cán bộ.",
     "<b>Không</b> rõ phí phải nộp bao nhiêu & nộp ở đâu.",
 )
-CHUNK = 2000
+# How often each profile option is chosen; options not listed weigh 1.
+PROFILE_WEIGHTS = {
+    "respondent_type": {"individual": 88, "organisation": 12},
+    "gender": {"male": 52, "female": 47, "other": 1},
+    "age_band": {"18-24": 10, "25-34": 27, "35-49": 33, "50-60": 20, "60+": 10},
+    "ethnicity": {"kinh": 88, "khmer": 8, "hoa": 3, "cham": 0.5, "other": 0.5},
+    "education": {"none": 4, "primary": 18, "lower_secondary": 25, "upper_secondary": 25},
+    "occupation": {"farmer": 30, "worker": 18, "business": 16, "civil_servant": 8},
+}
+CHUNK = 10000
+CHANNELS = list(CHANNEL_WEIGHTS)
+CHANNEL_CUM = list(itertools.accumulate(CHANNEL_WEIGHTS.values()))
 
 
 def _answer(rng: random.Random, mood: float, top: int = 5) -> int:
@@ -37,80 +57,128 @@ def _answer(rng: random.Random, mood: float, top: int = 5) -> int:
     return max(1, min(top, value))
 
 
-def _responses(rng, n, q, services, units, counters, now):
-    weights = [1 / (i + 1) ** 0.8 for i in range(len(services))]
-    quality = {s.id: rng.uniform(0.62, 0.9) for s in services}
-    for _ in range(n):
-        service = rng.choices(services, weights)[0]
-        unit = rng.choice(units)
-        counter = rng.choice(counters.get(unit.id, [None]) + [None])
-        age = rng.random() * 730
-        captured = now - timedelta(days=age, minutes=rng.randint(0, 600))
-        mood = quality[service.id] + 0.08 * (1 - age / 730)  # slowly getting better
-        yield (
-            {
-                "public_id": str(uuid.uuid4()),
-                "questionnaire_id": q.id,
-                "service_id": service.id,
-                "unit_id": unit.id,
-                "counter_id": counter.id if counter else None,
-                "channel": rng.choices(list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values()))[0],
-                "locale": rng.choices(["vi", "km", "en"], [90, 8, 2])[0],
-                "captured_at": captured,
-                "received_at": captured + timedelta(seconds=rng.randint(1, 90)),
-                "updated_at": captured,
-                "status": "complete" if rng.random() < 0.9 else "partial",
-                "flag_reason": "burst" if rng.random() < 0.01 else None,
-                "comment": rng.choice(COMMENTS) if rng.random() < 0.1 else None,
-                "contact_consent": False,
-            },
-            mood,
-        )
-
-
-def _answers(rng, q, mood):
-    answers = {q.overall_code: _answer(rng, mood)}
-    if rng.random() < 0.6:
-        for code, element in q.criteria.items():
-            if rng.random() < (0.45 if element == "PA" else 0.06):
-                answers[code] = None
-            else:
-                answers[code] = _answer(rng, mood + rng.uniform(-0.08, 0.05))
-    if rng.random() < 0.4:
-        for code in q.expectation_codes:
-            answers[code] = _answer(rng, rng.uniform(0.3, 0.95), top=4)
+def _answers(rng, q, mood: float, partial: bool) -> list[tuple[str, int | None]]:
+    """OV first, as asked; a partial response stops somewhere in the criteria."""
+    answers = [(q.overall_code, _answer(rng, mood))]
+    criteria = list(q.criteria.items())
+    if partial:
+        criteria = criteria[: rng.randrange(len(criteria))]
+    elif rng.random() >= 0.6:
+        criteria = []
+    for code, element in criteria:
+        if rng.random() < (0.45 if element == "PA" else 0.06):
+            answers.append((code, None))
+        else:
+            answers.append((code, _answer(rng, mood + rng.uniform(-0.08, 0.05))))
+    if not partial and rng.random() < 0.4:
+        answers += [(c, _answer(rng, rng.uniform(0.3, 0.95), top=4)) for c in q.expectation_codes]
     return answers
 
 
-def seed_responses(n: int, *, seed: int = 1, now: datetime | None = None) -> int:
-    """Add `n` demo responses over the two years before `now`; return how many were added."""
-    rng, q = random.Random(seed), questionnaire.active()
-    now = now or datetime.now(UTC)
-    services = list(db.session.scalars(select(Service).filter_by(active=True).order_by(Service.id)))
-    units = list(db.session.scalars(select(Unit).order_by(Unit.id)))
-    counters: dict[int, list[Counter]] = {}
-    for counter in db.session.scalars(select(Counter).order_by(Counter.id)):
-        counters.setdefault(counter.unit_id, []).append(counter)
-    pending = list(_responses(rng, n, q, services, units, counters, now))
-    for start in range(0, n, CHUNK):
-        chunk = pending[start : start + CHUNK]
-        db.session.execute(insert(Response), [row for row, _ in chunk])
-        ids = dict(
-            db.session.execute(
-                select(Response.public_id, Response.id).where(
-                    Response.public_id.in_([row["public_id"] for row, _ in chunk])
-                )
-            ).all()
+def _profile_choices(q) -> list[tuple[str, list[str], list[float]]]:
+    out = []
+    for entry in q.data.get("profile", []):
+        codes = [o["code"] for o in entry.get("options") or []]
+        weights = PROFILE_WEIGHTS.get(entry["code"], {})
+        if codes:
+            out.append(
+                (entry["code"], codes, list(itertools.accumulate(weights.get(c, 1) for c in codes)))
+            )
+    return out
+
+
+def _profile(rng, choices, locale: str) -> str | None:
+    """About a quarter of respondents say who they are, each question answered or skipped."""
+    if rng.random() >= 0.25:
+        return None
+    profile = {}
+    for code, options, cum in choices:
+        if rng.random() < 0.85:
+            profile[code] = options[bisect.bisect(cum, rng.random() * cum[-1])]
+    if locale == "km" and "ethnicity" in profile:
+        profile["ethnicity"] = "khmer"
+    return json.dumps(profile) if profile else None
+
+
+class Generator:
+    """Rows of responses and answers, chunk by chunk, from one random stream."""
+
+    def __init__(self, seed: int, now: datetime):
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.q = questionnaire.active()
+        if self.q is None:
+            raise RuntimeError("no active questionnaire: prepare the instance first")
+        self.province = Province.load()
+        if not self.province.places:
+            raise RuntimeError("no unit handles an active service: load a catalogue first")
+        self.calendar = Calendar(now, current_app.config["SURVEY_TIMEZONE"])
+        self.profiles = _profile_choices(self.q)
+        self.public_ids: random.Random | None = None
+
+    def _public_id(self, first_id: int) -> str:
+        if self.public_ids is None:
+            self.public_ids = random.Random(f"{self.seed}:{first_id}")
+        return str(uuid.UUID(int=self.public_ids.getrandbits(128), version=4))
+
+    def chunk(self, ids: list[int]) -> tuple[list[tuple], list[tuple]]:
+        """One response row per id, and the rows of their answers."""
+        responses, answers = [], []
+        for rid in ids:
+            row, mood, partial = self._response(rid, ids[0])
+            responses.append(row)
+            answers += [
+                (rid, item, value) for item, value in _answers(self.rng, self.q, mood, partial)
+            ]
+        return responses, answers
+
+    def _response(self, rid: int, first_id: int) -> tuple[tuple, float, bool]:
+        rng, place = self.rng, self.province.pick(self.rng)
+        service, counter = place.pick(rng)
+        captured, progress = self.calendar.pick(rng, place.saturday)
+        channel = CHANNELS[bisect.bisect(CHANNEL_CUM, rng.random() * CHANNEL_CUM[-1])]
+        if channel == "web" and rng.random() < 0.7:
+            counter = None  # rated later from home, no counter in mind
+        locale = "km" if rng.random() < place.khmer else ("en" if rng.random() < 0.02 else "vi")
+        partial = rng.random() < 0.1
+        late = timedelta(days=rng.randint(1, 3)) if channel == "paper" else timedelta(0)
+        received = captured + late + timedelta(seconds=rng.randint(1, 90))
+        mood = self.province.quality[service] + place.quality + 0.08 * progress
+        row = (
+            rid,
+            self._public_id(first_id),
+            self.q.id,
+            service,
+            place.id,
+            counter,
+            channel,
+            locale,
+            captured,
+            received,
+            received,
+            "partial" if partial else "complete",
+            "burst" if rng.random() < 0.01 else None,
+            rng.choice(COMMENTS) if rng.random() < 0.1 else None,
+            None if partial else _profile(rng, self.profiles, locale),
+            False,
         )
-        db.session.execute(
-            insert(Answer),
-            [
-                {"response_id": ids[row["public_id"]], "item": item, "value": value}
-                for row, mood in chunk
-                for item, value in _answers(rng, q, mood).items()
-            ],
-        )
+        return row, mood, partial
+
+
+def load(n: int, *, seed: int = 1, now: datetime | None = None, chunk: int = CHUNK) -> int:
+    """Add `n` demo responses over the two years before `now` in one transaction; no rollups."""
+    generator = Generator(seed, now or datetime.now(UTC))
+    store = open_store(db.session.connection())
+    for start in range(0, n, chunk):
+        ids = store.reserve(min(chunk, n - start))
+        store.write(*generator.chunk(ids))
     db.session.commit()
+    return n
+
+
+def seed_responses(n: int, *, seed: int = 1, now: datetime | None = None) -> int:
+    """Add `n` demo responses over the two years before `now`, then rebuild the rollups."""
+    load(n, seed=seed, now=now)
     rollups.rebuild()
     return n
 

@@ -22,7 +22,7 @@ from wtforms.widgets import DateInput
 from survey import catalogue, questionnaire, scope
 from survey.forms import QueryForm, choices
 from survey.i18n import lazy_text as _l
-from survey.models import CHANNELS, DailyRollup, Response, Service
+from survey.models import CHANNELS, Response, Service
 from survey.periods import PRESETS, Period, preset_period
 
 GROUPS = ("service", "field", "agency", "unit", "counter", "month", "quarter")
@@ -245,17 +245,6 @@ def _units(unit, visible: set[int] | None) -> frozenset[int] | None:
     return frozenset(chosen if visible is None else chosen & visible)
 
 
-def rollup_conditions(filters: Filters) -> list:
-    """The WHERE clauses on the daily rollups for `filters`."""
-    conditions = [
-        DailyRollup.day >= filters.since,
-        DailyRollup.day <= filters.until,
-        DailyRollup.questionnaire_id == filters.questionnaire_id,
-        DailyRollup.count != 0,
-    ]
-    return conditions + _context(filters, DailyRollup)
-
-
 def comment_conditions(filters: Filters) -> list:
     """The WHERE clauses on the responses whose comments go with the figures of `filters`."""
     start, end = utc_bounds(filters)
@@ -266,11 +255,11 @@ def comment_conditions(filters: Filters) -> list:
         Response.captured_at < end,
         Response.questionnaire_id == filters.questionnaire_id,
     ]
-    return conditions + _context(filters, Response)
+    return conditions + context_conditions(filters, Response)
 
 
-def _context(filters: Filters, table) -> list:
-    """Unit, counter, procedure, agency, field and channel: columns both tables share."""
+def context_conditions(filters: Filters, table) -> list:
+    """Unit, counter, procedure, agency, field and channel: on the responses or a rollup."""
     conditions = []
     if filters.units is not None:
         conditions.append(table.unit_id.in_(filters.units or {-1}))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import get_locale
@@ -12,13 +12,16 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -268,37 +271,43 @@ class AuditEvent(db.Model):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
-class DailyRollup(db.Model):
-    """Counts per local day and context of answers with each value, kept in step with writes.
+ROLLUP_ITEMS = 40
+"""The scored items (overall question, criteria, expectations) a questionnaire may have."""
+ROLLUP_LEVELS = 5
+"""Answer values 1..5 each have a count column; "not applicable" is not counted."""
+ROLLUP_SLOTS = [f"n{slot}" for slot in range(ROLLUP_ITEMS * ROLLUP_LEVELS)]
 
-    `item` "*" counts responses; `value` 0 stands for "not applicable" and `counter_id` 0 for
-    "no counter", so that the natural key can be a unique constraint on every backend.
+
+def _rollup_table(name: str, period: str, key: list[Column]) -> Table:
+    """A rollup: per period and context, the responses and the answers with each value.
+
+    Column n<i * 5 + value - 1> counts the answers `value` to the questionnaire's i-th scored
+    item (survey/rollups.py `layout`); NULL stands for none, so a row stores only what it has.
     """
-
-    __table_args__ = (
-        UniqueConstraint(
-            "day",
-            "questionnaire_id",
-            "unit_id",
-            "service_id",
-            "counter_id",
-            "channel",
-            "item",
-            "value",
-            name="uq_daily_rollup_key",
+    return Table(
+        name,
+        db.metadata,
+        Column(period, Date, nullable=False),
+        Column("questionnaire_id", Integer, nullable=False),
+        Column("unit_id", Integer, nullable=False),
+        Column("service_id", Integer, nullable=False),
+        *key,
+        Column("responses", Integer, nullable=False),
+        *(Column(slot, Integer) for slot in ROLLUP_SLOTS),
+        PrimaryKeyConstraint(
+            period, "questionnaire_id", "unit_id", "service_id", *(c.name for c in key)
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column(Date, index=True)
-    questionnaire_id: Mapped[int] = mapped_column(Integer)
-    unit_id: Mapped[int] = mapped_column(Integer)
-    service_id: Mapped[int] = mapped_column(Integer)
-    counter_id: Mapped[int] = mapped_column(Integer)
-    channel: Mapped[str] = mapped_column(String(10))
-    item: Mapped[str] = mapped_column(String(10))
-    value: Mapped[int] = mapped_column(SmallInteger)
-    count: Mapped[int] = mapped_column(Integer)
+
+# Every local day and context down to the counter (0: none) and the channel.
+rollup_day = _rollup_table(
+    "rollup_day",
+    "day",
+    [Column("counter_id", Integer, nullable=False), Column("channel", String(10), nullable=False)],
+)
+# Whole local months (the 1st) per unit and procedure: what most summaries read.
+rollup_month = _rollup_table("rollup_month", "month", [])
 
 
 class KioskDevice(db.Model):

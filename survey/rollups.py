@@ -1,10 +1,16 @@
-"""Daily rollups: answer counts per local day and context, kept in step with every write.
+"""Rollups: per local day and per local month, the counts the summaries read, kept in step.
+
+Two tables (survey/models.py): `rollup_day` per day, unit, procedure, counter and channel, and
+`rollup_month` per month, unit and procedure. A row holds the number of responses and, in
+column n<i * 5 + value - 1>, the answers `value` to the questionnaire's i-th scored item (the
+overall question, then the criteria, then the expectations, in questionnaire order: `layout`).
+One response touches one row of each.
 
 A listener on the ORM session, attached by `init_app`, compares, for every response touched by
-a flush, what it contributed to the rollups before the flush with what it contributes after,
-and applies the difference in the same transaction. Flagged responses (a `flag_reason`, whether
-awaiting review or confirmed) contribute nothing: they are kept but excluded from the index.
-`rebuild()` recomputes everything from the raw answers.
+a flush, what it contributed before the flush with what it contributes after, and applies the
+difference in the same transaction; `count_new` does the same for a response written without
+the ORM. Flagged responses (a `flag_reason`, awaiting review or confirmed) contribute nothing.
+`rebuild()` recomputes both tables from the raw answers in set-based SQL, a month at a time.
 """
 
 from __future__ import annotations
@@ -15,14 +21,24 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from sqlalchemy import delete, event, inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from survey import questionnaire
 from survey.extensions import db
-from survey.models import Answer, DailyRollup, Response
+from survey.models import (
+    ROLLUP_ITEMS,
+    ROLLUP_LEVELS,
+    ROLLUP_SLOTS,
+    Answer,
+    Response,
+    rollup_day,
+    rollup_month,
+)
+from survey.questionnaire import Questionnaire
 
-RESPONSES = "*"  # the item under which responses themselves are counted
+RESPONSES = "*"  # the item under which figures count responses themselves
 KEY_FIELDS = (
     "captured_at",
     "questionnaire_id",
@@ -32,7 +48,29 @@ KEY_FIELDS = (
     "channel",
     "flag_reason",
 )
-Key = tuple  # (day, questionnaire_id, unit_id, service_id, counter_id, channel, item, value)
+DAY_KEY = ("day", "questionnaire_id", "unit_id", "service_id", "counter_id", "channel")
+MONTH_KEY = ("month", "questionnaire_id", "unit_id", "service_id")
+_layouts: dict[int, dict[str, int]] = {}
+
+
+class LayoutError(ValueError):
+    """A questionnaire with more scored items than the rollups have columns for."""
+
+
+def layout(q: Questionnaire) -> dict[str, int]:
+    """The first count column of each scored item: 5 columns per item, in questionnaire order."""
+    items = [q.overall_code, *q.criteria, *q.expectation_codes]
+    if len(items) > ROLLUP_ITEMS:
+        raise LayoutError(f"{len(items)} scored items; the rollups hold {ROLLUP_ITEMS}")
+    return {item: index * ROLLUP_LEVELS for index, item in enumerate(items)}
+
+
+def layout_of(questionnaire_id: int) -> dict[str, int]:
+    """The layout of a stored version, kept per process: a version never changes once stored."""
+    found = _layouts.get(questionnaire_id)
+    if found is None:
+        found = _layouts[questionnaire_id] = layout(questionnaire.by_id(questionnaire_id))
+    return found
 
 
 def local_day(moment: datetime) -> date:
@@ -47,7 +85,7 @@ def _old(obj, name: str):
     return getattr(obj, name)
 
 
-def _context(values: dict) -> tuple:
+def _day_key(values) -> tuple:
     return (
         local_day(values["captured_at"]),
         values["questionnaire_id"],
@@ -58,10 +96,16 @@ def _context(values: dict) -> tuple:
     )
 
 
-def contribution(context: tuple, answers: Iterable[tuple[str, int | None]]) -> Counter:
-    """The rollup counts one unflagged response adds: itself and each of its answers."""
-    counts = Counter({(*context, RESPONSES, 0): 1})
-    counts.update((*context, item, value or 0) for item, value in answers)
+def column(questionnaire_id: int, item: str, value: int) -> str:
+    """The count column of answer `value` (1..5) to `item`."""
+    return ROLLUP_SLOTS[layout_of(questionnaire_id)[item] + value - 1]
+
+
+def contribution(values, answers: Iterable[tuple[str, int | None]]) -> Counter:
+    """What one unflagged response adds: {(day key, column): count}."""
+    key, version = _day_key(values), values["questionnaire_id"]
+    counts = Counter({(key, "responses"): 1})
+    counts.update((key, column(version, item, value)) for item, value in answers if value)
     return counts
 
 
@@ -74,11 +118,11 @@ def _delta(session: Session, response: Response) -> Counter:
             gone = [a for a in deleted if isinstance(a, Answer) and a.response_id == response.id]
             everyone = {id(a): a for a in (*response.answers, *gone) if a not in new}
             answers = [(a.item, _old(a, "value")) for a in everyone.values()]
-            change.subtract(contribution(_context(old), answers))
+            change.subtract(contribution(old, answers))
     if response not in deleted and response.flag_reason is None:
         now = {name: getattr(response, name) for name in KEY_FIELDS}
         answers = [(a.item, a.value) for a in response.answers if a not in deleted]
-        change.update(contribution(_context(now), answers))
+        change.update(contribution(now, answers))
     return change
 
 
@@ -113,43 +157,61 @@ def _keep_in_step(session: Session, _context) -> None:
     change: Counter = Counter()
     for response in _touched(session):
         change.update(_delta(session, response))
-    apply(session, {key: n for key, n in change.items() if n})
-
-
-def apply(session: Session, change: dict[Key, int]) -> None:
-    """Add `change` to the stored counts with one upsert per key."""
-    if not change:
-        return
-    connection = session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    columns = (
-        "day",
-        "questionnaire_id",
-        "unit_id",
-        "service_id",
-        "counter_id",
-        "channel",
-        "item",
-        "value",
-    )
-    rows = [dict(zip(columns, key, strict=True), count=n) for key, n in change.items()]
-    statement = dialect.insert(DailyRollup)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(columns), set_={"count": DailyRollup.count + statement.excluded.count}
-    )
-    connection.execute(statement, rows)
+    apply(session, change)
 
 
 def count_new(session: Session, response: dict, answers: Iterable[tuple[str, int | None]]) -> None:
     """Count a new response written without the ORM (so no listener saw it), in `session`'s
     transaction: `response` holds the columns of KEY_FIELDS, `answers` its (item, value) pairs."""
     if response.get("flag_reason") is None:
-        apply(session, dict(contribution(_context(response), answers)))
+        apply(session, contribution(response, answers))
 
 
-def recompute() -> Counter:
-    """Rollup counts computed afresh from the raw responses and answers."""
-    counts: Counter = Counter()
+def _rows(change: Counter) -> tuple[dict, dict]:
+    """The change per day row and per month row: {key: {column: n}}, zeros left out."""
+    days: dict[tuple, Counter] = {}
+    months: dict[tuple, Counter] = {}
+    for (key, column), n in change.items():
+        if n:
+            days.setdefault(key, Counter())[column] += n
+            month = (key[0].replace(day=1), *key[1:4])
+            months.setdefault(month, Counter())[column] += n
+    return days, months
+
+
+def apply(session: Session, change: Counter) -> None:
+    """Add `change` ({(day key, column): n}) to both rollups: one upsert per row touched; on
+    PostgreSQL a day's upsert and its month's go in one statement (one round trip)."""
+    days, months = _rows(change)
+    connection = session.connection()
+    statements = [
+        _upsert(connection, table, dict(zip(names, key, strict=True)), counts)
+        for table, names, rows in ((rollup_day, DAY_KEY, days), (rollup_month, MONTH_KEY, months))
+        for key, counts in rows.items()
+        if any(counts.values())
+    ]
+    if connection.dialect.name == "postgresql" and len(statements) == 2:
+        statements = [statements[1].add_cte(statements[0].cte("day_row"))]
+    for statement in statements:
+        connection.execute(statement)
+
+
+def _upsert(connection, table, key: dict, counts: Counter):
+    counts = {column: n for column, n in counts.items() if n}
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values({**key, "responses": 0, **counts})
+    added = {c: table.c[c] + statement.excluded[c] for c in counts if c == "responses"}
+    added.update(
+        (c, db.func.coalesce(table.c[c], 0) + statement.excluded[c])
+        for c in counts
+        if c != "responses"
+    )
+    return statement.on_conflict_do_update(index_elements=list(key), set_=added)
+
+
+def recompute() -> dict[tuple, dict[str, int]]:
+    """Both rollups computed afresh, in Python, from the raw responses and answers."""
+    change: Counter = Counter()
     query = (
         select(*(getattr(Response, n) for n in KEY_FIELDS), Response.id, Answer.item, Answer.value)
         .outerjoin(Answer, Answer.response_id == Response.id)
@@ -158,39 +220,40 @@ def recompute() -> Counter:
     )
     last = None
     for row in db.session.execute(query.execution_options(yield_per=5000)):
-        context = _context(row._mapping)
         if row.id != last:
-            counts[(*context, RESPONSES, 0)] += 1
+            change.update(contribution(row._mapping, []))
             last = row.id
-        if row.item is not None:
-            counts[(*context, row.item, row.value or 0)] += 1
-    return counts
+        if row.value:
+            change[(_day_key(row._mapping), column(row.questionnaire_id, row.item, row.value))] += 1
+    days, months = _rows(change)
+    return _keyed(days, months)
 
 
-def stored() -> Counter:
-    """The rollup counts as stored (rows with a zero count left out)."""
-    rows = db.session.execute(select(DailyRollup).where(DailyRollup.count != 0)).scalars()
-    return Counter(
-        {
-            (
-                r.day,
-                r.questionnaire_id,
-                r.unit_id,
-                r.service_id,
-                r.counter_id,
-                r.channel,
-                r.item,
-                r.value,
-            ): r.count
-            for r in rows
-        }
-    )
+def _keyed(days: dict, months: dict) -> dict[tuple, dict[str, int]]:
+    result = {("day", *k): {c: n for c, n in v.items() if n} for k, v in days.items()}
+    result.update({("month", *k): {c: n for c, n in v.items() if n} for k, v in months.items()})
+    return {key: counts for key, counts in result.items() if counts}
+
+
+def stored() -> dict[tuple, dict[str, int]]:
+    """Both rollups as stored, in the shape of `recompute()` (zeros and empty rows left out)."""
+    days, months = {}, {}
+    for table, names, into in ((rollup_day, DAY_KEY, days), (rollup_month, MONTH_KEY, months)):
+        for row in db.session.execute(select(table)).mappings():
+            counts = {c: row[c] for c in ("responses", *ROLLUP_SLOTS) if row[c]}
+            into[tuple(row[n] for n in names)] = counts
+    return _keyed(days, months)
+
+
+def counted() -> int:
+    """How many responses the rollups count."""
+    return db.session.scalar(select(db.func.coalesce(db.func.sum(rollup_day.c.responses), 0)))
 
 
 def rebuild() -> int:
-    """Replace every rollup row with a recomputation from the raw answers; return the rows."""
-    counts = recompute()
-    db.session.execute(delete(DailyRollup))
-    apply(db.session, dict(counts))
+    """Replace both rollups with a recomputation from the raw answers; return their rows."""
+    from survey import rollup_rebuild  # the SQL lives beside, to keep this module short
+
+    rows = rollup_rebuild.rebuild(db.session)
     db.session.commit()
-    return len(counts)
+    return rows

@@ -113,6 +113,13 @@ def criterion(counts: Counts) -> Criterion:
     )
 
 
+def criterion_share(counts: Counts) -> Proportion:
+    """P_c and its n only, without the interval: all that elements and the overall index use."""
+    valid = _valid(counts, SCALE)
+    n = sum(valid.values())
+    return Proportion(index=_share(valid[4] + valid[5], n), n=n, ci95=None)
+
+
 def mean_of(values: Iterable[float | None]) -> float | None:
     """Mean of the values that are not None; None when there are none."""
     present = [value for value in values if value is not None]

@@ -1,36 +1,77 @@
-"""SIPAS figures read from the daily rollups, and their CSV rows."""
+"""SIPAS figures read from the rollups, and their CSV rows."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from flask_babel import format_date
-from sqlalchemy import extract, func, select
+from sqlalchemy import select
 
-from survey import questionnaire, rollups, sipas
+from survey import questionnaire, rollup_query, rollups, sipas
 from survey.extensions import db
-from survey.filters import Filters, rollup_conditions
-from survey.models import Agency, DailyRollup, Field, Service, Unit
+from survey.filters import Filters
+from survey.models import Agency, Field, Service, Unit
 from survey.models import Counter as Counter_
 from survey.questionnaire import Questionnaire
 
 
-@dataclass(frozen=True)
 class Figures:
-    """The SIPAS figures of one set of answers."""
+    """The SIPAS figures of one set of answer counts, each computed when first read (a
+    dashboard shows only the overall index of most of its groups)."""
 
-    responses: int
-    overall: sipas.Proportion
-    overall_question: sipas.Proportion
-    elements: dict[str, sipas.Proportion]
-    criteria: dict[str, sipas.Criterion]
-    expectations: dict[str, sipas.Proportion]
+    FIELDS = ("responses", "overall", "overall_question", "elements", "criteria", "expectations")
+
+    def __init__(self, q: Questionnaire, items: dict[str, Counter]) -> None:
+        self._q, self._items = q, items
+
+    @property
+    def responses(self) -> int:
+        return self._items.get(rollups.RESPONSES, Counter()).get(0, 0)
 
     @property
     def empty(self) -> bool:
         return self.responses == 0
+
+    @cached_property
+    def criteria(self) -> dict[str, sipas.Criterion]:
+        return {code: sipas.criterion(self._items.get(code, {})) for code in self._q.criteria}
+
+    @cached_property
+    def elements(self) -> dict[str, sipas.Proportion]:
+        shares = self.__dict__.get("criteria") or {
+            code: sipas.criterion_share(self._items.get(code, {})) for code in self._q.criteria
+        }
+        return {
+            e["code"]: sipas.element([shares[c["code"]] for c in e["criteria"]])
+            for e in self._q.elements
+        }
+
+    @cached_property
+    def overall(self) -> sipas.Proportion:
+        return sipas.overall(list(self.elements.values()))
+
+    @cached_property
+    def overall_question(self) -> sipas.Proportion:
+        return sipas.overall_question(self._items.get(self._q.overall_code, {}))
+
+    @cached_property
+    def expectations(self) -> dict[str, sipas.Proportion]:
+        codes = self._q.expectation_codes
+        return {code: sipas.expectation_share(self._items.get(code, {})) for code in codes}
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Figures) and self._values() == other._values()
+
+    __hash__ = None  # mutable caches: not a dict key
+
+    def __repr__(self) -> str:
+        return f"Figures(responses={self.responses}, overall={self.overall})"
 
 
 @dataclass(frozen=True)
@@ -51,48 +92,24 @@ class Summary:
 
 
 def figures_from(q: Questionnaire, items: dict[str, Counter]) -> Figures:
-    """Compute every SIPAS figure from answer counts per item (sipas.py does the arithmetic)."""
-    criteria = {code: sipas.criterion(items.get(code, {})) for code in q.criteria}
-    elements = {
-        e["code"]: sipas.element([criteria[c["code"]] for c in e["criteria"]]) for e in q.elements
-    }
-    return Figures(
-        responses=items.get(rollups.RESPONSES, Counter()).get(0, 0),
-        overall=sipas.overall(list(elements.values())),
-        overall_question=sipas.overall_question(items.get(q.overall_code, {})),
-        elements=elements,
-        criteria=criteria,
-        expectations={
-            code: sipas.expectation_share(items.get(code, {})) for code in q.expectation_codes
-        },
-    )
+    """Every SIPAS figure of answer counts per item (sipas.py does the arithmetic)."""
+    return Figures(q, items)
 
 
-def _group_columns(group_by: str | None) -> list:
-    if group_by in (None, ""):
-        return []
-    if group_by in ("month", "quarter"):
-        return [extract("year", DailyRollup.day), extract("month", DailyRollup.day)]
-    if group_by in ("field", "agency"):
-        return [getattr(Service, f"{group_by}_id")]
-    return [getattr(DailyRollup, f"{group_by}_id")]
+def _group_key(group_by: str | None):
+    """The group of a rollup row: its group column, or its month or quarter."""
+    if group_by == "month":
+        return lambda row: (row.first.year, row.first.month)
+    if group_by == "quarter":
+        return lambda row: (row.first.year, (row.first.month - 1) // 3 + 1)
+    return lambda row: row.key
 
 
-def count_items(conditions: list, group_by: str | None = None) -> dict[tuple, dict[str, Counter]]:
-    """Summed rollup counts: {group key: {item: Counter(value -> count)}}."""
-    columns = _group_columns(group_by)
-    query = select(*columns, DailyRollup.item, DailyRollup.value, func.sum(DailyRollup.count))
-    if group_by in ("field", "agency"):
-        query = query.join(Service, Service.id == DailyRollup.service_id)
-    query = query.where(*conditions).group_by(*columns, DailyRollup.item, DailyRollup.value)
-    result: dict[tuple, dict[str, Counter]] = {}
-    for row in db.session.execute(query):
-        key = tuple(int(v) for v in row[: len(columns)])
-        if group_by == "quarter":
-            key = (key[0], (key[1] - 1) // 3 + 1)
-        item, value, total = row[len(columns) :]
-        result.setdefault(key, {}).setdefault(item, Counter())[value] += int(total)
-    return result
+def count_items(
+    filters: Filters, rows: list[rollup_query.Row], group_by: str | None = None
+) -> dict[tuple, list[int]]:
+    """The summed counts of `rows` inside the period of `filters`, per group."""
+    return rollup_query.tally(rows, filters.since, filters.until, _group_key(group_by))
 
 
 def _labels(group_by: str, keys: list[tuple], locale: str) -> dict[tuple, tuple[str, str]]:
@@ -115,31 +132,30 @@ def _labels(group_by: str, keys: list[tuple], locale: str) -> dict[tuple, tuple[
     return {(row.id,): (row.code, row.name_in(locale)) for row in rows}
 
 
-def _merge(parts) -> dict[str, Counter]:
-    total: dict[str, Counter] = {}
-    for items in parts:
-        for item, counts in items.items():
-            total.setdefault(item, Counter()).update(counts)
-    return total
-
-
-def build_summary(filters: Filters, *, group_by: str | None = None, locale: str = "vi") -> Summary:
-    """Every figure of `filters`, optionally grouped."""
+def build_summary(
+    filters: Filters,
+    *,
+    group_by: str | None = None,
+    locale: str = "vi",
+    rows: list[rollup_query.Row] | None = None,
+) -> Summary:
+    """Every figure of `filters`, optionally grouped; from `rows` when they were read already."""
     q = questionnaire.by_id(filters.questionnaire_id)
-    conditions = rollup_conditions(filters)
+    if rows is None:
+        rows = rollup_query.fetch(filters, [(filters.since, filters.until)], group_by or None)
     groups = []
     # Every rollup row falls in exactly one group: the total is the sum of the groups,
     # so a grouped summary reads the rollups once.
-    grouped = count_items(conditions, group_by or None)
-    total = _merge(grouped.values()) if group_by else grouped.get((), {})
+    grouped = count_items(filters, rows, group_by or None)
+    total = rollup_query.add_up(grouped.values())
     if group_by:
         labels = _labels(group_by, list(grouped), locale)
-        for key, items in sorted(grouped.items()):
-            figures = figures_from(q, items)
+        for key, counts in sorted(grouped.items()):
+            figures = figures_from(q, rollup_query.items(q.id, counts))
             hidden = _too_few(figures)
             code, label = labels.get(key, (str(key[0]), str(key[0])))
             groups.append(Group(code, label, figures_from(q, {}) if hidden else figures, hidden))
-    figures = figures_from(q, total)
+    figures = figures_from(q, rollup_query.items(q.id, total) if total else {})
     if _too_few(figures):
         return Summary(filters, q, figures_from(q, {}), [], hidden=True)
     return Summary(filters, q, figures, groups)

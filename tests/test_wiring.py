@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 # Run in a fresh interpreter where Playwright (the test extra) cannot be imported.
 NO_PLAYWRIGHT = "import sys; sys.modules['playwright'] = None\n"
 
@@ -56,3 +58,16 @@ def test_one_page_skeleton_for_citizen_and_manager_pages(app, client):
     for page in (citizen, manager):
         assert page.count('class="skip-link" href="#main"') == 1
         assert page.count('<main id="main"') == 1
+
+
+def test_postgresql_sessions_plan_without_jit(app):
+    """A summary's plan passes PostgreSQL's JIT cost threshold; compiling it would take longer
+    than running it, so the app's connections turn JIT off (SQLite has none)."""
+    from sqlalchemy import text
+
+    from survey.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only: SQLite has no JIT")
+        assert db.session.execute(text("SHOW jit")).scalar() == "off"

@@ -1,0 +1,159 @@
+"""Reading the rollups: the counts of one or more date ranges in at most two queries.
+
+Whole months come from `rollup_month`; the days of a month only partly inside a range, and
+everything filtered or grouped by counter or channel (which the month rows do not keep), from
+`rollup_day`. Rows come back per time bucket (a whole month, or a day) and group, so several
+ranges (the dashboard's period, trend and year before) are read together and summed apart.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Date, and_, case, cast, func, or_, select, type_coerce
+
+from survey import rollups
+from survey.extensions import db
+from survey.filters import Filters, context_conditions
+from survey.models import ROLLUP_LEVELS, ROLLUP_SLOTS, Service, rollup_day, rollup_month
+
+Range = tuple[date, date]
+
+
+@dataclass(frozen=True)
+class Row:
+    first: date  # the bucket: a whole month, or one day
+    last: date
+    key: tuple  # the group (empty when not grouped)
+    counts: list[int]  # responses, then every count column in use
+
+
+def month_end(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+
+
+def _months(since: date, until: date) -> list[date]:
+    months, month = [], since.replace(day=1)
+    while month <= until:
+        months.append(month)
+        month = month_end(month) + timedelta(days=1)
+    return months
+
+
+def _whole(month: date, ranges: list[Range], span: Range) -> bool:
+    """Whether every range holds all of `month` or none of it (so it can be read as one)."""
+    last = month_end(month)
+    if month < span[0] or last > span[1]:
+        return False
+    return all((since <= month and last <= until) or until < month or since > last
+               for since, until in ranges)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Read:
+    filters: Filters
+    group_by: str | None
+    by_bucket: bool  # rows per month or day (several ranges, or grouped by time)
+    width: int  # count columns in use
+    span: Range
+
+
+def fetch(filters: Filters, ranges: list[Range], group_by: str | None = None) -> list[Row]:
+    """The rollup rows of `filters` (its own dates ignored) that fall in any of `ranges`."""
+    span = (min(r[0] for r in ranges), max(r[1] for r in ranges))
+    fine = filters.counter is not None or bool(filters.channel) or group_by == "counter"
+    by_bucket = len(ranges) > 1 or group_by in ("month", "quarter")
+    read = _Read(filters, group_by, by_bucket, _width(filters.questionnaire_id), span)
+    months = _months(*span)
+    whole = [m for m in months if _whole(m, ranges, span)]
+    partial = [m for m in months if fine or m not in whole]
+    rows: list[Row] = []
+    if whole and not fine:
+        where = rollup_month.c.month.in_(whole)
+        rows += _query(read, rollup_month, rollup_month.c.month, where, set(whole))
+    if partial:
+        day = rollup_day.c.day
+        where = or_(*(day.between(max(m, span[0]), min(month_end(m), span[1])) for m in partial))
+        inside = [m for m in whole if fine] if by_bucket else []
+        bucket = _month_bucket(day, inside) if inside else day
+        rows += _query(read, rollup_day, bucket, where, set(inside))
+    return rows
+
+
+def _width(questionnaire_id: int) -> int:
+    return max(rollups.layout_of(questionnaire_id).values()) + ROLLUP_LEVELS
+
+
+def _month_bucket(day, months: list[date]):
+    """`day`, or the first of its month where that month is read whole."""
+    first = (
+        cast(func.date_trunc("month", day), Date)
+        if db.session.get_bind().dialect.name == "postgresql"
+        else type_coerce(func.date(day, "start of month"), Date)
+    )
+    return type_coerce(
+        case((or_(*(and_(day >= m, day <= month_end(m)) for m in months)), first), else_=day),
+        Date,
+    )
+
+
+def _group_columns(table, group_by: str | None) -> list:
+    if group_by in (None, "", "month", "quarter"):
+        return []
+    if group_by in ("field", "agency"):
+        return [getattr(Service, f"{group_by}_id")]
+    return [table.c[f"{group_by}_id"]]
+
+
+def _query(read: _Read, table, bucket, where, whole: set[date]) -> list[Row]:
+    groups = _group_columns(table, read.group_by)
+    keys = ([bucket] if read.by_bucket else []) + groups
+    sums = [func.sum(table.c[name]) for name in ("responses", *ROLLUP_SLOTS[: read.width])]
+    query = select(*keys, *sums).where(
+        where,
+        table.c.questionnaire_id == read.filters.questionnaire_id,
+        *context_conditions(read.filters, table.c),
+    )
+    if read.group_by in ("field", "agency"):
+        query = query.join(Service, Service.id == table.c.service_id)
+    rows = []
+    for row in db.session.execute(query.group_by(*keys)):
+        counts = [n or 0 for n in row[len(keys) :]]
+        if read.by_bucket:
+            first = row[0]
+            last = month_end(first) if first in whole else first
+            rows.append(Row(first, last, tuple(row[1 : len(keys)]), counts))
+        else:
+            rows.append(Row(*read.span, tuple(row[: len(keys)]), counts))
+    return rows
+
+
+def tally(rows: list[Row], since: date, until: date, key=lambda row: row.key) -> dict:
+    """The summed counts of the rows inside since..until, per `key(row)`."""
+    totals: dict = {}
+    for row in rows:
+        if since <= row.first and row.last <= until:
+            k = key(row)
+            found = totals.get(k)
+            totals[k] = row.counts if found is None else list(map(operator.add, found, row.counts))
+    return totals
+
+
+def add_up(parts: Iterable[list[int]]) -> list[int] | None:
+    """The sum of count lists (None when there are none)."""
+    total = None
+    for counts in parts:
+        total = counts if total is None else list(map(operator.add, total, counts))
+    return total
+
+
+def items(questionnaire_id: int, counts: list[int]) -> dict[str, dict[int, int]]:
+    """Summed counts as {item: {value: answers}}, responses under RESPONSES (value 0)."""
+    result = {rollups.RESPONSES: {0: counts[0]}}
+    for item, base in rollups.layout_of(questionnaire_id).items():
+        values = counts[1 + base : 1 + base + ROLLUP_LEVELS]
+        result[item] = {v: n for v, n in enumerate(values, start=1) if n}
+    return result

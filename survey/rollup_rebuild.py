@@ -1,0 +1,146 @@
+"""Both rollups recomputed from the raw answers in set-based SQL, one local month at a time.
+
+Each month is two INSERT … SELECT statements: its days from the responses and answers, then the
+month from its days. The database does the counting; this process holds one month's bounds, so
+its memory does not grow with the data, and the database's work per statement is one month's.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    cast,
+    column,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    union_all,
+    values,
+)
+
+from survey import rollups
+from survey.models import (
+    ROLLUP_LEVELS,
+    ROLLUP_SLOTS,
+    Answer,
+    QuestionnaireVersion,
+    Response,
+    rollup_day,
+    rollup_month,
+)
+from survey.questionnaire import Questionnaire
+
+
+def rebuild(session) -> int:
+    """Recompute both rollups in `session`'s transaction; return how many rows they hold."""
+    connection = session.connection()
+    zone = ZoneInfo(current_app.config["SURVEY_TIMEZONE"])
+    connection.execute(delete(rollup_day))
+    connection.execute(delete(rollup_month))
+    first, last = connection.execute(
+        select(func.min(Response.captured_at), func.max(Response.captured_at))
+    ).one()
+    if first is None:
+        return 0
+    slots, width = _slots(connection)
+    day = _local_day(connection, zone)
+    month = first.astimezone(zone).date().replace(day=1)
+    while month <= last.astimezone(zone).date():
+        after = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        bounds = [datetime.combine(d, time.min, zone).astimezone(UTC) for d in (month, after)]
+        connection.execute(_days(day, bounds, slots, width))
+        connection.execute(_month(month, after, width))
+        month = after
+    return sum(
+        connection.execute(select(func.count()).select_from(table)).scalar_one()
+        for table in (rollup_day, rollup_month)
+    )
+
+
+def _slots(connection):
+    """(questionnaire, item, first column) of every stored version, and the columns in use."""
+    rows = []
+    for version in connection.execute(select(QuestionnaireVersion)).all():
+        q = Questionnaire(version.id, version.code, version.definition)
+        rows += [(version.id, item, base) for item, base in rollups.layout(q).items()]
+    width = max(base for *_, base in rows) + ROLLUP_LEVELS
+    table = values(
+        column("questionnaire_id", Integer), column("item", String), column("base", Integer),
+        name="slots",
+    ).data(rows).cte("slots")  # fmt: skip
+    return table, width
+
+
+def _local_day(connection, zone: ZoneInfo):
+    """The SQL for the local day of a response's UTC `captured_at`."""
+    if connection.dialect.name == "postgresql":
+        return cast(func.timezone(zone.key, Response.captured_at), Date)
+
+    def local_day(text: str) -> str:
+        moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
+        return moment.astimezone(zone).date().isoformat()
+
+    connection.connection.driver_connection.create_function(
+        "survey_local_day", 1, local_day, deterministic=True
+    )
+    return func.survey_local_day(Response.captured_at)
+
+
+def _days(day, bounds: list[datetime], slots, width: int):
+    """INSERT the day rows of the responses captured within `bounds`."""
+    context = [
+        day.label("day"),
+        Response.questionnaire_id,
+        Response.unit_id,
+        Response.service_id,
+        func.coalesce(Response.counter_id, 0).label("counter_id"),
+        Response.channel,
+    ]
+    where = [
+        Response.flag_reason.is_(None),
+        Response.captured_at >= bounds[0],
+        Response.captured_at < bounds[1],
+    ]
+    heads = select(*context, literal(-1).label("slot")).where(*where)
+    answers = (
+        select(*context, (slots.c.base + Answer.value - 1).label("slot"))
+        .join(Answer, Answer.response_id == Response.id)
+        .join(
+            slots,
+            and_(
+                slots.c.questionnaire_id == Response.questionnaire_id,
+                slots.c.item == Answer.item,
+            ),
+        )
+        .where(*where, Answer.value >= 1)
+    )
+    facts = union_all(heads, answers).subquery()
+    keys = [facts.c[name] for name in rollups.DAY_KEY]
+    one = literal_column("1")
+    counts = [func.sum(one).filter(facts.c.slot == slot) for slot in range(width)]
+    query = select(*keys, func.count().filter(facts.c.slot == -1), *counts).group_by(*keys)
+    names = [*rollups.DAY_KEY, "responses", *ROLLUP_SLOTS[:width]]
+    return insert(rollup_day).from_select(names, query)
+
+
+def _month(month: date, after: date, width: int):
+    """INSERT the month's rows, summed from its day rows."""
+    keys = [rollup_day.c[name] for name in rollups.MONTH_KEY[1:]]
+    sums = [func.sum(rollup_day.c[name]) for name in ("responses", *ROLLUP_SLOTS[:width])]
+    query = (
+        select(literal(month, Date), *keys, *sums)
+        .where(rollup_day.c.day >= month, rollup_day.c.day < after)
+        .group_by(*keys)
+    )
+    names = [*rollups.MONTH_KEY, "responses", *ROLLUP_SLOTS[:width]]
+    return insert(rollup_month).from_select(names, query)
