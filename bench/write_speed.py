@@ -198,8 +198,9 @@ def _count(url, acknowledged: set[str]) -> tuple[int, int]:
         )
         in_step = conn.execute(
             text(
-                "SELECT (SELECT coalesce(sum(count), 0) FROM daily_rollup WHERE item = '*')"
-                " = (SELECT count(*) FROM response WHERE flag_reason IS NULL AND channel = 'kiosk')"
+                "SELECT (SELECT coalesce(sum(responses), 0) FROM rollup_day"
+                " WHERE channel = 'kiosk') = (SELECT count(*) FROM response"
+                " WHERE flag_reason IS NULL AND channel = 'kiosk')"
             )
         ).scalar()
     engine.dispose()

@@ -52,9 +52,25 @@ def rate_key() -> str:
 def current_kiosk():
     """The kiosk device of this request (cookie or bearer token), cached on g."""
     if "kiosk" not in g:
-        token = bearer_token() or request.cookies.get(KIOSK_COOKIE)
+        token = _kiosk_token()
         g.kiosk = kiosks.device_for_token(token) if token else None
     return g.kiosk
+
+
+def kiosk_for_write(service_code: str | None, public_id: str | None):
+    """The kiosk of this request with the active service and the stored response a write
+    names (kiosks.device_for_write: one statement); the kiosk is cached on g."""
+    token = _kiosk_token()
+    if not token:
+        g.kiosk = None
+        return None, None, None
+    found = kiosks.device_for_write(token, service_code=service_code, public_id=public_id)
+    g.kiosk = found[0]
+    return found
+
+
+def _kiosk_token() -> str | None:
+    return bearer_token() or request.cookies.get(KIOSK_COOKIE)
 
 
 def now() -> datetime:

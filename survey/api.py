@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, abort, current_app, make_response, request
@@ -117,15 +118,48 @@ def get_summary():
 BATCH_MAX = submissions.BATCH_MAX
 
 
+def _refuse_device():
+    abort(
+        make_response(*_error(401, None, _("This device is not registered or has been revoked.")))
+    )
+
+
 def _device_or_401():
     device = abuse.current_kiosk()
     if device is None:
-        abort(
-            make_response(
-                *_error(401, None, _("This device is not registered or has been revoked."))
-            )
-        )
+        _refuse_device()
     return device
+
+
+def _peek() -> dict:
+    """The body's JSON object, or {}: read before the device is known, without answering an
+    error, so that a device that is not registered hears 401 before any 400 about its body."""
+    try:
+        data = json.loads(request.get_data(cache=True)) if request.is_json else None
+    except (ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _storable_text(value: Any) -> str | None:
+    return value if isinstance(value, str) and not responses.has_unstorable_text(value) else None
+
+
+def _device_and_known(first: dict):
+    """The device (else 401) with the service and stored response `first` names, read in one
+    statement, as the submissions' Known."""
+    service_code, public_id = _storable_text(first.get("service")), _item_id(first)
+    try:
+        public_id = responses.parse_public_id(public_id) if public_id else None
+    except responses.Invalid:
+        public_id = None
+    device, service, existing = abuse.kiosk_for_write(service_code, public_id)
+    if device is None:
+        _refuse_device()
+    return device, submissions.Known(
+        {service_code: service} if service_code is not None else {},
+        {public_id: existing} if public_id else {},
+    )
 
 
 def _errors_json(errors: list[responses.FieldError]) -> dict:
@@ -137,13 +171,14 @@ def _item_id(data: Any) -> str | None:
     return value if isinstance(value, str) and not responses.has_unstorable_text(value) else None
 
 
-def _record_one(q, device, data) -> tuple[dict, int]:
+def _record_one(q, device, data, known) -> tuple[dict, int]:
     if isinstance(data, dict) and not data.get("counter") and device.counter is not None:
         data = {**data, "counter": device.counter.code}  # the kiosk's own counter
     try:
         submission = submissions.check_submission(
-            q, data, unit=device.unit, channel="kiosk", own_counter=device.counter
+            q, data, unit=device.unit, channel="kiosk", own_counter=device.counter, known=known
         )
+        known.responses.pop(submission.public_id, None)  # stored now: looked up if sent again
         status = submissions.record_submission(
             q, submission, unit=device.unit, channel="kiosk", kiosk=device
         )
@@ -156,8 +191,8 @@ def _record_one(q, device, data) -> tuple[dict, int]:
 @limiter.limit(lambda: current_app.config["SURVEY_KIOSK_RATE_LIMIT"], key_func=abuse.rate_key)
 def post_response():
     """Record one response from a kiosk (idempotent on its id)."""
-    device = _device_or_401()
-    body, status = _record_one(questionnaire.active(), device, _json_body())
+    device, known = _device_and_known(_peek())
+    body, status = _record_one(questionnaire.active(), device, _json_body(), known)
     return body, status
 
 
@@ -169,19 +204,24 @@ def post_batch():
     Each item is its own transaction. If the database goes away, the whole batch answers 503
     with Retry-After: items stored before it come back as "duplicate" when sent again.
     """
-    device = _device_or_401()
+    items = _peek().get("responses")
+    first = items[0] if isinstance(items, list) and items else None
+    device, known = _device_and_known(
+        {"service": first.get("service")} if isinstance(first, dict) else {}
+    )
     body = _json_body()
     items = body.get("responses") if isinstance(body, dict) else None
     if not isinstance(items, list) or not 0 < len(items) <= BATCH_MAX:
         return _error(422, "responses", _("Send between 1 and %(n)d responses.", n=BATCH_MAX))
+    known.responses.update(responses.find_responses([_item_id(item) for item in items]))
     q = questionnaire.active()
-    return {"results": [_record_isolated(q, device, item) for item in items]}
+    return {"results": [_record_isolated(q, device, item, known) for item in items]}
 
 
-def _record_isolated(q, device, item) -> dict:
+def _record_isolated(q, device, item, known) -> dict:
     """One batch item: stored, or refused for good ("invalid", "rejected"), never "try again"."""
     try:
-        return _record_one(q, device, item)[0]
+        return _record_one(q, device, item, known)[0]
     except (OperationalError, InterfaceError):
         raise  # the database is away: the whole batch answers 503
     except Exception:  # a rating we cannot store would otherwise be resent forever

@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from limits import parse
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from survey import abuse, audit, tally
 from survey.extensions import db
@@ -52,7 +53,7 @@ def suspicion(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -
     as received may not outrun one per BURST on average (a backlog after an outage fits).
     """
     last = kiosk.last_rating_at
-    kiosk.last_rating_at = max(last, captured_at) if last else captured_at
+    _moved_on(kiosk, max(last, captured_at) if last else captured_at)
     if last is not None and abs(captured_at - last) < BURST:
         return "burst"
     limit = parse(current_app.config["SURVEY_KIOSK_RECEIVE_LIMIT"])
@@ -66,27 +67,49 @@ def suspicion(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -
     return "streak" if _streak(kiosk, captured_at, answers) else None
 
 
-def _streak(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> bool:
-    """The last ratings of this kiosk, by capture or receive time, all equal to these.
+_KIOSK = KioskDevice.__table__
+_MOVE_ON = (
+    update(_KIOSK).where(_KIOSK.c.id == bindparam("kiosk")).values(last_rating_at=bindparam("at"))
+)
 
-    One statement: the kiosk's last STREAK_LENGTH - 1 ratings, newest first, read from the
-    index on (kiosk_id, id) — never other kiosks' rows — joined to their answers.
-    """
-    since = abuse.now() - STREAK_WINDOW
-    recent = (
-        select(Response.id)
-        .where(
-            Response.kiosk_id == kiosk.id,
-            (Response.captured_at >= captured_at - STREAK_WINDOW) | (Response.received_at >= since),
-        )
-        .order_by(Response.id.desc())
-        .limit(STREAK_LENGTH - 1)
-        .subquery()
+
+def _moved_on(kiosk, moment: datetime) -> None:
+    """Store the kiosk's last rating time with one UPDATE in the current transaction, only when
+    it moves; the loaded kiosk takes it as stored, so no flush of the kiosk follows."""
+    if moment == kiosk.last_rating_at:
+        return
+    db.session.execute(_MOVE_ON, {"kiosk": kiosk.id, "at": moment})
+    set_committed_value(kiosk, "last_rating_at", moment)
+
+
+# The kiosk's last STREAK_LENGTH - 1 ratings, newest first, read from the index on
+# (kiosk_id, id) — never other kiosks' rows — joined to their answers. Built once.
+_RECENT = (
+    select(Response.id)
+    .where(
+        Response.kiosk_id == bindparam("kiosk"),
+        (Response.captured_at >= bindparam("captured_since"))
+        | (Response.received_at >= bindparam("received_since")),
     )
+    .order_by(Response.id.desc())
+    .limit(STREAK_LENGTH - 1)
+    .subquery()
+)
+_STREAK = select(_RECENT.c.id, Answer.item, Answer.value).outerjoin(
+    Answer, (Answer.response_id == _RECENT.c.id) & Answer.value.is_not(None)
+)
+
+
+def _streak(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> bool:
+    """The last ratings of this kiosk, by capture or receive time, all equal to these (one
+    statement)."""
     rows = db.session.execute(
-        select(recent.c.id, Answer.item, Answer.value).outerjoin(
-            Answer, (Answer.response_id == recent.c.id) & Answer.value.is_not(None)
-        )
+        _STREAK,
+        {
+            "kiosk": kiosk.id,
+            "captured_since": captured_at - STREAK_WINDOW,
+            "received_since": abuse.now() - STREAK_WINDOW,
+        },
     )
     earlier: dict[int, dict] = {}
     for rid, item, value in rows:

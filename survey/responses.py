@@ -151,6 +151,21 @@ def find_response(public_id: str) -> Response | None:
     return db.session.scalar(select(Response).filter_by(public_id=public_id))
 
 
+def find_responses(public_ids: Iterable[str | None]) -> dict[str, Response | None]:
+    """The responses with these ids, in one statement: every canonical id is a key, None when
+    it is not stored (malformed ids are left out)."""
+    found: dict[str, Response | None] = {}
+    for value in public_ids:
+        try:
+            found[parse_public_id(value)] = None
+        except Invalid:
+            continue
+    if found:
+        rows = db.session.scalars(select(Response).where(Response.public_id.in_(list(found))))
+        found.update({r.public_id: r for r in rows})
+    return found
+
+
 @dataclass(frozen=True)
 class Started:
     response: Response

@@ -11,19 +11,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
+from survey import flags, rollups
 from survey.catalogue import find_counter, find_service
 from survey.config import LOCALES
 from survey.extensions import db
 from survey.i18n import lazy_text as _l
-from survey.models import Counter, Response, Service, Unit, utcnow
+from survey.models import Answer, Counter, Response, Service, Unit, utcnow
 from survey.questionnaire import Questionnaire
 from survey.responses import (
     UNSTORABLE_MESSAGE,
     FieldError,
     Invalid,
-    add_response,
     clean_answers,
     clean_comment,
     commit_as_written,
@@ -55,6 +56,30 @@ class Submission:
     phone: str | None
     complete: bool
     existing: Response | None = None  # the stored response with this id, as found by the check
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the caller has already read for its payloads: active services by code and stored
+    responses by id (None: no such service, no such response). A code or id not in it is
+    looked up; the services read are kept for the next payloads of the same request."""
+
+    services: dict[str, Service | None]
+    responses: dict[str, Response | None]
+
+
+def _service(code: str, known: Known | None) -> Service | None:
+    if known is None:
+        return find_service(code)
+    if code not in known.services:
+        known.services[code] = find_service(code)
+    return known.services[code]
+
+
+def _existing(public_id: str, known: Known | None) -> Response | None:
+    if known is not None and public_id in known.responses:
+        return known.responses[public_id]
+    return find_response(public_id)
 
 
 def _captured_at(value: Any, errors: list[FieldError]) -> datetime | None:
@@ -142,19 +167,21 @@ def check_submission(
     unit: Unit,
     channel: str = "kiosk",
     own_counter: Counter | None = None,
+    known: Known | None = None,
 ) -> Submission:
     """Check one API payload with the same rules as the pages; raise Invalid with all errors.
 
     An id that is already stored must belong to `unit` and `channel`: a device completes only
     its own ratings, never a phone rating of another unit. `own_counter`, the device's counter
-    (already loaded), is used as it is when the payload names it.
+    (already loaded), is used as it is when the payload names it; `known`, what the caller
+    has read already (the service, the stored response), is not read again.
     """
     public_id = _checked_shape(data)
-    existing = find_response(public_id) if public_id else None
+    existing = _existing(public_id, known) if public_id else None
     if existing is not None and not _owns(existing, unit=unit, channel=channel):
         raise Invalid([FieldError("id", _l("This response id belongs to another rating."))])
     errors: list[FieldError] = []
-    service, counter, locale = _place(data, unit=unit, own_counter=own_counter, errors=errors)
+    service, counter, locale = _place(data, unit, own_counter, known, errors)
     if data.get("status", "complete") not in ("partial", "complete"):
         errors.append(FieldError("status", _l("The status must be partial or complete.")))
     captured_at = _captured_at(data.get("captured_at"), errors)
@@ -167,19 +194,8 @@ def check_submission(
     if errors:
         raise Invalid(errors)
     complete = data.get("status", "complete") != "partial"
-    return Submission(
-        public_id,
-        service,
-        counter,
-        captured_at,
-        locale,
-        answers,
-        comment,
-        profile,
-        phone,
-        complete,
-        existing,
-    )
+    fields = (service, counter, captured_at, locale, answers, comment, profile, phone, complete)
+    return Submission(public_id, *fields, existing)
 
 
 def _checked_shape(data: Any) -> str:
@@ -202,9 +218,9 @@ def _checked_shape(data: Any) -> str:
     return public_id
 
 
-def _place(data: dict, *, unit: Unit, own_counter: Counter | None, errors: list[FieldError]):
+def _place(data: dict, unit: Unit, own_counter: Counter | None, known, errors: list[FieldError]):
     """The payload's service, counter (of `unit`) and language, each checked."""
-    service = find_service(str(data.get("service") or ""))
+    service = _service(str(data.get("service") or ""), known)
     if service is None:
         errors.append(FieldError("service", _l("Unknown or inactive procedure.")))
     counter = _counter(data.get("counter"), own_counter)
@@ -246,7 +262,11 @@ def record_submission(
         try:
             # The check found the stored response, if any; a second try looks again.
             existing = find_response(sub.public_id) if attempt else sub.existing
-            status = _apply(q, sub, existing, unit=unit, channel=channel, kiosk=kiosk)
+            if existing is None:
+                insert_new(q, sub, unit=unit, channel=channel, kiosk=kiosk)
+                status = "created"
+            else:
+                status = _complete(sub, existing, unit=unit, channel=channel)
             commit_as_written()
             return status
         except IntegrityError:
@@ -259,37 +279,63 @@ def record_submission(
     raise AssertionError("unreachable")
 
 
-def _apply(
-    q: Questionnaire, sub: Submission, response: Response | None, *, unit, channel, kiosk
-) -> str:
-    if response is None:
-        response = add_response(
-            public_id=sub.public_id,
-            questionnaire=q,
-            service=sub.service,
-            unit=unit,
-            counter=sub.counter,
-            channel=channel,
-            locale=sub.locale,
-            captured_at=sub.captured_at,
-            answers=sub.answers,
-            kiosk=kiosk,
+_INSERT_RESPONSE = insert(Response.__table__).returning(Response.__table__.c.id)
+_INSERT_ANSWER = insert(Answer.__table__)
+
+
+def insert_new(q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, kiosk) -> None:
+    """Add a new response in the session's transaction (no commit), without the ORM.
+
+    One INSERT … RETURNING for the response, one executemany for its answers, one upsert for
+    its rollup counts (the ORM's listener does not see these rows, so they are counted here),
+    and the kiosk's last rating time when it moves. Nothing is read back.
+    """
+    now = utcnow()
+    values = {
+        "public_id": sub.public_id,
+        "questionnaire_id": q.id,
+        "service_id": sub.service.id,
+        "unit_id": unit.id,
+        "counter_id": sub.counter.id if sub.counter is not None else None,
+        "channel": channel,
+        "locale": sub.locale,
+        "captured_at": sub.captured_at,
+        "received_at": now,
+        "updated_at": now,
+        "status": "complete" if sub.complete else "partial",
+        "flag_reason": flags.suspicion(kiosk, sub.captured_at, sub.answers) if kiosk else None,
+        "comment": sub.comment if sub.complete else None,
+        "contact_phone": sub.phone or None,
+        "contact_consent": bool(sub.phone),
+        "kiosk_id": kiosk.id if kiosk is not None else None,
+    }
+    if sub.profile:  # left out otherwise: the JSON column would store a JSON null, not NULL
+        values["profile"] = sub.profile
+    rid = db.session.execute(_INSERT_RESPONSE, values).scalar_one()
+    pairs = list(sub.answers.items())
+    if pairs:
+        db.session.execute(
+            _INSERT_ANSWER,
+            [{"response_id": rid, "item": item, "value": value} for item, value in pairs],
         )
-        status = "created"
-    else:
-        if not _owns(response, unit=unit, channel=channel):
-            raise Invalid([FieldError("id", _l("This response id belongs to another rating."))])
-        if response.status != "partial" or response.service_id != sub.service.id:
-            return "duplicate"
-        new = {k: v for k, v in sub.answers.items() if k not in {a.item for a in response.answers}}
-        if not new and not sub.complete:
-            return "duplicate"
-        put_answers(response, new)
-        status = "updated"
+    rollups.count_new(db.session, values, pairs)
+
+
+def _complete(sub: Submission, response: Response, *, unit, channel) -> str:
+    """Complete a stored partial response of this device (ORM: the listener keeps the
+    rollups); "duplicate" when there is nothing to change."""
+    if not _owns(response, unit=unit, channel=channel):
+        raise Invalid([FieldError("id", _l("This response id belongs to another rating."))])
+    if response.status != "partial" or response.service_id != sub.service.id:
+        return "duplicate"
+    new = {k: v for k, v in sub.answers.items() if k not in {a.item for a in response.answers}}
+    if not new and not sub.complete:
+        return "duplicate"
+    put_answers(response, new)
     if sub.profile:
         response.profile = sub.profile
     if sub.phone:
         response.contact_phone, response.contact_consent = sub.phone, True
     if sub.complete:
         mark_complete(response, sub.comment)
-    return status
+    return "updated"

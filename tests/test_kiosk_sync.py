@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from survey import accounts, questionnaire, responses, rollups, submissions
 from survey.extensions import db
-from survey.models import Response
+from survey.models import KioskDevice, Response
 from tests import test_kiosk_api as kiosk_api
 from tests.builders import bearer, make_user
 from tests.test_kiosk_api import counts, payload, post
@@ -170,13 +170,15 @@ def test_a_failure_half_way_stores_nothing_and_rejects_the_item(app, client, dev
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(submissions, "mark_complete", broken)
+    # The response, its answers and the kiosk's last rating time are written; its counts fail.
+    monkeypatch.setattr(submissions.rollups, "count_new", broken)
     reply = post(client, device, {"responses": [payload()]}, BATCH)
     result = reply.get_json()["results"][0]
     assert result["status"] == "rejected" and result["errors"][0]["message"]
-    assert counts(app) == (0, 0)  # not the partial response without its completion
+    assert counts(app) == (0, 0)  # not the response without its counts
     with app.app_context():
         assert rollups.stored() == rollups.recompute() == {}
+        assert db.session.scalar(select(KioskDevice.last_rating_at)) is None
 
 
 def test_a_database_outage_answers_503_with_retry_after(app, client, device, monkeypatch):
