@@ -33,6 +33,7 @@ from survey.models import Answer, KioskDevice, Response
 BURST = timedelta(seconds=5)  # no citizen finishes the kiosk journey faster
 STREAK_LENGTH = 8  # this many identical ratings in a row from one kiosk ...
 STREAK_WINDOW = timedelta(minutes=15)  # ... within this time
+MAX_AHEAD = timedelta(minutes=5)  # a capture time further ahead of the server's is refused
 CONFIRMED = "confirmed"  # the one value of `flag_review`
 REASONS = {
     "burst": _l("Seconds after the previous rating"),
@@ -83,15 +84,18 @@ def _moved_on(kiosk, moment: datetime) -> None:
 
 
 # The kiosk's last STREAK_LENGTH - 1 ratings, newest first, read from the index on
-# (kiosk_id, id) — never other kiosks' rows — joined to their answers. Built once.
+# (kiosk_id, received_at) — never other kiosks' rows, and for a quiet kiosk never its rows from
+# before the window: a rating captured in the window was received at most MAX_AHEAD before it
+# (a capture time further ahead is refused), so `floor` bounds both conditions. Built once.
 _RECENT = (
     select(Response.id)
     .where(
         Response.kiosk_id == bindparam("kiosk"),
+        Response.received_at >= bindparam("floor"),
         (Response.captured_at >= bindparam("captured_since"))
         | (Response.received_at >= bindparam("received_since")),
     )
-    .order_by(Response.id.desc())
+    .order_by(Response.received_at.desc(), Response.id.desc())
     .limit(STREAK_LENGTH - 1)
     .subquery()
 )
@@ -109,6 +113,7 @@ def _streak(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> 
             "kiosk": kiosk.id,
             "captured_since": captured_at - STREAK_WINDOW,
             "received_since": abuse.now() - STREAK_WINDOW,
+            "floor": min(captured_at, abuse.now()) - STREAK_WINDOW - MAX_AHEAD,
         },
     )
     earlier: dict[int, dict] = {}

@@ -36,7 +36,7 @@ from survey.responses import (
 )
 
 BATCH_MAX = 50  # responses in one batch call
-MAX_AHEAD = timedelta(minutes=5)
+MAX_AHEAD = flags.MAX_AHEAD
 MAX_AGE = timedelta(days=30)
 PHONE_RE = re.compile(r"^\+?[0-9]{9,12}$")
 

@@ -17,7 +17,9 @@ data about one row per answer. It is replaced by
 
 Each row also counts the responses with a comment (`comments`). A partial index on the responses
 that have a comment, (captured_at, id), serves "the latest comments"; an index on rollup_day
-(unit_id, day) serves a unit's days.
+(unit_id, day) serves a unit's days. The streak check reads a kiosk's ratings received in its
+window from a new index on (kiosk_id, received_at), which replaces (kiosk_id, id): on that one a
+quiet kiosk's check read every rating the kiosk ever sent.
 
 Conversion: every `daily_rollup` row with a value 1..5 goes to its column (item "*" to
 `responses`); rows for "not applicable" (value 0) are dropped, as no figure uses them. The
@@ -92,6 +94,9 @@ def upgrade():
     _table('rollup_month', _key('month', 'unit_id', 'service_id'))
     _table('rollup_service_month', _key('month', 'service_id'))
     with op.batch_alter_table('response', schema=None) as batch_op:
+        batch_op.create_index('ix_response_kiosk_received', ['kiosk_id', 'received_at'],
+                              unique=False)
+        batch_op.drop_index('ix_response_kiosk_recent')
         batch_op.create_index('ix_response_comment_recent', ['captured_at', 'id'], unique=False,
                               postgresql_where=sa.text('comment IS NOT NULL'),
                               sqlite_where=sa.text('comment IS NOT NULL'))
@@ -191,6 +196,8 @@ def downgrade():
             )
     with op.batch_alter_table('response', schema=None) as batch_op:
         batch_op.drop_index('ix_response_comment_recent')
+        batch_op.create_index('ix_response_kiosk_recent', ['kiosk_id', 'id'], unique=False)
+        batch_op.drop_index('ix_response_kiosk_received')
     op.drop_table('rollup_service_month')
     op.drop_table('rollup_month')
     op.drop_table('rollup_day')
