@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, false, func, select
+from sqlalchemy.orm import aliased, joinedload
 
 from survey.extensions import db
 from survey.models import Agency, Counter, Field, Service, Unit, rollup_day
@@ -178,11 +178,34 @@ def find_unit(code: str | None) -> Unit | None:
     return code and db.session.scalar(select(Unit).filter_by(code=code)) or None
 
 
-def default_unit() -> Unit | None:
-    """The unit a response belongs to when neither counter nor unit is given."""
-    code = current_app.config["SURVEY_DEFAULT_UNIT"]
-    query = select(Unit).filter_by(code=code) if code else select(Unit).filter_by(parent_id=None)
-    return db.session.scalars(query.order_by(Unit.id)).first()
+def _service_at(counter_on, unit_on):
+    return (
+        select(Service, Counter, Unit)
+        .select_from(Service)
+        .outerjoin(Counter, counter_on)
+        .outerjoin(Unit, unit_on)
+        .where(Service.code == bindparam("service"), Service.active.is_(True))
+    )
+
+
+# The question page's one read: the service and the place its QR code names. Built once; a
+# request only binds its codes. The default unit is SURVEY_DEFAULT_UNIT, else the first root.
+_ROOT = aliased(Unit)
+_FIRST_ROOT = select(func.min(_ROOT.id)).where(_ROOT.parent_id.is_(None)).scalar_subquery()
+_AT_COUNTER = _service_at(Counter.code == bindparam("counter"), Unit.id == Counter.unit_id)
+_AT_UNIT = _service_at(false(), Unit.code == bindparam("unit"))
+_AT_FIRST_ROOT = _service_at(false(), Unit.id == _FIRST_ROOT)
+
+
+def find_service_at(
+    code: str, *, counter: str | None, unit: str | None
+) -> tuple[Service | None, Counter | None, Unit | None]:
+    """The active service `code` and the place a QR code names, in one query: the counter
+    `counter` and its unit, else the unit `unit`, else the default unit (None: not found)."""
+    unit = unit or current_app.config["SURVEY_DEFAULT_UNIT"]
+    query = _AT_COUNTER if counter else _AT_UNIT if unit else _AT_FIRST_ROOT
+    row = db.session.execute(query, {"service": code, "counter": counter, "unit": unit}).first()
+    return tuple(row) if row else (None, None, None)
 
 
 def filter_choices(*, visible: set[int] | None, locale: str) -> dict[str, list[tuple[str, str]]]:

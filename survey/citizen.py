@@ -81,22 +81,19 @@ class Place:
     channel: str
 
 
-def place_of(*, counter: str | None, unit: str | None, via: str | None) -> Place | None:
-    """The kiosk's own place, else the counter or unit the QR code names (the default unit
-    when none); None for an unknown counter or unit."""
+def service_and_place(
+    code: str, *, counter: str | None, unit: str | None, via: str | None
+) -> tuple[Service | None, Place | None]:
+    """The active service `code` and where its rating comes from: the kiosk's own place, else
+    the counter or unit the QR code names (the default unit when none), read in one query.
+    None for an unknown or withdrawn service, and for an unknown counter or unit."""
     if in_kiosk():
         device = abuse.current_kiosk()
-        return Place(device.unit, device.counter, "kiosk")
-    found_counter = catalogue.find_counter(counter)
-    if counter and found_counter is None:
-        return None
-    if found_counter is not None:
-        found_unit = found_counter.unit
-    else:
-        found_unit = catalogue.find_unit(unit) if unit else catalogue.default_unit()
-    if found_unit is None:
-        return None
-    return Place(found_unit, found_counter, "qr" if via == "qr" else "web")
+        return catalogue.find_service(code), Place(device.unit, device.counter, "kiosk")
+    service, found_counter, found_unit = catalogue.find_service_at(code, counter=counter, unit=unit)
+    if found_unit is None or (counter and found_counter is None):
+        return service, None
+    return service, Place(found_unit, found_counter, "qr" if via == "qr" else "web")
 
 
 # --- Outcomes ----------------------------------------------------------------------------------

@@ -175,12 +175,14 @@ def index():
 @abuse.phone_ceilings(exempt_when=in_kiosk)
 def service(code: str):
     """The overall question (OV) for a service; the first answer stores the response."""
-    svc = catalogue.find_service(code) or abort(404)
-    q, form = _active_questionnaire(), ContextForm()
-    place = citizen.place_of(counter=form.counter.data, unit=form.unit.data, via=form.via.data)
+    form = ContextForm()
+    svc, place = citizen.service_and_place(
+        code, counter=form.counter.data, unit=form.unit.data, via=form.via.data
+    )
+    q = _active_questionnaire() if svc and place else abort(404)
     posted = _answers() if request.method == "POST" else None
     outcome = citizen.answer_overall(
-        q, svc, place or abort(404), rid=form.rid.data, fill=form.fill.data, answers=posted
+        q, svc, place, rid=form.rid.data, fill=form.fill.data, answers=posted
     )
     if outcome.kind not in ("show", "invalid"):
         return _follow(outcome)

@@ -1,0 +1,75 @@
+"""The question page a phone opens from a QR code: what it reads, and where its rating goes."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import Response
+from tests.builders import overall_form
+from tests.test_write_statements import statements  # noqa: F401  (the fixture)
+
+
+def rate_from(client, link: str) -> Response:
+    """Open the question page at `link`, answer it; the stored response."""
+    fields = overall_form(client, link)
+    reply = client.post(link.split("?")[0], data={**fields, "OV": "4"})
+    assert reply.status_code == 303, reply.text
+    return db.session.scalar(select(Response).filter_by(public_id=fields["rid"]))
+
+
+def test_the_page_reads_the_service_and_its_place_in_one_statement(app, client, statements):  # noqa: F811
+    client.get("/vi/s/HT-KHAISINH")  # a running worker has read the questionnaire already
+    for link in ("/vi/s/HT-KHAISINH", "/vi/s/HT-KHAISINH?counter=XA1-Q01&via=qr"):
+        statements.clear()
+        assert client.get(link).status_code == 200
+        # The service with the place of its link (counter and unit, or the default unit), and
+        # which questionnaire version is active.
+        assert len(statements) == 2, statements
+        assert "questionnaire_version" in statements[1]
+
+
+@pytest.mark.parametrize(
+    ("link", "unit", "counter"),
+    [
+        ("/vi/s/HT-KHAISINH", "CTR", None),  # no place named: the first centre
+        ("/vi/s/HT-KHAISINH?unit=XA1", "XA1", None),
+        ("/vi/s/HT-KHAISINH?counter=XA1-Q01&via=qr", "XA1", "XA1-Q01"),
+        ("/vi/s/HT-KHAISINH?counter=CTR-Q01&unit=XA1", "CTR", "CTR-Q01"),  # the counter's unit
+    ],
+)
+def test_a_rating_belongs_to_the_place_its_link_names(app, client, link, unit, counter):
+    with app.app_context():
+        response = rate_from(client, link)
+        assert response.unit.code == unit
+        assert (response.counter.code if response.counter else None) == counter
+
+
+def test_the_configured_default_unit_takes_a_rating_without_a_place(app, client):
+    app.config["SURVEY_DEFAULT_UNIT"] = "XA1"
+    with app.app_context():
+        assert rate_from(client, "/en/s/HT-KETHON").unit.code == "XA1"
+        assert rate_from(client, "/en/s/HT-KETHON?unit=CTR").unit.code == "CTR"
+
+
+@pytest.mark.parametrize(
+    ("code", "place"),
+    [
+        ("HT-KHAISINH", {"counter": "NO-SUCH"}),
+        ("HT-KHAISINH", {"unit": "NO-SUCH"}),
+        ("HT-KHAISINH", {"counter": "NO-SUCH", "unit": "XA1"}),
+        ("CT-CU", {}),  # withdrawn
+        ("CT-CU", {"counter": "XA1-Q01"}),
+        ("NO-SUCH", {"unit": "XA1"}),
+    ],
+)
+def test_an_unknown_place_or_procedure_is_not_found(app, client, code, place):
+    assert client.get(f"/vi/s/{code}?{urlencode(place)}").status_code == 404
+    answer = {**place, "rid": str(uuid.uuid4()), "OV": "5"}
+    assert client.post(f"/vi/s/{code}", data=answer).status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 0
