@@ -34,6 +34,10 @@ class ContextForm(CarriedForm):
     """What the overall question carries: the QR code's counter, unit and channel, the
     response id and the signed fill time."""
 
+    class Meta:
+        def get_translations(self, form):
+            return None  # hidden fields: no label or message of theirs is ever shown
+
     counter = StringField()
     unit = StringField()
     via = StringField()
@@ -172,9 +176,14 @@ def index():
 
 
 @bp.route("/<lang:lang>/s/<code>", methods=["GET", "POST"])
-@abuse.phone_ceilings(exempt_when=in_kiosk)
 def service(code: str):
     """The overall question (OV) for a service; the first answer stores the response."""
+    # Only an answer counts against the phone limits: showing the question checks none.
+    return _answer_limited(code) if request.method == "POST" else _answer(code)
+
+
+def _answer(code: str):
+    """The overall question's page, or where its answer leads."""
     form = ContextForm()
     svc, place = citizen.service_and_place(
         code, counter=form.counter.data, unit=form.unit.data, via=form.via.data
@@ -196,6 +205,9 @@ def service(code: str):
         errors=outcome.errors,
         hidden=form.carried(),
     ), 400 if outcome.errors else 200
+
+
+_answer_limited = abuse.phone_ceilings(exempt_when=in_kiosk)(_answer)
 
 
 @bp.route("/<lang:lang>/r/<rid>/more")

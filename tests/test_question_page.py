@@ -73,3 +73,15 @@ def test_an_unknown_place_or_procedure_is_not_found(app, client, code, place):
     assert client.post(f"/vi/s/{code}", data=answer).status_code == 404
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_a_phone_past_its_limit_can_still_read_the_question(app):
+    """Only answers count against a phone's limits: reading the question never does."""
+    app.config["SURVEY_PHONE_SESSION_LIMIT"] = "2 per hour"
+    client, link = app.test_client(), "/vi/s/HT-KHAISINH"
+    statuses = []
+    for _ in range(3):
+        fields = overall_form(client, link)  # the page itself answers 200 every time
+        statuses.append(client.post(link, data={**fields, "OV": "5"}).status_code)
+    assert statuses == [303, 303, 429]
+    assert [client.get(link).status_code for _ in range(5)] == [200] * 5
