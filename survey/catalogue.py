@@ -13,10 +13,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import bindparam, false, func, select
+from sqlalchemy import Select, bindparam, false, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from survey.extensions import db
@@ -178,9 +179,23 @@ def find_unit(code: str | None) -> Unit | None:
     return code and db.session.scalar(select(Unit).filter_by(code=code)) or None
 
 
-def _service_at(counter_on, unit_on):
+# The question page's one read: the service and the place its QR code names (the default unit
+# is SURVEY_DEFAULT_UNIT, else the first centre). Each statement is built once; a request only
+# binds its codes.
+_ROOT = aliased(Unit)
+_FIRST_ROOT = select(func.min(_ROOT.id)).where(_ROOT.parent_id.is_(None)).scalar_subquery()
+
+
+@cache
+def _service_at(place: str, also: tuple = ()) -> Select:
+    """find_service_at's statement for a link naming a counter, a unit, or no place."""
+    counter_on, unit_on = {
+        "counter": (Counter.code == bindparam("counter"), Unit.id == Counter.unit_id),
+        "unit": (false(), Unit.code == bindparam("unit")),
+        "none": (false(), Unit.id == _FIRST_ROOT),
+    }[place]
     return (
-        select(Service, Counter, Unit)
+        select(Service, Counter, Unit, *also)
         .select_from(Service)
         .outerjoin(Counter, counter_on)
         .outerjoin(Unit, unit_on)
@@ -188,24 +203,14 @@ def _service_at(counter_on, unit_on):
     )
 
 
-# The question page's one read: the service and the place its QR code names. Built once; a
-# request only binds its codes. The default unit is SURVEY_DEFAULT_UNIT, else the first root.
-_ROOT = aliased(Unit)
-_FIRST_ROOT = select(func.min(_ROOT.id)).where(_ROOT.parent_id.is_(None)).scalar_subquery()
-_AT_COUNTER = _service_at(Counter.code == bindparam("counter"), Unit.id == Counter.unit_id)
-_AT_UNIT = _service_at(false(), Unit.code == bindparam("unit"))
-_AT_FIRST_ROOT = _service_at(false(), Unit.id == _FIRST_ROOT)
-
-
-def find_service_at(
-    code: str, *, counter: str | None, unit: str | None
-) -> tuple[Service | None, Counter | None, Unit | None]:
-    """The active service `code` and the place a QR code names, in one query: the counter
-    `counter` and its unit, else the unit `unit`, else the default unit (None: not found)."""
+def find_service_at(code: str, *, counter: str | None, unit: str | None, also: tuple = ()) -> tuple:
+    """The active service `code` and the place a QR code names, in one statement: the counter
+    `counter` and its unit, else the unit `unit`, else the default unit (None: not found).
+    `also`: more columns the same statement reads (module constants); their values follow."""
     unit = unit or current_app.config["SURVEY_DEFAULT_UNIT"]
-    query = _AT_COUNTER if counter else _AT_UNIT if unit else _AT_FIRST_ROOT
+    query = _service_at("counter" if counter else "unit" if unit else "none", also)
     row = db.session.execute(query, {"service": code, "counter": counter, "unit": unit}).first()
-    return tuple(row) if row else (None, None, None)
+    return tuple(row) if row else (None,) * (3 + len(also))
 
 
 def filter_choices(*, visible: set[int] | None, locale: str) -> dict[str, list[tuple[str, str]]]:

@@ -189,10 +189,13 @@ def service(code: str):
 def _answer(code: str):
     """The overall question's page, or where its answer leads."""
     form = ContextForm()
-    svc, place = citizen.service_and_place(
+    svc, place, q = citizen.service_and_place(
         code, counter=form.counter.data, unit=form.unit.data, via=form.via.data
     )
-    q = _active_questionnaire() if svc and place else abort(404)
+    if svc is None or place is None:
+        abort(404)
+    if q is None:
+        abort(503)  # no questionnaire set up yet
     posted = _answers() if request.method == "POST" else None
     outcome = citizen.answer_overall(
         q, svc, place, rid=form.rid.data, fill=form.fill.data, answers=posted

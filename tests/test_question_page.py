@@ -7,11 +7,11 @@ import uuid
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from survey import catalogue
 from survey.extensions import db
-from survey.models import Response
+from survey.models import QuestionnaireVersion, Response
 from tests.builders import overall_form
 from tests.conftest import build_app
 from tests.test_write_statements import statements  # noqa: F401  (the fixture)
@@ -27,15 +27,23 @@ def rate_from(client, link: str) -> Response:
     return db.session.scalar(select(Response).filter_by(public_id=fields["rid"]))
 
 
-def test_the_page_reads_the_service_and_its_place_in_one_statement(app, client, statements):  # noqa: F811
+def test_the_page_is_one_statement(app, client, statements):  # noqa: F811
     client.get("/vi/s/HT-KHAISINH")  # a running worker has read the questionnaire already
     for link in ("/vi/s/HT-KHAISINH", "/vi/s/HT-KHAISINH?counter=XA1-Q01&via=qr"):
         statements.clear()
         assert client.get(link).status_code == 200
         # The service with the place of its link (counter and unit, or the default unit), and
-        # which questionnaire version is active.
-        assert len(statements) == 2, statements
-        assert "questionnaire_version" in statements[1]
+        # which questionnaire version is active (its definition is not read again).
+        assert len(statements) == 1, statements
+        assert "questionnaire_version" in statements[0] and "definition" not in statements[0]
+
+
+def test_a_page_before_any_questionnaire_is_set_up_says_so(app, client):
+    with app.app_context():
+        db.session.execute(update(QuestionnaireVersion).values(active=False))
+        db.session.commit()
+    assert client.get("/vi/s/HT-KHAISINH").status_code == 503
+    assert client.get("/vi/s/NO-SUCH").status_code == 404
 
 
 @pytest.mark.parametrize(

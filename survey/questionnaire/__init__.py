@@ -192,6 +192,10 @@ def ensure_default() -> QuestionnaireVersion:
 
 
 _ACTIVE = select(QuestionnaireVersion.id, QuestionnaireVersion.code).filter_by(active=True)
+# The same as columns another statement can carry (the question page reads them with its
+# service, so that the page takes one statement): see version().
+ACTIVE_ID = _ACTIVE.with_only_columns(QuestionnaireVersion.id).limit(1).scalar_subquery()
+ACTIVE_CODE = _ACTIVE.with_only_columns(QuestionnaireVersion.code).limit(1).scalar_subquery()
 
 
 def _kept() -> dict[int, Questionnaire]:
@@ -214,12 +218,17 @@ def active() -> Questionnaire | None:
     definition only the first time.
     """
     row = db.session.execute(_ACTIVE).first()
-    if row is None:
+    return version(row.id, row.code) if row else None
+
+
+def version(version_id: int | None, code: str | None) -> Questionnaire | None:
+    """The version `version_id` (None: no version), its definition read once per app."""
+    if version_id is None:
         return None
-    kept = _kept().get(row.id)
+    kept = _kept().get(version_id)
     # A restored database is served by restarted workers (docs/OPERATIONS.md); should one
     # number its versions otherwise, the code tells.
-    return kept if kept is not None and kept.code == row.code else _read(row.id)
+    return kept if kept is not None and kept.code == code else _read(version_id)
 
 
 def by_id(version_id: int) -> Questionnaire:
