@@ -7,8 +7,9 @@ folder, set up as on a first run), then runs wrk (Debian's `wrk`) on the questio
 `/vi/s/<service>` and on `/static/survey.css`, one after the other in each round, so that both
 see the same machine. Prints each round, then the medians: requests/s, latency p50 and p99, and
 the page's throughput as a share of the static file's (the target: at least 0.33). The gzipped
-CSS (`Accept-Encoding: gzip`) is measured too, for information. With --profile, one question
-page is rendered in this process under cProfile and the costliest calls are printed.
+CSS (`Accept-Encoding: gzip`) is measured too, for information. With --profile, the question
+page is then asked for in this process as wrk asks (no cookies): its SQL statements are printed,
+and the costliest calls of 20 GETs under cProfile.
 """
 
 from __future__ import annotations
@@ -97,12 +98,24 @@ def report(runs: dict[str, list[dict]], page: str) -> float:
 
 
 def profile(folder: Path, path: str) -> None:
-    """Render the question page once (after a warm-up) under cProfile; print the top calls."""
+    """Render the question page (after a warm-up) under cProfile, as wrk asks for it (no
+    cookies); print the SQL statements of one GET and the top calls."""
     os.environ["SURVEY_INSTANCE_PATH"] = str(folder / "instance")
-    from survey import create_app  # here: the instance path must be set first
+    from sqlalchemy import event  # here: the instance path must be set first
 
-    client = create_app().test_client()
+    from survey import create_app
+    from survey.extensions import db
+
+    app = create_app()
+    client = app.test_client(use_cookies=False)
     client.get(path)
+    statements: list[str] = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    client.get(path)
+    print(f"\nSQL statements of one GET {path}: {len(statements)}")
+    for statement in statements:
+        print("  " + " ".join(statement.split()))
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(20):

@@ -13,11 +13,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, bindparam, false, func, select
+from sqlalchemy.orm import aliased, joinedload
 
 from survey.extensions import db
 from survey.models import Agency, Counter, Field, Service, Unit, rollup_day
@@ -178,11 +179,38 @@ def find_unit(code: str | None) -> Unit | None:
     return code and db.session.scalar(select(Unit).filter_by(code=code)) or None
 
 
-def default_unit() -> Unit | None:
-    """The unit a response belongs to when neither counter nor unit is given."""
-    code = current_app.config["SURVEY_DEFAULT_UNIT"]
-    query = select(Unit).filter_by(code=code) if code else select(Unit).filter_by(parent_id=None)
-    return db.session.scalars(query.order_by(Unit.id)).first()
+# The question page's one read: the service and the place its QR code names (the default unit
+# is SURVEY_DEFAULT_UNIT, else the first centre). Each statement is built once; a request only
+# binds its codes.
+_ROOT = aliased(Unit)
+_FIRST_ROOT = select(func.min(_ROOT.id)).where(_ROOT.parent_id.is_(None)).scalar_subquery()
+
+
+@cache
+def _service_at(place: str, also: tuple = ()) -> Select:
+    """find_service_at's statement for a link naming a counter, a unit, or no place."""
+    counter_on, unit_on = {
+        "counter": (Counter.code == bindparam("counter"), Unit.id == Counter.unit_id),
+        "unit": (false(), Unit.code == bindparam("unit")),
+        "none": (false(), Unit.id == _FIRST_ROOT),
+    }[place]
+    return (
+        select(Service, Counter, Unit, *also)
+        .select_from(Service)
+        .outerjoin(Counter, counter_on)
+        .outerjoin(Unit, unit_on)
+        .where(Service.code == bindparam("service"), Service.active.is_(True))
+    )
+
+
+def find_service_at(code: str, *, counter: str | None, unit: str | None, also: tuple = ()) -> tuple:
+    """The active service `code` and the place a QR code names, in one statement: the counter
+    `counter` and its unit, else the unit `unit`, else the default unit (None: not found).
+    `also`: more columns the same statement reads (module constants); their values follow."""
+    unit = unit or current_app.config["SURVEY_DEFAULT_UNIT"]
+    query = _service_at("counter" if counter else "unit" if unit else "none", also)
+    row = db.session.execute(query, {"service": code, "counter": counter, "unit": unit}).first()
+    return tuple(row) if row else (None,) * (3 + len(also))
 
 
 def filter_choices(*, visible: set[int] | None, locale: str) -> dict[str, list[tuple[str, str]]]:

@@ -81,22 +81,29 @@ class Place:
     channel: str
 
 
-def place_of(*, counter: str | None, unit: str | None, via: str | None) -> Place | None:
-    """The kiosk's own place, else the counter or unit the QR code names (the default unit
-    when none); None for an unknown counter or unit."""
+def service_and_place(
+    code: str, *, counter: str | None, unit: str | None, via: str | None
+) -> tuple[Service | None, Place | None, Questionnaire | None]:
+    """The active service `code`, where its rating comes from, and the active questionnaire.
+
+    The place is the kiosk's own, else the counter or unit the QR code names (the default unit
+    when none); on a phone all three are read in one statement. None for an unknown or
+    withdrawn service, for an unknown counter or unit, and before any questionnaire is set up.
+    """
     if in_kiosk():
         device = abuse.current_kiosk()
-        return Place(device.unit, device.counter, "kiosk")
-    found_counter = catalogue.find_counter(counter)
-    if counter and found_counter is None:
-        return None
-    if found_counter is not None:
-        found_unit = found_counter.unit
-    else:
-        found_unit = catalogue.find_unit(unit) if unit else catalogue.default_unit()
-    if found_unit is None:
-        return None
-    return Place(found_unit, found_counter, "qr" if via == "qr" else "web")
+        place = Place(device.unit, device.counter, "kiosk")
+        return catalogue.find_service(code), place, questionnaire.active()
+    service, found_counter, found_unit, q_id, q_code = catalogue.find_service_at(
+        code,
+        counter=counter,
+        unit=unit,
+        also=(questionnaire.ACTIVE_ID, questionnaire.ACTIVE_CODE),
+    )
+    q = questionnaire.version(q_id, q_code)
+    if found_unit is None or (counter and found_counter is None):
+        return service, None, q
+    return service, Place(found_unit, found_counter, "qr" if via == "qr" else "web"), q
 
 
 # --- Outcomes ----------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ views serve a kiosk under /k (blueprint "kiosk"); its own endpoints are in surve
 
 from __future__ import annotations
 
+import secrets
+
 from flask import (
     Blueprint,
     abort,
@@ -18,6 +20,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_wtf.csrf import generate_csrf
+from markupsafe import escape
 from wtforms import StringField, TextAreaField
 
 from survey import abuse, catalogue, citizen, i18n, questionnaire, steps
@@ -33,6 +37,10 @@ CARRIED = ("counter", "unit", "via")
 class ContextForm(CarriedForm):
     """What the overall question carries: the QR code's counter, unit and channel, the
     response id and the signed fill time."""
+
+    class Meta:
+        def get_translations(self, form):
+            return None  # hidden fields: no label or message of theirs is ever shown
 
     counter = StringField()
     unit = StringField()
@@ -172,28 +180,92 @@ def index():
 
 
 @bp.route("/<lang:lang>/s/<code>", methods=["GET", "POST"])
-@abuse.phone_ceilings(exempt_when=in_kiosk)
 def service(code: str):
     """The overall question (OV) for a service; the first answer stores the response."""
-    svc = catalogue.find_service(code) or abort(404)
-    q, form = _active_questionnaire(), ContextForm()
-    place = citizen.place_of(counter=form.counter.data, unit=form.unit.data, via=form.via.data)
+    # Only an answer counts against the phone limits: showing the question checks none.
+    return _answer_limited(code) if request.method == "POST" else _answer(code)
+
+
+def _answer(code: str):
+    """The overall question's page, or where its answer leads."""
+    form = ContextForm()
+    svc, place, q = citizen.service_and_place(
+        code, counter=form.counter.data, unit=form.unit.data, via=form.via.data
+    )
+    if svc is None or place is None:
+        abort(404)
+    if q is None:
+        abort(503)  # no questionnaire set up yet
     posted = _answers() if request.method == "POST" else None
     outcome = citizen.answer_overall(
-        q, svc, place or abort(404), rid=form.rid.data, fill=form.fill.data, answers=posted
+        q, svc, place, rid=form.rid.data, fill=form.fill.data, answers=posted
     )
     if outcome.kind not in ("show", "invalid"):
         return _follow(outcome)
+    if outcome.kind == "show" and not in_kiosk():
+        return _kept_question(svc, place, q, rid=outcome.rid, hidden=form.carried())
+    return _question(
+        svc,
+        place,
+        q,
+        rid=outcome.rid,
+        fill=abuse.fill_token(outcome.rid),
+        hidden=form.carried(),
+        posted=posted,
+        errors=outcome.errors,
+    ), 400 if outcome.errors else 200
+
+
+_answer_limited = abuse.phone_ceilings(exempt_when=in_kiosk)(_answer)
+
+
+def _question(svc, place, q, *, rid, fill, hidden, posted=None, errors=(), **values) -> str:
+    """The overall question's page."""
     return render_template(
         "public/service.html",
         service=svc,
         page=steps.overall_page(q, locale=i18n.current(), posted=posted),
         place=place,
-        rid=outcome.rid,
-        fill=abuse.fill_token(outcome.rid),
-        errors=outcome.errors,
-        hidden=form.carried(),
-    ), 400 if outcome.errors else 200
+        rid=rid,
+        fill=fill,
+        errors=errors,
+        hidden=hidden,
+        **values,
+    )
+
+
+# A phone's question page is the same for everyone who opens the same link, but for three
+# values: the response id, the signed fill time and the CSRF token. It is rendered once per
+# link and per everything it shows (the service's and counter's names, as read from the
+# database on this request, so a renamed service shows at once; the questionnaire version,
+# which never changes), with stand-ins that each request replaces with its own values.
+STAND_INS = {name: f"stand-in-{name}-{secrets.token_hex(8)}" for name in ("rid", "fill", "csrf")}
+QUESTION_PAGES_KEPT = 256
+
+
+def _kept_question(svc, place, q, *, rid: str, hidden: dict[str, str]) -> str:
+    """The overall question's page of a GET on a phone, rendered once per link and content."""
+    counter = place.counter.name if place.counter else None
+    key = (request.full_path, request.script_root, i18n.current(), svc.name, counter, q.id)
+    kept = current_app.extensions.setdefault("survey.question_pages", {})
+    page = kept.get(key)
+    if page is None:
+        page = _question(
+            svc,
+            place,
+            q,
+            rid=STAND_INS["rid"],
+            fill=STAND_INS["fill"],
+            hidden=hidden,
+            csrf_token=lambda: STAND_INS["csrf"],
+        )
+        if len(kept) >= QUESTION_PAGES_KEPT:
+            kept.pop(next(iter(kept)), None)  # the oldest
+        kept[key] = page
+    values = {"rid": rid, "fill": abuse.fill_token(rid), "csrf": generate_csrf()}
+    for name, value in values.items():
+        page = page.replace(STAND_INS[name], str(escape(value)))
+    return page
 
 
 @bp.route("/<lang:lang>/r/<rid>/more")

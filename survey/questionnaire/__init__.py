@@ -1,13 +1,23 @@
-"""Versioned questionnaires: data files, their validation, and the active version."""
+"""Versioned questionnaires: data files, their validation, and the active version.
+
+A stored version never changes (install keeps a code's first definition and refuses another
+one), so each worker reads a version's definition once and keeps it, frozen, in the app: every
+page of the survey and every dashboard shares that one read-only copy. Which version is active
+is asked of the database on every call (one small query), so a version activated by another
+worker or server is served at once.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from survey.config import LOCALES
@@ -103,48 +113,69 @@ def load_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def freeze(value: Any) -> Any:
+    """A read-only copy of JSON data: objects become mappings nobody can change, lists tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: freeze(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(item) for item in value)
+    return value
+
+
 @dataclass(frozen=True)
 class Questionnaire:
-    """Read-only view of a stored questionnaire version."""
+    """Read-only view of a stored questionnaire version (`data` is frozen: see freeze)."""
 
     id: int
     code: str
-    data: dict[str, Any]
+    data: Mapping[str, Any]
 
     @property
-    def elements(self) -> list[dict[str, Any]]:
+    def elements(self) -> Sequence[Mapping[str, Any]]:
         return self.data["elements"]
 
     @cached_property
-    def criteria(self) -> dict[str, str]:
+    def criteria(self) -> Mapping[str, str]:
         """Criterion code -> element code, in questionnaire order."""
-        return {c["code"]: e["code"] for e in self.elements for c in e["criteria"]}
+        return MappingProxyType(
+            {c["code"]: e["code"] for e in self.elements for c in e["criteria"]}
+        )
 
-    @cached_property
+    @property
     def expectation_codes(self) -> list[str]:
+        """The expectation codes, in order (a list of the caller's own)."""
         return [e["code"] for e in self.data["expectations"]]
 
     @property
     def overall_code(self) -> str:
         return self.data["overall"]["code"]
 
-    def element(self, code: str) -> dict[str, Any] | None:
+    def element(self, code: str) -> Mapping[str, Any] | None:
         """Return the element with `code`, or None."""
         return next((e for e in self.elements if e["code"].lower() == code.lower()), None)
 
 
-def label(entry: dict[str, Any], locale: str) -> str:
+def label(entry: Mapping[str, Any], locale: str) -> str:
     """Return the text of a label object (or an entry's label) in `locale`."""
     text = entry.get("label", entry)
     return text.get(locale) or text["vi"]
 
 
 def install(data: dict[str, Any], *, activate: bool = True) -> QuestionnaireVersion:
-    """Store a validated questionnaire version (once) and make it the active one."""
+    """Store a validated questionnaire version (once) and make it the active one.
+
+    A stored version is never changed: the same code with another content is refused (a new
+    content takes a new code), so that answers keep meaning what was asked.
+    """
     validate(data)
     version = db.session.scalar(
         select(QuestionnaireVersion).filter_by(code=data["code"])
     ) or QuestionnaireVersion(code=data["code"], definition=data)
+    if version.definition != data:
+        raise QuestionnaireError(
+            f"the version '{data['code']}' is stored already with another content: "
+            "give the new content a code of its own"
+        )
     db.session.add(version)
     if activate:
         for other in db.session.scalars(select(QuestionnaireVersion).filter_by(active=True)):
@@ -160,23 +191,56 @@ def ensure_default() -> QuestionnaireVersion:
     return current or install(load_file(DATA_DIR / f"{DEFAULT_CODE}.json"))
 
 
+_ACTIVE = select(QuestionnaireVersion.id, QuestionnaireVersion.code).filter_by(active=True)
+# The same as columns another statement can carry (the question page reads them with its
+# service, so that the page takes one statement): see version().
+ACTIVE_ID = _ACTIVE.with_only_columns(QuestionnaireVersion.id).limit(1).scalar_subquery()
+ACTIVE_CODE = _ACTIVE.with_only_columns(QuestionnaireVersion.code).limit(1).scalar_subquery()
+
+
+def _kept() -> dict[int, Questionnaire]:
+    """This app's versions read so far, by id: kept in the app, whose one database numbers
+    them (two apps in one process, as in the tests, never share a version)."""
+    return current_app.extensions.setdefault("survey.questionnaires", {})
+
+
+def _read(version_id: int) -> Questionnaire:
+    version = db.session.get_one(QuestionnaireVersion, version_id)
+    found = Questionnaire(version.id, version.code, freeze(version.definition))
+    _kept()[found.id] = found
+    return found
+
+
 def active() -> Questionnaire | None:
-    """Return the active questionnaire version, or None before setup."""
-    version = db.session.scalar(select(QuestionnaireVersion).filter_by(active=True))
-    return version and Questionnaire(version.id, version.code, version.definition)
+    """Return the active questionnaire version, or None before setup.
+
+    Which one is active is read every time (another worker may have switched it); its
+    definition only the first time.
+    """
+    row = db.session.execute(_ACTIVE).first()
+    return version(row.id, row.code) if row else None
+
+
+def version(version_id: int | None, code: str | None) -> Questionnaire | None:
+    """The version `version_id` (None: no version), its definition read once per app."""
+    if version_id is None:
+        return None
+    kept = _kept().get(version_id)
+    # A restored database is served by restarted workers (docs/OPERATIONS.md); should one
+    # number its versions otherwise, the code tells.
+    return kept if kept is not None and kept.code == code else _read(version_id)
 
 
 def by_id(version_id: int) -> Questionnaire:
-    """Return the questionnaire a response answered."""
-    version = db.session.get_one(QuestionnaireVersion, version_id)
-    return Questionnaire(version.id, version.code, version.definition)
+    """Return the questionnaire a response answered (read from the database once)."""
+    return _kept().get(version_id) or _read(version_id)
 
 
 def localized(q: Questionnaire, locale: str) -> dict[str, Any]:
     """The questionnaire as the API shows it: every label in `locale` only."""
     data = q.data
 
-    def entries(items: list[dict[str, Any]], key: str = "code") -> list[dict[str, Any]]:
+    def entries(items: Sequence[Mapping[str, Any]], key: str = "code") -> list[dict[str, Any]]:
         return [{key: item[key], "label": label(item, locale)} for item in items]
 
     return {
