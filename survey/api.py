@@ -146,17 +146,17 @@ def _storable_text(value: Any) -> str | None:
 
 
 def _device_and_known(first: dict):
-    """The device (else 401) with the service and stored response `first` names, read in one
-    statement, as the submissions' Known."""
+    """The device (else 401), the active questionnaire, and the service and stored response
+    `first` names as the submissions' Known: one statement."""
     service_code, public_id = _storable_text(first.get("service")), _item_id(first)
     try:
         public_id = responses.parse_public_id(public_id) if public_id else None
     except responses.Invalid:
         public_id = None
-    device, service, existing = abuse.kiosk_for_write(service_code, public_id)
+    device, service, existing, q = abuse.kiosk_for_write(service_code, public_id)
     if device is None:
         _refuse_device()
-    return device, submissions.Known(
+    return device, q, submissions.Known(
         {service_code: service} if service_code is not None else {},
         {public_id: existing} if public_id else {},
     )
@@ -191,8 +191,8 @@ def _record_one(q, device, data, known) -> tuple[dict, int]:
 @limiter.limit(lambda: current_app.config["SURVEY_KIOSK_RATE_LIMIT"], key_func=abuse.rate_key)
 def post_response():
     """Record one response from a kiosk (idempotent on its id)."""
-    device, known = _device_and_known(_peek())
-    body, status = _record_one(questionnaire.active(), device, _json_body(), known)
+    device, q, known = _device_and_known(_peek())
+    body, status = _record_one(q, device, _json_body(), known)
     return body, status
 
 
@@ -206,7 +206,7 @@ def post_batch():
     """
     items = _peek().get("responses")
     first = items[0] if isinstance(items, list) and items else None
-    device, known = _device_and_known(
+    device, q, known = _device_and_known(
         {"service": first.get("service")} if isinstance(first, dict) else {}
     )
     body = _json_body()
@@ -214,7 +214,6 @@ def post_batch():
     if not isinstance(items, list) or not 0 < len(items) <= BATCH_MAX:
         return _error(422, "responses", _("Send between 1 and %(n)d responses.", n=BATCH_MAX))
     known.responses.update(responses.find_responses([_item_id(item) for item in items]))
-    q = questionnaire.active()
     return {"results": [_record_isolated(q, device, item, known) for item in items]}
 
 

@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from survey import audit
+from survey import audit, questionnaire
 from survey.accounts import token_digest
 from survey.extensions import db
 from survey.models import Counter, KioskDevice, Response, Service, Unit, utcnow
@@ -72,7 +72,7 @@ def device_for_token(token: str) -> KioskDevice | None:
 # Built once: a write runs it with its own parameters (statement building costs more than its
 # run on a warm connection).
 _FOR_WRITE = (
-    select(KioskDevice, Service, Response.id)
+    select(KioskDevice, Service, Response.id, questionnaire.ACTIVE_ID, questionnaire.ACTIVE_CODE)
     .select_from(KioskDevice)
     .outerjoin(Service, (Service.code == bindparam("service")) & Service.active)
     .outerjoin(Response, Response.public_id == bindparam("public_id"))
@@ -83,17 +83,18 @@ _FOR_WRITE = (
 
 def device_for_write(
     token: str, *, service_code: str | None, public_id: str | None
-) -> tuple[KioskDevice | None, Service | None, Response | None]:
-    """The active kiosk with this token, the active service `service_code` and the stored
-    response `public_id` (each None when there is none), read in one statement: a write
-    needs all three, and the service and the id are unique, so there is one row at most.
-    A stored response (a retry) is then loaded whole."""
+) -> tuple:
+    """The active kiosk with this token, the active service `service_code`, the stored
+    response `public_id` and the active questionnaire (each None when there is none), read in
+    one statement: a write needs all four, and the service and the id are unique, so there is
+    one row at most. A stored response (a retry) is then loaded whole."""
     params = {"digest": token_digest(token), "service": service_code, "public_id": public_id}
     row = db.session.execute(_FOR_WRITE, params).first()
     if row is None or row[0].revoked_at is not None:
-        return None, None, None
-    device, service, response_id = row
-    return device, service, db.session.get(Response, response_id) if response_id else None
+        return None, None, None, None
+    device, service, response_id, version_id, code = row
+    stored = db.session.get(Response, response_id) if response_id else None
+    return device, service, stored, questionnaire.version(version_id, code)
 
 
 def update_kiosk(
