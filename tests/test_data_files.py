@@ -45,6 +45,13 @@ def _broken(tmp_path, change) -> str:
         ),
         (lambda d: d.pop("scale"), "missing section 'scale'"),
         (lambda d: d["scale"].pop(), "the values 1 to 5"),
+        (  # the rollups keep 40 scored questions' counts per version
+            lambda d: d["expectations"].extend(
+                {**d["expectations"][0], "code": f"EXX{n}"} for n in range(14)
+            ),
+            "41 scored questions, the overall question, 16 criteria and 24 expectations: "
+            "at most 40",
+        ),
     ],
 )
 def test_bad_questionnaire_is_refused_with_the_reason(app, runner, tmp_path, change, reason):

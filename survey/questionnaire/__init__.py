@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from survey.config import LOCALES
 from survey.extensions import db
-from survey.models import QuestionnaireVersion
+from survey.models import ROLLUP_ITEMS, QuestionnaireVersion
 
 DEFAULT_CODE = "sipas-2024"
 DATA_DIR = Path(__file__).resolve().parent
@@ -45,6 +45,17 @@ def _check_scale(scale: Any, where: str, size: int) -> None:
         raise QuestionnaireError(f"{where}: the scale must list the values 1 to {size} in order")
     for level in scale:
         _check_label(level.get("label"), f"{where} {level['value']}")
+
+
+def _check_size(data: dict[str, Any]) -> None:
+    """The rollups hold answer counts for ROLLUP_ITEMS scored questions per version."""
+    criteria = sum(len(e["criteria"]) for e in data["elements"])
+    scored = 1 + criteria + len(data["expectations"])
+    if scored > ROLLUP_ITEMS:
+        raise QuestionnaireError(
+            f"{scored} scored questions, the overall question, {criteria} criteria and "
+            f"{len(data['expectations'])} expectations: at most {ROLLUP_ITEMS}"
+        )
 
 
 def validate(data: Any) -> None:
@@ -92,6 +103,7 @@ def validate(data: Any) -> None:
             item(criterion, f"elements {element['code']}")
     for expectation in data["expectations"]:
         item(expectation, "expectations")
+    _check_size(data)
     for field in data["profile"]:
         item(field, "profile")
         for option in field.get("options") or []:
