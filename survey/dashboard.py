@@ -86,6 +86,17 @@ def _changes(summary: Summary, before: Summary) -> list[Change]:
     return sorted(changes, key=lambda c: (c.now.index or 0) - (c.before.index or 0))
 
 
+def _priorities(summary: Summary, locale: str) -> list[tuple[str, sipas.Proportion]]:
+    """The expectations, the most wanted first (those with few answers last)."""
+    return sorted(
+        (
+            (questionnaire.label(e, locale), summary.figures.expectations[e["code"]])
+            for e in summary.questionnaire.data["expectations"]
+        ),
+        key=lambda pair: (pair[1].small, -(pair[1].index or 0)),
+    )
+
+
 def build_dashboard(
     filters: Filters,
     *,
@@ -102,14 +113,6 @@ def build_dashboard(
     summary = build_summary(filters, group_by="service", locale=locale, rows=rows)
     rankable = [g for g in summary.groups if not g.figures.overall.small]
     trend = build_summary(trend_filters, group_by="month", locale=locale, rows=rows).groups
-    expectations = summary.questionnaire.data["expectations"]
-    priorities = sorted(
-        (
-            (questionnaire.label(e, locale), summary.figures.expectations[e["code"]])
-            for e in expectations
-        ),
-        key=lambda pair: (pair[1].small, -(pair[1].index or 0)),
-    )
     comments, total = (
         latest_comments(
             filters,
@@ -132,7 +135,7 @@ def build_dashboard(
         small=[g for g in summary.groups if g.figures.overall.small],
         trend=trend,
         changes=_changes(summary, year_before),
-        priorities=priorities,
+        priorities=_priorities(summary, locale),
         comments=comments,
         comments_total=total,
         comments_more=comments_page * COMMENTS_PER_PAGE < total,

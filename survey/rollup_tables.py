@@ -1,0 +1,53 @@
+"""The rollup tables (survey/rollups.py keeps them in step): Core tables, read and written in
+bulk, never as ORM objects."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, Index, Integer, PrimaryKeyConstraint, String, Table
+
+from survey.extensions import db
+
+ROLLUP_ITEMS = 40
+"""The scored items (overall question, criteria, expectations) a questionnaire may have."""
+ROLLUP_LEVELS = 5
+"""Answer values 1..5 each have a count column; "not applicable" is not counted."""
+ROLLUP_SLOTS = [f"n{slot}" for slot in range(ROLLUP_ITEMS * ROLLUP_LEVELS)]
+
+
+def _rollup_table(name: str, key: list[Column]) -> Table:
+    """A rollup: per period and context, the responses, those with a comment, and the answers.
+
+    Column n<i * 5 + value - 1> counts the answers `value` to the questionnaire's i-th scored
+    item (survey/rollups.py `layout`); NULL stands for none, so a row stores only what it has.
+    """
+    return Table(
+        name,
+        db.metadata,
+        *key,
+        Column("responses", Integer, nullable=False),
+        Column("comments", Integer, nullable=False, default=0),
+        *(Column(slot, Integer) for slot in ROLLUP_SLOTS),
+        PrimaryKeyConstraint(*(c.name for c in key)),
+    )
+
+
+def _key(period: str, *names: str) -> list[Column]:
+    columns = [Column(period, Date, nullable=False)]
+    columns += [Column(n, Integer, nullable=False) for n in ("questionnaire_id", *names)]
+    return columns
+
+
+# Every local day and context down to the counter (0: none) and the channel.
+rollup_day = _rollup_table(
+    "rollup_day",
+    [
+        *_key("day", "unit_id", "service_id", "counter_id"),
+        Column("channel", String(10), nullable=False),
+    ],
+)
+# A unit's days (a kiosk's most rated procedures, a commune's custom ranges).
+Index("ix_rollup_day_unit", rollup_day.c.unit_id, rollup_day.c.day)
+# Whole local months (the 1st) per unit and procedure: what a unit's summaries read.
+rollup_month = _rollup_table("rollup_month", _key("month", "unit_id", "service_id"))
+# Whole local months per procedure over every unit: what province-wide summaries read.
+rollup_service_month = _rollup_table("rollup_service_month", _key("month", "service_id"))
