@@ -275,7 +275,7 @@ def seed_demo(count: int, seed: int, points: int) -> None:
     if added := province.add_points(points):
         click.echo(province.describe(added))
     demo.seed_responses(count, seed=seed)
-    click.echo(f"Added {count} demo responses and rebuilt the daily rollups.")
+    click.echo(f"Added {count} demo responses and rebuilt the rollups.")
 
 
 @click.group("translate")
