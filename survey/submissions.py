@@ -288,7 +288,8 @@ def insert_new(q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, k
 
     One INSERT … RETURNING for the response, one executemany for its answers, one upsert for
     its rollup counts (the ORM's listener does not see these rows, so they are counted here),
-    and the kiosk's last rating time when it moves. Nothing is read back.
+    and the kiosk's last rating time when it moves; on PostgreSQL the response, its answers and
+    its counts are one statement. Nothing is read back.
     """
     now = utcnow()
     values = {
@@ -311,8 +312,11 @@ def insert_new(q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, k
     }
     if sub.profile:  # left out otherwise: the JSON column would store a JSON null, not NULL
         values["profile"] = sub.profile
-    rid = db.session.execute(_INSERT_RESPONSE, values).scalar_one()
     pairs = list(sub.answers.items())
+    if db.session.get_bind().dialect.name == "postgresql":
+        rollups.insert_counted(db.session, values, pairs)
+        return
+    rid = db.session.execute(_INSERT_RESPONSE, values).scalar_one()
     if pairs:
         db.session.execute(
             _INSERT_ANSWER,
