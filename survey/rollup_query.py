@@ -1,7 +1,7 @@
 """Reading the rollups: the counts of one or more date ranges in at most two queries.
 
-Whole months come from `rollup_service_month` when every unit is counted together, else from
-`rollup_month`; the days of a month only partly inside a range, and
+Whole months come from `rollup_service_month` (per procedure and channel) when every unit is
+counted together, else from `rollup_month`; the days of a month only partly inside a range, and
 everything filtered or grouped by counter or channel (which the month rows do not keep), from
 `rollup_day`. Rows come back per time bucket (a whole month, or a day) and group, so several
 ranges (the dashboard's period, trend and year before) are read together and summed apart.
@@ -72,7 +72,9 @@ class _Read:
 def fetch(filters: Filters, ranges: list[Range], group_by: str | None = None) -> list[Row]:
     """The rollup rows of `filters` (its own dates ignored) that fall in any of `ranges`."""
     span = (min(r[0] for r in ranges), max(r[1] for r in ranges))
-    fine = filters.counter is not None or bool(filters.channel) or group_by == "counter"
+    by_counter = filters.counter is not None or group_by == "counter"
+    province = filters.units is None and group_by != "unit" and not by_counter
+    fine = by_counter or (bool(filters.channel) and not province)
     by_bucket = len(ranges) > 1 or group_by in ("month", "quarter")
     read = _Read(filters, group_by, by_bucket, _width(filters.questionnaire_id), span)
     months = _months(*span)
@@ -80,7 +82,6 @@ def fetch(filters: Filters, ranges: list[Range], group_by: str | None = None) ->
     partial = [m for m in months if fine or m not in whole]
     rows: list[Row] = []
     if whole and not fine:
-        province = filters.units is None and group_by != "unit"
         table = rollup_service_month if province else rollup_month
         rows += _query(read, table, table.c.month, table.c.month.in_(whole), set(whole))
     if partial:

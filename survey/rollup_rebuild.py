@@ -1,7 +1,7 @@
 """The rollups recomputed from the raw answers in set-based SQL, one local month at a time.
 
-Each month is three INSERT … SELECT statements: its days from the responses and answers, its
-units' month from its days, and the province's month from its units'. The database does the
+Each month is three INSERT … SELECT statements: its days from the responses and answers, then
+from its days the units' month and the province's month per channel. The database does the
 counting; this process holds one month's bounds, so its memory does not grow with the data,
 and the database's work per statement is one month's.
 """
@@ -67,7 +67,7 @@ def rebuild(session) -> int:
         connection.execute(_days(day, bounds, slots, width))
         connection.execute(_month(month, after, width, rollup_day, rollup_month, MONTH))
         connection.execute(
-            _month(month, after, width, rollup_month, rollup_service_month, SERVICE_MONTH)
+            _month(month, after, width, rollup_day, rollup_service_month, SERVICE_MONTH)
         )
         month = after
     if connection.dialect.name == "postgresql":  # fresh statistics for the planner

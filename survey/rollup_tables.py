@@ -49,5 +49,9 @@ rollup_day = _rollup_table(
 Index("ix_rollup_day_unit", rollup_day.c.unit_id, rollup_day.c.day)
 # Whole local months (the 1st) per unit and procedure: what a unit's summaries read.
 rollup_month = _rollup_table("rollup_month", _key("month", "unit_id", "service_id"))
-# Whole local months per procedure over every unit: what province-wide summaries read.
-rollup_service_month = _rollup_table("rollup_service_month", _key("month", "service_id"))
+# Whole local months per procedure and channel over every unit: what province-wide summaries
+# read (a channel filter too).
+rollup_service_month = _rollup_table(
+    "rollup_service_month",
+    [*_key("month", "service_id"), Column("channel", String(10), nullable=False)],
+)

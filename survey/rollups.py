@@ -53,7 +53,7 @@ KEY_FIELDS = (
 )
 DAY_KEY = ("day", "questionnaire_id", "unit_id", "service_id", "counter_id", "channel")
 MONTH_KEY = ("month", "questionnaire_id", "unit_id", "service_id")
-SERVICE_MONTH_KEY = ("month", "questionnaire_id", "service_id")
+SERVICE_MONTH_KEY = ("month", "questionnaire_id", "service_id", "channel")
 NOT_NULL = ("responses", "comments")
 TABLES = (
     (rollup_day, DAY_KEY),
@@ -185,7 +185,7 @@ def _rows(change: Counter) -> list[dict]:
     for (key, column), n in change.items():
         if n:
             month = key[0].replace(day=1)
-            keys = (key, (month, *key[1:4]), (month, key[1], key[3]))
+            keys = (key, (month, *key[1:4]), (month, key[1], key[3], key[5]))
             for into, row in zip(rows, keys, strict=True):
                 into.setdefault(row, Counter())[column] += n
     return rows

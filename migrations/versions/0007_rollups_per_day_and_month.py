@@ -13,7 +13,8 @@ data about one row per answer. It is replaced by
   then the expectations, in questionnaire order. NULL stands for none.
 - `rollup_month` (month: its first day, questionnaire_id, unit_id, service_id): the same counts
   summed over the month's days, counters and channels;
-- `rollup_service_month` (month, questionnaire_id, service_id): summed over every unit too.
+- `rollup_service_month` (month, questionnaire_id, service_id, channel): summed over every
+  unit too.
 
 Each row also counts the responses with a comment (`comments`). A partial index on the responses
 that have a comment, (captured_at, id), serves "the latest comments"; an index on rollup_day
@@ -92,7 +93,8 @@ def upgrade():
                           sa.Column('channel', sa.String(length=10), nullable=False)])
     op.create_index('ix_rollup_day_unit', 'rollup_day', ['unit_id', 'day'], unique=False)
     _table('rollup_month', _key('month', 'unit_id', 'service_id'))
-    _table('rollup_service_month', _key('month', 'service_id'))
+    _table('rollup_service_month', [*_key('month', 'service_id'),
+                                    sa.Column('channel', sa.String(length=10), nullable=False)])
     with op.batch_alter_table('response', schema=None) as batch_op:
         batch_op.create_index('ix_response_kiosk_received', ['kiosk_id', 'received_at'],
                               unique=False)
@@ -160,9 +162,10 @@ def _sum_months(connection):
         f"GROUP BY {month}, questionnaire_id, unit_id, service_id"
     )
     op.execute(
-        f"INSERT INTO rollup_service_month (month, questionnaire_id, service_id, {columns}) "
-        f"SELECT month, questionnaire_id, service_id, {sums} FROM rollup_month "
-        f"GROUP BY month, questionnaire_id, service_id"
+        f"INSERT INTO rollup_service_month (month, questionnaire_id, service_id, channel,"
+        f" {columns}) "
+        f"SELECT {month}, questionnaire_id, service_id, channel, {sums} FROM rollup_day "
+        f"GROUP BY {month}, questionnaire_id, service_id, channel"
     )
 
 
