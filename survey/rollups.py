@@ -60,7 +60,6 @@ TABLES = (
     (rollup_month, MONTH_KEY),
     (rollup_service_month, SERVICE_MONTH_KEY),
 )
-_layouts: dict[int, dict[str, int]] = {}
 
 
 class LayoutError(ValueError):
@@ -76,10 +75,12 @@ def layout(q: Questionnaire) -> dict[str, int]:
 
 
 def layout_of(questionnaire_id: int) -> dict[str, int]:
-    """The layout of a stored version, kept per process: a version never changes once stored."""
-    found = _layouts.get(questionnaire_id)
+    """The layout of a stored version, kept per app beside its questionnaire cache (a version
+    never changes once stored; another app of the process may have another database)."""
+    kept = current_app.extensions.setdefault("survey_rollup_layouts", {})
+    found = kept.get(questionnaire_id)
     if found is None:
-        found = _layouts[questionnaire_id] = layout(questionnaire.by_id(questionnaire_id))
+        found = kept[questionnaire_id] = layout(questionnaire.by_id(questionnaire_id))
     return found
 
 
@@ -191,46 +192,50 @@ def _rows(change: Counter) -> list[dict]:
     return rows
 
 
-def _parts(change: Counter) -> tuple[list, dict]:
-    """The rollup rows `change` touches, as (table, key columns, count columns), and the
-    parameters of their upserts (row i's named p<i>_<column>)."""
-    parts, params = [], {}
+def _parts(change: Counter) -> list[tuple[tuple, dict]]:
+    """The rollup rows `change` touches: each as (table, key columns, count columns) with the
+    values of its upsert."""
+    parts = []
     for (table, names), rows in zip(TABLES, _rows(change), strict=True):
         for key, counts in rows.items():
             counts = {column: n for column, n in counts.items() if n}
             if counts:
                 columns = tuple(sorted(c for c in counts if c not in NOT_NULL))
                 found = {**dict(zip(names, key, strict=True)), "responses": 0, "comments": 0}
-                params.update({f"p{len(parts)}_{c}": n for c, n in {**found, **counts}.items()})
-                parts.append((table.name, names, columns))
-    return parts, params
+                parts.append(((table.name, names, columns), {**found, **counts}))
+    return parts
+
+
+def _named(parts: list[tuple[tuple, dict]]) -> dict:
+    """The parameters of `parts`' upserts in one statement: row i's named p<i>_<column>."""
+    return {f"p{i}_{c}": n for i, (_, values) in enumerate(parts) for c, n in values.items()}
 
 
 def apply(session: Session, change: Counter) -> None:
     """Add `change` ({(day key, column): n}) to the rollups: one upsert per row touched; on
     PostgreSQL all of them in one statement (one round trip)."""
-    parts, params = _parts(change)
+    parts = _parts(change)
     connection = session.connection()
     if connection.dialect.name == "postgresql" and parts:
-        connection.execute(_upsert_sql(tuple(parts)), params)
+        connection.execute(_upsert_sql(tuple(p for p, _ in parts)), _named(parts))
         return
-    for i, part in enumerate(parts):
-        mine = {name[len(f"p{i}_") :]: n for name, n in params.items() if name.startswith(f"p{i}_")}
-        connection.execute(_upsert_sql((part,)), {f"p0_{c}": n for c, n in mine.items()})
+    for part in parts:
+        connection.execute(_upsert_sql((part[0],)), _named([part]))
 
 
 def insert_counted(session: Session, response: dict, answers: list[tuple[str, int | None]]):
     """PostgreSQL: insert a new response, its answers and its rollup counts in one statement
     (data-modifying WITH clauses): one round trip where the ORM-free path takes three."""
     counted = response.get("flag_reason") is None
-    parts, params = _parts(contribution(response, answers) if counted else Counter())
+    parts = _parts(contribution(response, answers) if counted else Counter())
+    params = _named(parts)
     params.update({f"r_{c}": v for c, v in response.items()})
     if "profile" in response:
         params["r_profile"] = json.dumps(response["profile"])
     for i, (item, value) in enumerate(answers):
         params.update({f"a_item{i}": item, f"a_value{i}": value})
     lead = _lead_sql(tuple(response), len(answers))
-    session.connection().execute(_upsert_sql(tuple(parts), lead), params)
+    session.connection().execute(_upsert_sql(tuple(p for p, _ in parts), lead), params)
 
 
 @lru_cache(maxsize=64)
