@@ -245,6 +245,8 @@ class SummaryFilterForm(QueryForm):
             raise ValidationError(_l("Enter the date as YYYY-MM-DD, for example 2025-06-30."))
         if day is None:
             raise ValidationError(_l("Enter the date as dd/mm/yyyy, for example 30/06/2025."))
+        if not FIRST_DAY <= day <= LAST_DAY and self.api:
+            raise ValidationError(_l("Enter a date between 2000-01-01 and 2099-12-31."))
         if not FIRST_DAY <= day <= LAST_DAY:
             raise ValidationError(_l("Enter a date between 01/01/2000 and 31/12/2099."))
 
