@@ -258,3 +258,28 @@ def test_rankings_leave_out_a_procedure_short_of_its_sample(app, runner, tmp_pat
     assert found["unit"] == [("XA1", None, True)]  # 80 ratings of 1,240 dossiers (needs 303)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(DossierCount)) == 2
+
+
+def test_a_file_larger_than_other_requests_may_be_uploaded(app, people):
+    first = date(2024, 1, 1).toordinal()
+    lines = [
+        f"{date.fromordinal(first + day):%d/%m/%Y},XA1,{service},{day % 50}"
+        for day in range(1000)
+        for service in ("HT-KHAISINH", "HT-KETHON", "CT-BANSAO")
+    ]
+    content = "date,unit,service,dossiers\n" + "\n".join(lines) + "\n"
+    assert len(content.encode()) > 64 * 1024  # the limit of every other request
+    assert _upload(_signed_in(app, "m@ag.vn"), content).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(DossierCount)) == 3000
+
+
+def test_a_wrong_entry_says_what_to_correct_and_stores_nothing(app, people):
+    manager = _signed_in(app, "m@ag.vn")
+    form = {"period": "2026-Q5", "unit": "XA1", "service": "HT-KHAISINH", "dossiers": "-5"}
+    reply = manager.post("/admin/planning/entry?lang=vi", data=form)
+    assert reply.status_code == 400
+    assert "Hãy nhập một số từ 0 đến 1.000.000." in reply.text
+    assert "Hãy chọn kỳ báo cáo." in reply.text
+    with app.app_context():
+        assert _stored() == [] and _events("dossiers.entry") == []

@@ -4,6 +4,7 @@ procedure needs and how far the ratings are toward it; managers import or type t
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -120,7 +121,7 @@ def planning_import():
     upload = UploadForm()
     if not upload.validate():
         return _page(upload=upload, status=400)
-    name = upload.file.data.filename or ""
+    name = (upload.file.data.filename or "")[:100]  # as the audit log keeps it
     try:
         done = planning.import_csv(
             upload.file.data.read(),
@@ -136,9 +137,9 @@ def planning_import():
         _(
             "%(name)s: %(rows)s rows imported (%(added)s new, %(replaced)s replaced).",
             name=name,
-            rows=done.rows,
-            added=done.added,
-            replaced=done.replaced,
+            rows=format_decimal(done.rows),
+            added=format_decimal(done.added),
+            replaced=format_decimal(done.replaced),
         )
     )
     return _back()
@@ -175,12 +176,16 @@ def planning_entry():
     if not valid:
         return _page(entry=entry, status=400)
     planning.enter(
-        period, unit=unit, service=service, dossiers=entry.dossiers.data, actor=current_user.email
+        period,
+        unit=unit,
+        service=service,
+        dossiers=entry.dossiers.data,
+        actor=current_user.email,
     )
     flash(
         _(
             "%(dossiers)s dossiers recorded for %(service)s at %(unit)s, %(period)s.",
-            dossiers=entry.dossiers.data,
+            dossiers=format_decimal(entry.dossiers.data),
             service=service.name_in(i18n.current()),
             unit=unit.name_in(i18n.current()),
             period=period_label(period.key),
