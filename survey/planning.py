@@ -85,6 +85,7 @@ class DossierRow:
 
 
 def _decode(data: bytes | str) -> str:
+    """The file's text (UTF-8, a BOM dropped); DossierError when it is not UTF-8."""
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
     try:
@@ -324,6 +325,7 @@ class PlanRow:
 
     @property
     def needed(self) -> int | None:
+        """The sample its dossiers need (None: no dossiers recorded)."""
         return None if self.dossiers is None else sample_needed(self.dossiers)
 
     @property
@@ -353,6 +355,7 @@ class Plan:
 
     @property
     def short(self) -> list[PlanRow]:
+        """The procedures flagged "mẫu chưa đủ"."""
         return [row for row in self.services if row.short]
 
 

@@ -3,7 +3,9 @@ procedure needs and how far the ratings are toward it; managers import or type t
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from datetime import date
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -52,7 +54,8 @@ def _upload_limit(endpoint: str | None, values: dict | None) -> None:
         request.max_content_length = planning.UPLOAD_LIMIT
 
 
-def _today():
+def _today() -> date:
+    """Today in the centre's time zone."""
     return periods.local_today(current_app.config["SURVEY_TIMEZONE"])
 
 
@@ -79,7 +82,12 @@ def _offer(entry: EntryForm, names: dict, filters: Filters | None) -> None:
         entry.period.data = filters.period
 
 
-def _page(upload=None, entry=None, errors=None, status: int = 200):
+def _page(
+    upload: UploadForm | None = None,
+    entry: EntryForm | None = None,
+    errors: list[planning.LineError] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     """The planning page for the period and filters in the URL, with the forms' errors."""
     form = SummaryFilterForm.from_query()
     names = filter_choices(visible=scope.visible_unit_ids(current_user), locale=i18n.current())
@@ -103,7 +111,7 @@ def _page(upload=None, entry=None, errors=None, status: int = 200):
     ), status
 
 
-def _back():
+def _back() -> Response:
     """Back to the planning page with the same period and filters (303)."""
     return redirect(url_for("admin.planning", **SummaryFilterForm.from_query().link_args()), 303)
 
@@ -146,6 +154,7 @@ def planning_import():
 
 
 def _entry_period(key: str | None) -> periods.Period | None:
+    """The named period an entry is for (not custom dates), or None."""
     period = periods.named_period(
         key or "", _today(), current_app.config.get("SURVEY_REPORT_CUTOFF")
     )
