@@ -239,3 +239,19 @@ def test_the_pdf_loads_nothing_from_the_network(app):
             with pytest.raises(ValueError):
                 fetcher.fetch(url)
         assert b"@page" in fetcher.fetch(report.BASE_URL + "static/report.css").read()
+
+
+def test_saving_the_draft_needs_the_form_token(app, world):
+    client = _client(app, "manager@ag.vn")
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        page = client.get(f"/admin/report?{Q3}&unit=XA1").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.split('id="h-draft"')[1])[1]
+        forged = client.post(f"/admin/report?{Q3}&unit=XA1", data={"number": "9/BC"})
+        assert forged.status_code == 400
+        saved = client.post(
+            f"/admin/report?{Q3}&unit=XA1", data={"number": "9/BC", "csrf_token": token}
+        )
+        assert saved.status_code == 303
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False

@@ -163,8 +163,8 @@ def report_save():
     reports.save_draft(
         filters,
         draft_scope,
-        number=draft_form.number.data.strip(),
-        recommendations=draft_form.recommendations.data.strip(),
+        number=(draft_form.number.data or "").strip(),
+        recommendations=(draft_form.recommendations.data or "").strip(),
         comment_ids=draft_form.comments.data or [],
         actor=current_user.email,
     )
