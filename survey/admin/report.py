@@ -56,7 +56,8 @@ class DraftForm(FlaskForm):
 
 
 def may_read_comments() -> bool:
-    """Whether the signed-in role may read citizens' comments (viewers never do)."""
+    """Whether the signed-in role may read citizens' comments and so edit the draft that
+    quotes them (viewers never do)."""
     return current_user.role != "viewer"
 
 
@@ -104,20 +105,12 @@ def _build(filters: Filters, form: SummaryFilterForm) -> reports.Report:
 
 
 def _draft_form(report: reports.Report, filters: Filters) -> DraftForm:
-    """The draft form, filled from the saved draft; the comments offered to pick."""
+    """The draft form, filled from the saved draft, with the comments offered to pick."""
     draft = reports.draft_for(filters, report.scope)
-    form = DraftForm(
-        number=report.number,
-        recommendations=report.recommendations,
-        comments=(draft.comment_ids or []) if draft else [],
-    )
-    if may_read_comments():
-        picked = (draft.comment_ids or []) if draft else []
-        offered = reports.pickable_comments(filters, picked, i18n.current())
-        form.comments.choices = [(rid, rid) for rid, _ in offered]
-        form.offered = offered
-    else:
-        del form.comments
+    picked = (draft.comment_ids or []) if draft else []
+    form = DraftForm(number=report.number, recommendations=report.recommendations, comments=picked)
+    form.offered = reports.pickable_comments(filters, picked, i18n.current())
+    form.comments.choices = [(rid, rid) for rid, _ in form.offered]
     return form
 
 
@@ -142,7 +135,7 @@ def report():
         form=form,
         error=None,
         report=built,
-        draft=_draft_form(built, filters) if current_user.role != "viewer" else None,
+        draft=_draft_form(built, filters) if may_read_comments() else None,
         keep=_link_args(form),
     )
 
