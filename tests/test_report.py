@@ -90,7 +90,12 @@ def _pdf_text(body: bytes) -> str:
 
 
 def test_the_page_is_an_administrative_document_with_the_figures_of_the_api(app, world):
-    page = _client(app, "admin@ag.vn").get(f"/admin/report?{Q3}&unit=XA1")
+    admin = _client(app, "admin@ag.vn")
+    every_unit = admin.get(f"/admin/report?{Q3}").text
+    api = api_json(app, world, f"/api/v1/summary?{Q3}")
+    assert f'<td class="num">{_pct(api["overall"]["index"] / 100)}</td>' in every_unit
+    assert "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG TỈNH" in every_unit  # the top unit issues it
+    page = admin.get(f"/admin/report?{Q3}&unit=XA1")
     assert page.status_code == 200
     html = page.text
     for heading in (
