@@ -28,8 +28,10 @@ from survey import (
     two_factor,
     visits,
 )
-from survey.config import public_url
+from survey import report as reports
+from survey.config import LOCALES, public_url
 from survey.extensions import db
+from survey.filters import FilterError
 from survey.paths import PACKAGE_DIR
 
 
@@ -206,6 +208,33 @@ def screens(out: str, chromium: str) -> None:
     click.echo(f"Saved {len(shots)} screenshots and an index.html in {out}")
 
 
+@click.command("report")
+@click.option("--period", required=True, help="2026-Q3, 2026, last-quarter… or FROM..TO (ISO).")
+@click.option("--unit", "unit_code", default="", help="Unit code (default: every unit).")
+@click.option("--lang", type=click.Choice(LOCALES), default="vi", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@with_appcontext
+def report_command(period: str, unit_code: str, lang: str, fmt: str, output: str) -> None:
+    """Write the printed report of a period (and unit) as PDF or HTML, with its saved draft."""
+    query = {"period": period, "unit": unit_code}
+    if ".." in period:
+        since, until = period.split("..", 1)
+        query = {"period": "custom", "from": since, "to": until, "unit": unit_code}
+    with current_app.test_request_context("/admin/report", query_string=query):
+        with force_locale("en"):
+            try:
+                built = reports.report_from_query(lang)
+            except FilterError as exc:
+                raise click.ClickException(str(exc.message)) from exc
+        with force_locale(lang):
+            body = reports.render_pdf(built) if fmt == "pdf" else reports.render_html(built)
+    Path(output).write_bytes(body if isinstance(body, bytes) else body.encode())
+    click.echo(
+        f"Report {built.filters.period} ({unit_code or 'all units'}, {lang}) written to {output}"
+    )
+
+
 @click.group("catalogue")
 def catalogue_group() -> None:
     """The catalogue of units, counters, agencies, lĩnh vực and services."""
@@ -361,6 +390,7 @@ def init_app(app: Flask) -> None:
         rollup_group,
         seed_demo,
         backup_command,
+        report_command,
         translate,
     ):
         app.cli.add_command(command)

@@ -86,6 +86,14 @@ def from_environment(folder: str) -> dict:
         "SURVEY_SQLITE_BUSY_TIMEOUT": int(env("SURVEY_SQLITE_BUSY_TIMEOUT", "10000")),
         "SURVEY_REPORT_CUTOFF": report_cutoff(env("SURVEY_REPORT_CUTOFF")),
         "SURVEY_TARGET": target(env("SURVEY_TARGET")),
+        # The printed report's header (Nghị định 30/2020): the cơ quan chủ quản, the place of the
+        # date line, the signer's title and the recipients (Nơi nhận, separated by ";").
+        "SURVEY_REPORT_AUTHORITY": env("SURVEY_REPORT_AUTHORITY", "UBND TỈNH AN GIANG"),
+        "SURVEY_REPORT_PLACE": env("SURVEY_REPORT_PLACE", "An Giang"),
+        "SURVEY_REPORT_SIGNER": env("SURVEY_REPORT_SIGNER", "GIÁM ĐỐC"),
+        "SURVEY_REPORT_RECIPIENTS": env(
+            "SURVEY_REPORT_RECIPIENTS", "UBND tỉnh (để báo cáo);Sở Nội vụ;Lưu: VT."
+        ),
         "SURVEY_KIOSK_RATE_LIMIT": env("SURVEY_KIOSK_RATE_LIMIT", "120 per minute"),
         **phone_limits(env),
     }

@@ -138,6 +138,7 @@ def manager_tour(page, base: str, lang: str, *, email: str, password: str) -> It
     page.goto(f"{base}/admin/?period=custom&from=2025-13-01&to=2025-01-01")
     yield "dashboard with error"
     for path, state in (
+        ("/admin/report?period=last-year", "printed report"),
         ("/admin/qr", "exports: QR posters"),
         ("/admin/users", "users"),
         ("/admin/tokens", "tokens"),

@@ -52,8 +52,8 @@ def test_one_page_skeleton_for_citizen_and_manager_pages(app, client):
         for path in templates.rglob("*.html")
         if "<!doctype html>" in path.read_text().lower()
     }
-    # The poster is a document of its own, printed by WeasyPrint.
-    assert documents == {"skeleton.html", "posters/poster.html"}
+    # The poster and the printed report are documents of their own, printed by WeasyPrint.
+    assert documents == {"skeleton.html", "posters/poster.html", "admin/report/print.html"}
     citizen, manager = client.get("/vi/").text, client.get("/admin/login").text
     for page in (citizen, manager):
         assert page.count('class="skip-link" href="#main"') == 1
