@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, current_app, make_response, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    request,
+    stream_with_context,
+)
 from flask_babel import gettext as _
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -14,6 +22,7 @@ from survey import (
     abuse,
     catalogue,
     credentials,
+    exports,
     i18n,
     kiosks,
     openapi,
@@ -113,6 +122,28 @@ def get_summary():
     return summary_json(result)
 
 
+@bp.get("/api/v1/export/<what>.<fmt>")
+def get_export(what: str, fmt: str):
+    """An export (survey.exports) for a period, within the token user's scope and role."""
+    user = credentials.api_user()
+    if user is None:
+        return _error(401, None, _("A valid API token is required (Authorization: Bearer …)."))
+    if what not in exports.WHATS or fmt not in exports.FORMATS:
+        return _error(404, None, _("There is no such export."))
+    try:
+        job = exports.prepare(what, fmt, user=user, api=True, lang=None)
+    except exports.ExportRefused:
+        return _error(403, None, _("Your role may not read comments."))
+    except FilterError as exc:
+        return _error(403 if exc.forbidden else 400, exc.field, exc.message)
+    body = exports.Export(job, actor=user.email, via="api")
+    return Response(
+        stream_with_context(iter(body)),
+        mimetype=job.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{job.filename}"'},
+    )
+
+
 # --- Writes from kiosks and other devices --------------------------------------------------
 
 BATCH_MAX = submissions.BATCH_MAX
@@ -156,9 +187,13 @@ def _device_and_known(first: dict):
     device, service, existing, q = abuse.kiosk_for_write(service_code, public_id)
     if device is None:
         _refuse_device()
-    return device, q, submissions.Known(
-        {service_code: service} if service_code is not None else {},
-        {public_id: existing} if public_id else {},
+    return (
+        device,
+        q,
+        submissions.Known(
+            {service_code: service} if service_code is not None else {},
+            {public_id: existing} if public_id else {},
+        ),
     )
 
 
