@@ -5,15 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    make_response,
-    request,
-    stream_with_context,
-)
+from flask import Blueprint, abort, current_app, make_response, request
 from flask_babel import gettext as _
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -136,12 +128,7 @@ def get_export(what: str, fmt: str):
         return _error(403, None, _("Your role may not read comments."))
     except FilterError as exc:
         return _error(403 if exc.forbidden else 400, exc.field, exc.message)
-    body = exports.Export(job, actor=user.email, via="api")
-    return Response(
-        stream_with_context(iter(body)),
-        mimetype=job.mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{job.filename}"'},
-    )
+    return exports.streamed(exports.Export(job, actor=user.email, via="api"), job)
 
 
 # --- Writes from kiosks and other devices --------------------------------------------------

@@ -106,10 +106,10 @@ def _overall_table(result: Summary) -> Table:
         Column(_("To"), "date"),
         Column(_("Responses"), "int"),
         Column(_("Satisfaction index (%)"), "number"),
-        Column(_("95% interval, low"), "number"),
-        Column(_("95% interval, high"), "number"),
+        Column(_("Interval low (95%)"), "number"),
+        Column(_("Interval high (95%)"), "number"),
         Column(_("n (criteria)"), "int"),
-        Column(_("Overall question (% satisfied)"), "number"),
+        Column(_("Overall question: satisfied (%)"), "number"),
         Column(_("n (overall question)"), "int"),
         Column(_("Note")),
     ]
@@ -125,9 +125,9 @@ def _overall_table(result: Summary) -> Table:
 def _proportion_columns() -> list[Column]:
     return [
         Column(_("Index (%)"), "number"),
-        Column(_("95% interval, low"), "number"),
-        Column(_("95% interval, high"), "number"),
-        Column(_("n"), "int"),
+        Column(_("Interval low (95%)"), "number"),
+        Column(_("Interval high (95%)"), "number"),
+        Column("n", "int"),
     ]
 
 
@@ -176,7 +176,7 @@ def _group_table(title: str, result: Summary, q: Questionnaire, lang: str) -> Ta
         Column(_("Name")),
         Column(_("Responses"), "int"),
         *_proportion_columns(),
-        Column(_("Overall question (% satisfied)"), "number"),
+        Column(_("Overall question: satisfied (%)"), "number"),
         *(Column(f"{questionnaire.label(e, lang)} (%)", "number") for e in q.elements),
         Column(_("Note")),
     ]
@@ -268,7 +268,9 @@ def response_tables(filters: Filters, lang: str, *, legend: bool) -> list[Table]
     """The responses (one row each), and with `legend` a table naming each item code."""
     q = questionnaire.by_id(filters.questionnaire_id)
     codes = _item_codes(q)
-    tables = [Table(_("Responses"), response_columns(codes), _response_rows(filters, codes, lang))]
+    tables = [
+        Table(_("Survey responses"), response_columns(codes), _response_rows(filters, codes, lang))
+    ]
     if legend:
         tables.append(_legend_table(q, lang))
     return tables

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import Response, current_app, request
+from flask.globals import request_ctx
 from flask_babel import force_locale
 
 from survey import audit, periods, scope
@@ -129,3 +130,23 @@ class Export:
             "complete": complete,
         }
         audit.record("export", actor=self.actor, target=self.job.what, detail=detail)
+
+
+def streamed(body: Export, job: Job) -> Response:
+    """The reply of a page or API export: the file streamed as an attachment.
+
+    The export runs in a copy of this request's context, pushed after a first empty chunk: a
+    WSGI caller reads one chunk to start the reply, and one that reads no further (a test
+    client) would otherwise leave the context pushed, as Flask's stream_with_context does."""
+    context = request_ctx.copy()
+
+    def chunks() -> Iterator[bytes]:
+        yield b""
+        with context:
+            yield from body
+
+    return Response(
+        chunks(),
+        mimetype=job.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{job.filename}"'},
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, render_template, stream_with_context
+from flask import abort, current_app, render_template
 from flask_login import current_user
 
 from survey import charts, exports, i18n, periods, scope
@@ -57,9 +57,4 @@ def export(what: str, fmt: str):
         abort(403)
     except FilterError as exc:
         abort(403 if exc.forbidden else 400)
-    body = exports.Export(job, actor=current_user.email, via="page")
-    return Response(
-        stream_with_context(iter(body)),
-        mimetype=job.mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{job.filename}"'},
-    )
+    return exports.streamed(exports.Export(job, actor=current_user.email, via="page"), job)
