@@ -11,7 +11,7 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any
 
 import xlsxwriter
@@ -64,14 +64,17 @@ class Table:
     title: str
     columns: Sequence[Column]
     rows: Iterable[Sequence[Any]]
+    counted: bool = True  # False for a key to the other tables: not data rows
 
 
 @dataclass
 class Tally:
-    """The data rows written so far (headers not counted)."""
+    """The data rows written so far (neither headers nor the rows of a key counted)."""
 
     rows: int = 0
-    per_table: list[int] = field(default_factory=list)
+
+    def add(self, table: Table) -> None:
+        self.rows += table.counted
 
 
 def csv_cell(value: Any, kind: str, style: Style) -> str:
@@ -100,12 +103,10 @@ def csv_chunks(tables: Iterable[Table], style: Style, tally: Tally) -> Iterator[
             writer.writerow([spreadsheet_text(table.title)])
         writer.writerow([spreadsheet_text(c.title) for c in table.columns])
         kinds = [c.kind for c in table.columns]
-        tally.per_table.append(0)
-        for row in table.rows:
+        for number, row in enumerate(table.rows, start=1):
             writer.writerow([csv_cell(v, k, style) for v, k in zip(row, kinds, strict=True)])
-            tally.rows += 1
-            tally.per_table[-1] += 1
-            if tally.rows % FLUSH_ROWS == 0:
+            tally.add(table)
+            if number % FLUSH_ROWS == 0:
                 yield _drain(out)
         if len(tables) > 1:
             writer.writerow([])
@@ -144,12 +145,10 @@ def _write_sheet(sheet, table: Table, formats: dict, tally: Tally) -> None:
     for col, column in enumerate(table.columns):
         sheet.set_column(col, col, WIDTHS[column.kind])
         sheet.write_string(0, col, column.title, formats["header"])
-    tally.per_table.append(0)
     for number, row in enumerate(table.rows, start=1):
         for col, (value, column) in enumerate(zip(row, table.columns, strict=True)):
             _write_cell(sheet, number, col, value, column.kind, formats)
-        tally.rows += 1
-        tally.per_table[-1] += 1
+        tally.add(table)
 
 
 def _write_cell(sheet, row: int, col: int, value: Any, kind: str, formats: dict) -> None:

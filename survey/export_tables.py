@@ -54,11 +54,12 @@ def _stream(query: Select) -> Iterator:
 
 
 def _local(moment: datetime | None) -> datetime | None:
-    """A UTC instant as the survey's local wall-clock time (naive, for spreadsheets)."""
+    """A UTC instant as the survey's local wall-clock time to the second (naive, for
+    spreadsheets)."""
     if moment is None:
         return None
     zone = ZoneInfo(current_app.config["SURVEY_TIMEZONE"])
-    return moment.astimezone(zone).replace(tzinfo=None)
+    return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
 
 
 def _names(model, lang: str) -> dict[int, tuple[str, str]]:
@@ -321,7 +322,7 @@ def _legend_table(q: Questionnaire, lang: str) -> Table:
     expected = questionnaire.label(q.data["expectations_question"], lang)
     for entry in q.data["expectations"]:
         rows.append([entry["code"], expected, questionnaire.label(entry, lang), four])
-    return Table(_("Item codes"), columns, rows)
+    return Table(_("Item codes"), columns, rows, counted=False)
 
 
 # --- Comments -------------------------------------------------------------------------------
