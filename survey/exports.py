@@ -50,6 +50,7 @@ class Job:
 
     @property
     def filename(self) -> str:
+        """sipas-<what>-<first day>-<last day>.<format>"""
         f = self.filters
         return f"sipas-{self.what}-{f.since.isoformat()}-{f.until.isoformat()}.{self.fmt}"
 
