@@ -7,16 +7,22 @@ On a PostgreSQL database created for the run (and dropped after): `survey seed-d
 synthetic province (two years of ratings, 10% with a comment) and one comment is set to `=1+1`.
 Then each export runs as a process of its own, over every day of the demo (`--from 2000-01-01
 --to 2099-12-31`), and its peak RSS is read from os.wait4: the responses and the comments as
-CSV and XLSX, and the summary tables. Baseline: the same command for the summary (a few dozen
+CSV and XLSX, and the summary tables. Baseline: the same command for the summary (a few hundred
 rows), so the figure of a big export reads as "what the rows add". Each file is read back
 (csv; openpyxl in read-only mode): its row count against the database's, a Vietnamese
-diacritic, the decimal comma, and the `=1+1` comment as text. Not a test: nothing is asserted.
+diacritic, the decimal comma, and the `=1+1` comment as text.
+
+Then the same through the API of `survey serve` (gunicorn, one sync worker, its 60 s timeout):
+GET /api/v1/export/responses.csv and .xlsx with an administrator's token, the body written to
+a file as it arrives; the worker's peak RSS (VmHWM) after a small export, then after each big
+one. Not a test: nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import http.client
 import io
 import os
 import subprocess
@@ -30,7 +36,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.servers import SURVEY  # noqa: E402
+from tests.servers import SURVEY, Server, free_port  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 EVERY_DAY = ["--from", "2000-01-01", "--to", "2099-12-31"]
@@ -158,6 +164,7 @@ def main() -> None:
         print(f"in the database: {expected['responses']} responses, "
               f"{expected['comments']} counted comments")  # fmt: skip
         report(env, folder, expected)
+        served(env, folder, expected)
     finally:
         engine.dispose()
         with server.connect() as conn:
@@ -194,6 +201,53 @@ def read_sheets(path: Path) -> list[str]:
     names = book.sheetnames
     book.close()
     return names
+
+
+def worker_peak(server: Server) -> float:
+    """The peak RSS (MB) of the server's one worker so far (VmHWM)."""
+    master = server.process.pid  # gunicorn's arbiter: its one child is the worker
+    (worker,) = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    status = Path(f"/proc/{worker}/status").read_text()
+    line = next(row for row in status.splitlines() if row.startswith("VmHWM"))
+    return int(line.split()[1]) / 1024
+
+
+def download(port: int, token: str, url: str, path: Path) -> float:
+    """GET `url` with the token, writing the body as it arrives; the seconds it took."""
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    conn.request("GET", url, headers={"Authorization": f"Bearer {token}"})
+    reply = conn.getresponse()
+    if reply.status != 200:
+        raise SystemExit(f"{url}: {reply.status} {reply.read()[:300]!r}")
+    with path.open("wb") as out:
+        while chunk := reply.read(1 << 16):
+            out.write(chunk)
+    conn.close()
+    return time.perf_counter() - started
+
+
+def served(env: dict, folder: Path, expected: dict[str, int]) -> None:
+    """The API's exports from `survey serve`, with the worker's peak memory."""
+    email = "bench-export@bench.vn"
+    run(env, "create-user", email, "--role", "admin")
+    token = run(env, "api-token", "create", "--user", email)[0].strip().splitlines()[-1]
+    port = free_port()
+    server = Server(port, env, workers=1, log=folder / "serve.log").start()
+    days = "from=2000-01-01&to=2099-12-31"
+    try:
+        download(port, token, f"/api/v1/export/summary.csv?{days}", folder / "s.csv")
+        print(f"\nsurvey serve (1 sync worker): worker peak RSS after the summary export "
+              f"{worker_peak(server):.0f} MB")  # fmt: skip
+        for fmt in ("csv", "xlsx"):
+            path = folder / f"served.{fmt}"
+            seconds = download(port, token, f"/api/v1/export/responses.{fmt}?{days}", path)
+            found = read_csv(path) if fmt == "csv" else read_xlsx(path)
+            print(f"GET /api/v1/export/responses.{fmt}: {seconds:.1f} s, "
+                  f"worker peak RSS so far {worker_peak(server):.0f} MB, "
+                  f"{found['rows']} rows read back (of {expected['responses']})")  # fmt: skip
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -20,6 +20,7 @@ from survey.summary import spreadsheet_text
 
 FLUSH_ROWS = 500  # CSV rows gathered before a chunk is handed on
 CHUNK_BYTES = 64 * 1024  # bytes per chunk of an XLSX file
+BEAT_ROWS = 5000  # rows between two signs of life to the server
 WIDTHS = {"text": 28, "int": 9, "number": 9, "datetime": 19, "date": 11}
 SHEET_NAME_MAX = 31
 SHEET_NAME_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
@@ -69,12 +70,22 @@ class Table:
 
 @dataclass
 class Tally:
-    """The data rows written so far (neither headers nor the rows of a key counted)."""
+    """The data rows written so far (neither headers nor the rows of a key counted); every
+    BEAT_ROWS rows `alive` is called, so that a server that stops silent workers (gunicorn's
+    timeout) keeps a worker busy writing a long export."""
 
     rows: int = 0
+    alive: Callable[[], None] | None = None
 
     def add(self, table: Table) -> None:
         self.rows += table.counted
+        if self.rows % BEAT_ROWS == 0:
+            self.beat()
+
+    def beat(self) -> None:
+        """Tell the server this worker is alive (when it listens)."""
+        if self.alive is not None:
+            self.alive()
 
 
 def csv_cell(value: Any, kind: str, style: Style) -> str:
@@ -176,8 +187,9 @@ def _sheet_name(title: str, used: set[str]) -> str:
     return name
 
 
-def file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+def file_chunks(handle: IO[bytes], tally: Tally) -> Iterator[bytes]:
     """The bytes of an open file in chunks; the file is closed (and so deleted) at the end."""
     with handle:
         while chunk := handle.read(CHUNK_BYTES):
             yield chunk
+            tally.beat()

@@ -31,6 +31,9 @@ MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 DEFAULT_LANG = "vi"
+# Where `survey serve` puts its worker's heartbeat (gunicorn stops a worker silent for longer
+# than its timeout, and a sync worker is silent while it answers one request).
+WORKER_ALIVE = "survey.worker_alive"
 
 
 class ExportRefused(Exception):
@@ -96,7 +99,7 @@ class Export:
 
     def __init__(self, job: Job, *, actor: str, via: str) -> None:
         self.job, self.actor, self.via = job, actor, via
-        self.tally = Tally()
+        self.tally = Tally(alive=current_app.extensions.get(WORKER_ALIVE))
 
     @property
     def rows(self) -> int:
@@ -116,7 +119,7 @@ class Export:
         if self.job.fmt == "csv":
             yield from csv_chunks(tables(self.job), style, self.tally)
         else:
-            yield from file_chunks(xlsx_file(tables(self.job), style, self.tally))
+            yield from file_chunks(xlsx_file(tables(self.job), style, self.tally), self.tally)
 
     def _audit(self, complete: bool) -> None:
         if not complete:
