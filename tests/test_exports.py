@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from survey import accounts, questionnaire
+from survey.export_files import STYLES, Column, Table, Tally, csv_cell, file_chunks, xlsx_file
 from survey.extensions import db
 from survey.models import AuditEvent, utcnow
 from tests.builders import bearer, make_user, rate, sign_in
@@ -297,3 +298,24 @@ def test_khmer_headers_and_unknown_exports(app, world):
     assert _api(app, world, "admin", "/api/v1/export/figures.csv").status_code == 404
     assert _api(app, world, "admin", "/api/v1/export/summary.pdf").status_code == 404
     assert app.test_client().get("/api/v1/export/summary.csv").status_code == 401
+
+
+def test_numbers_stay_numbers_and_text_is_neutralised():
+    vi, en = STYLES["vi"], STYLES["en"]
+    assert csv_cell(-1.5, "number", vi) == "-1,50" and csv_cell(-1.5, "number", en) == "-1.50"
+    assert csv_cell(12, "int", vi) == "12" and csv_cell(None, "int", vi) == ""
+    for text in ("=1+1", "+84 912", "-1", "@SUM(A1)", "\tx", "\rx", "\nx"):
+        assert csv_cell(text, "text", vi) == "'" + text
+    assert csv_cell("Đăng ký khai sinh", "text", vi) == "Đăng ký khai sinh"
+
+
+def test_a_long_export_tells_the_server_it_is_alive(tmp_path):
+    beats = []
+    table = Table("T", [Column("n", "int")], ([n] for n in range(12_000)))
+    tally = Tally(alive=lambda: beats.append(tally.rows))
+    chunks = list(file_chunks(xlsx_file([table], STYLES["vi"], tally), tally))
+    assert tally.rows == 12_000 and beats[:2] == [5_000, 10_000]
+    assert len(beats) == 2 + len(chunks)  # and after every chunk sent
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(b"".join(chunks))
+    assert openpyxl.load_workbook(path, read_only=True).active.max_row == 12_001
