@@ -21,6 +21,7 @@ from survey import (
     exports,
     first_run,
     kiosks,
+    planning,
     posters,
     province,
     questionnaire,
@@ -225,6 +226,28 @@ def catalogue_import(path: str) -> None:
     click.echo(f"Imported {count} rows from {path}")
 
 
+@click.group("dossiers")
+def dossiers_group() -> None:
+    """Dossiers handled per day, unit and procedure (the population of the sample plan)."""
+
+
+@dossiers_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def dossiers_import(path: str) -> None:
+    """Import the one-stop software's CSV (date, unit, service, dossiers); rows of the same
+    day, unit and procedure are replaced; nothing is imported when any line is bad."""
+    with force_locale("en"):  # the command line speaks English, the pages their language
+        try:
+            done = planning.import_csv(Path(path).read_bytes(), actor="cli", name=Path(path).name)
+        except planning.DossierError as exc:
+            raise click.ClickException(f"{path}: nothing imported.\n{exc}") from exc
+    span = f" from {done.since:%d/%m/%Y} to {done.until:%d/%m/%Y}" if done.rows else ""
+    click.echo(
+        f"Imported {done.rows} rows from {path}{span}: {done.added} new, {done.replaced} replaced"
+    )
+
+
 @click.group("questionnaire")
 def questionnaire_group() -> None:
     """Questionnaire versions."""
@@ -378,6 +401,7 @@ def init_app(app: Flask) -> None:
         visit_codes_group,
         screens,
         catalogue_group,
+        dossiers_group,
         questionnaire_group,
         rollup_group,
         seed_demo,

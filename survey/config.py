@@ -84,9 +84,31 @@ def from_environment(folder: str) -> dict:
         "SURVEY_PUBLIC_URL": public_url,
         # Milliseconds a SQLite write waits for another writer before the request gets a 503.
         "SURVEY_SQLITE_BUSY_TIMEOUT": int(env("SURVEY_SQLITE_BUSY_TIMEOUT", "10000")),
+        "SURVEY_REPORT_CUTOFF": report_cutoff(env("SURVEY_REPORT_CUTOFF")),
+        "SURVEY_TARGET": target(env("SURVEY_TARGET")),
         "SURVEY_KIOSK_RATE_LIMIT": env("SURVEY_KIOSK_RATE_LIMIT", "120 per minute"),
         **phone_limits(env),
     }
+
+
+def report_cutoff(value: str | None) -> int | None:
+    """The reporting cut-off day (Nghị định 09/2019: 15), or None for calendar periods."""
+    if not value:
+        return None
+    day = int(value)
+    if not 1 <= day <= 28:
+        raise ValueError("SURVEY_REPORT_CUTOFF must be a day from 1 to 28, for example 15.")
+    return None if day == 1 else day
+
+
+def target(value: str | None) -> float | None:
+    """The index the province aims at (SURVEY_TARGET, a percent such as 90), or None."""
+    if not value:
+        return None
+    percent = float(value.rstrip("%"))
+    if not 0 < percent <= 100:
+        raise ValueError("SURVEY_TARGET must be a percent above 0 and at most 100, e.g. 90.")
+    return percent
 
 
 def engine_options(settings: dict) -> None:

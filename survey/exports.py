@@ -53,9 +53,11 @@ class Job:
 
     @property
     def filename(self) -> str:
-        """sipas-<what>-<first day>-<last day>.<format>"""
+        """sipas-<what>-<period keyword, or first and last day>.<format>"""
         f = self.filters
-        return f"sipas-{self.what}-{f.since.isoformat()}-{f.until.isoformat()}.{self.fmt}"
+        named = f.period if f.period and ".." not in f.period else ""
+        span = named or f"{f.since.isoformat()}-{f.until.isoformat()}"
+        return f"sipas-{self.what}-{span}.{self.fmt}"
 
     @property
     def mimetype(self) -> str:

@@ -17,13 +17,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms import Field, SelectField, StringField
 from wtforms.validators import ValidationError
-from wtforms.widgets import DateInput
 
-from survey import catalogue, questionnaire, scope
+from survey import catalogue, periods, questionnaire, scope
 from survey.forms import QueryForm, choices
 from survey.i18n import lazy_text as _l
 from survey.models import CHANNELS, Response, Service
-from survey.periods import PRESETS, Period, preset_period
 
 GROUPS = ("service", "field", "agency", "unit", "counter", "month", "quarter")
 CODE_NAMES = ("unit", "agency", "field", "service", "counter")
@@ -34,9 +32,20 @@ PERIOD_LABELS = {
     "this-month": _l("This month"),
     "last-month": _l("Last month"),
     "this-quarter": _l("This quarter"),
+    "last-quarter": _l("Last quarter"),
     "this-year": _l("This year"),
     "last-year": _l("Last year"),
     "custom": _l("Custom dates"),
+}
+# The name of a named period, by its kind (periods.label_parts).
+NAMED_LABELS = {
+    "Y": lambda n, roman, y: _l("Year %(year)s", year=y),
+    "H": lambda n, roman, y: (
+        _l("First half of %(year)s", year=y) if n == 1 else _l("Second half of %(year)s", year=y)
+    ),
+    "9M": lambda n, roman, y: _l("First nine months of %(year)s", year=y),
+    "Q": lambda n, roman, y: _l("Quarter %(roman)s/%(year)s", roman=roman, number=n, year=y),
+    "M": lambda n, roman, y: _l("Month %(month)s/%(year)s", month=str(n).zfill(2), year=y),
 }
 CHANNEL_LABELS = {
     "kiosk": _l("Kiosk"),
@@ -61,6 +70,7 @@ class Filters:
     since: date
     until: date
     questionnaire_id: int
+    period: str = ""  # the named period ("2026-Q3"), or "from..to" for custom dates
     units: frozenset[int] | None = None  # the chosen unit and those below, within the scope
     service: int | None = None
     agency: int | None = None
@@ -86,11 +96,25 @@ def _blank_to_none(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
-def _parse_day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text or "")
-    except ValueError:
-        return None
+def period_label(key: str) -> str:
+    """A period's name as reports write it: "Quý III/2026", "6 tháng đầu năm 2026"; custom
+    dates as "dd/mm/yyyy – dd/mm/yyyy"."""
+    if ".." in key:
+        since, until = (date.fromisoformat(part) for part in key.split(".."))
+        return f"{since:%d/%m/%Y} – {until:%d/%m/%Y}"
+    kind, number, year = periods.label_parts(key)
+    roman = periods.ROMAN[number - 1] if kind == "Q" else ""
+    return str(NAMED_LABELS[kind](number, roman, year))
+
+
+def period_choices(today: date, cutoff: int | None) -> dict:
+    """The period <select>: the relative periods, then each recent year's named ones."""
+    recent = [(preset, PERIOD_LABELS[preset]) for preset in periods.PRESETS]
+    named = periods.recent_keywords(today, cutoff)
+    return {
+        _("Recent"): recent,
+        **{str(year): [(key, period_label(key)) for key in keys] for year, keys in named.items()},
+    }
 
 
 class PageField(Field):
@@ -114,14 +138,19 @@ class SummaryFilterForm(QueryForm):
     api = False  # True for the summary API: dates required, group_by read
 
     group_by = SelectField(validate_choice=False, filters=[_blank_to_none])  # the API's only
-    period = SelectField(
-        _l("Period"),
-        choices=choices((preset, PERIOD_LABELS[preset]) for preset in PRESETS),
-        validate_choice=False,
-        id="f-period",
+    period = SelectField(_l("Period"), validate_choice=False, id="f-period")
+    since = StringField(
+        _l("From (custom dates, dd/mm/yyyy)"),
+        name="from",
+        id="f-from",
+        render_kw={"placeholder": "dd/mm/yyyy", "inputmode": "numeric", "size": 10},
     )
-    since = StringField(_l("From (custom dates)"), name="from", id="f-from", widget=DateInput())
-    until = StringField(_l("To (custom dates)"), name="to", id="f-to", widget=DateInput())
+    until = StringField(
+        _l("To (custom dates, dd/mm/yyyy)"),
+        name="to",
+        id="f-to",
+        render_kw={"placeholder": "dd/mm/yyyy", "inputmode": "numeric", "size": 10},
+    )
     unit = _code_field(_l("Unit"), "unit")
     agency = _code_field(_l("Agency"), "agency")
     field = _code_field(_l("Field (lĩnh vực)"), "field")
@@ -139,7 +168,8 @@ class SummaryFilterForm(QueryForm):
 
     @classmethod
     def from_query(cls, *, api: bool = False) -> SummaryFilterForm:
-        """The form filled from this request's query string; the API requires both dates."""
+        """The form filled from this request's query string. Pages take dates as dd/mm/yyyy,
+        the API as ISO dates; without a period the API requires both dates."""
         form = cls()
         form.api = api
         if not api:
@@ -147,7 +177,17 @@ class SummaryFilterForm(QueryForm):
         form.period.data = form.period.data or (
             "custom" if form.since.data or api else "this-month"
         )
+        form.period.choices = period_choices(_today(), _cutoff())
         return form
+
+    def day(self, field) -> date | None:
+        """A date field's day: ISO in the API, dd/mm/yyyy on a page."""
+        if self.api:
+            try:
+                return date.fromisoformat(field.data or "")
+            except ValueError:
+                return None
+        return periods.parse_local_date(field.data)
 
     def offer(self, names: dict[str, list[tuple[str, str]]]) -> None:
         """Fill the <select>s of the catalogue codes (from catalogue.filter_choices)."""
@@ -171,19 +211,50 @@ class SummaryFilterForm(QueryForm):
             names = ", ".join(GROUPS)
             raise ValidationError(_("group_by must be one of: %(names)s.", names=names))
 
+    def validate_period(self, field) -> None:
+        if self.custom:
+            return
+        period = periods.named_period(field.data, _today(), _cutoff())
+        if period is not None and not (FIRST_DAY <= period.since and period.until <= LAST_DAY):
+            raise ValidationError(_l("Enter a date between 01/01/2000 and 31/12/2099."))
+        if period is None:
+            raise ValidationError(
+                _l(
+                    "Unknown period %(period)s. Use for example 2026, 2026-H1, 2026-9M, "
+                    "2026-Q3, 2026-M07, last-quarter, last-year, or custom dates.",
+                    period=field.data,
+                )
+            )
+
     def validate_since(self, field) -> None:
         if not self.custom:
             return
         if self.api and not (self.since.data and self.until.data):
             raise ValidationError(_l("Give both dates: from and to."))
-        since, until = _parse_day(field.data), _parse_day(self.until.data)
-        _check_day(since)
+        since, until = self.day(field), self.day(self.until)
+        self._check_day(since)
         if until is not None and since > until:
             raise ValidationError(_l("The start date must not be after the end date."))
 
     def validate_until(self, field) -> None:
         if self.custom:
-            _check_day(_parse_day(field.data))
+            self._check_day(self.day(field))
+
+    def _check_day(self, day: date | None) -> None:
+        if day is None and self.api:
+            raise ValidationError(_l("Enter the date as YYYY-MM-DD, for example 2025-06-30."))
+        if day is None:
+            raise ValidationError(_l("Enter the date as dd/mm/yyyy, for example 30/06/2025."))
+        if not FIRST_DAY <= day <= LAST_DAY and self.api:
+            raise ValidationError(_l("Enter a date between 2000-01-01 and 2099-12-31."))
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ValidationError(_l("Enter a date between 01/01/2000 and 31/12/2099."))
+
+    def chosen_period(self, today: date) -> periods.Period:
+        """The period the valid form names."""
+        if self.custom:
+            return periods.custom_period(self.day(self.since), self.day(self.until))
+        return periods.preset_period(self.period.data, today, _cutoff())
 
     def validate_channel(self, field) -> None:
         if field.data and field.data not in CHANNELS:
@@ -194,10 +265,7 @@ class SummaryFilterForm(QueryForm):
         if not self.validate():
             wrong = next(f for f in self if f.errors)
             raise FilterError(wrong.name, wrong.errors[0])
-        if self.custom:
-            period = Period(_parse_day(self.since.data), _parse_day(self.until.data), "custom")
-        else:
-            period = preset_period(self.period.data, today)
+        period = self.chosen_period(today)
         units = _units(_find("unit", self.unit.data), visible)
         found = {name: _find(name, self[name].data) for name in UNKNOWN_CODE if name != "unit"}
         counter = found["counter"]
@@ -209,6 +277,7 @@ class SummaryFilterForm(QueryForm):
             since=period.since,
             until=period.until,
             questionnaire_id=questionnaire.active().id,
+            period=period.key,
             units=units,
             channel=self.channel.data,
             **{name: row.id if row else None for name, row in found.items()},
@@ -219,11 +288,12 @@ def _raw(field) -> str:
     return field.raw_data[0] if field.raw_data else ""
 
 
-def _check_day(day: date | None) -> None:
-    if day is None:
-        raise ValidationError(_l("Enter the date as YYYY-MM-DD, for example 2025-06-30."))
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise ValidationError(_l("Enter a date between 2000-01-01 and 2099-12-31."))
+def _today() -> date:
+    return periods.local_today(current_app.config["SURVEY_TIMEZONE"])
+
+
+def _cutoff() -> int | None:
+    return current_app.config.get("SURVEY_REPORT_CUTOFF")
 
 
 def _find(kind: str, code: str | None):

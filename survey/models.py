@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import get_locale
@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -316,3 +317,36 @@ class VisitCode(db.Model):
     response_id: Mapped[int | None] = mapped_column(ForeignKey("response.id", ondelete="SET NULL"))
     service: Mapped[Service] = relationship()
     counter: Mapped[Counter | None] = relationship()
+
+
+class ReportDraft(db.Model):
+    """What a manager adds to the printed report of one period and scope: its number (số/ký
+    hiệu), the comments picked to quote and the recommendations, so that the page and the PDF
+    show the same text."""
+
+    __table_args__ = (UniqueConstraint("period", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(40))  # a named period ("2026-Q3") or "from..to"
+    scope: Mapped[str] = mapped_column(String(200))  # "" for every unit, else a unit's code
+    number: Mapped[str | None] = mapped_column(String(60))
+    recommendations: Mapped[str | None] = mapped_column(Text)
+    comment_ids: Mapped[list[int] | None] = mapped_column(JSON)  # picked responses' ids
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(254))
+
+
+class DossierCount(db.Model):
+    """The dossiers (hồ sơ) a unit handled for a procedure on a day, from the one-stop
+    software's export or typed by a manager: the population a survey's sample is planned on."""
+
+    __table_args__ = (UniqueConstraint("day", "unit_id", "service_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    dossiers: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(20))  # "import" or "manual"
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(254))

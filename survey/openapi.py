@@ -113,8 +113,9 @@ def _schemas(comment_max: int) -> dict[str, Schema]:
         ),
         "Proportion": proportion,
         "Summary": {
-            **_obj(["from", "to", "questionnaire", "responses", "groups"]),
+            **_obj(["period", "from", "to", "questionnaire", "responses", "groups"]),
             "properties": {
+                "period": {"type": "string", "description": "2026-Q3, or from..to for dates"},
                 "from": {"type": "string", "format": "date"},
                 "to": {"type": "string", "format": "date"},
                 "questionnaire": text,
@@ -159,6 +160,18 @@ KIOSK = [{"kioskToken": []}, {"kioskCookie": []}]
 API = [{"apiToken": []}]
 
 
+DATE = {"type": "string", "format": "date"}
+PERIOD_PATTERN = (
+    r"^(this-month|last-month|this-quarter|last-quarter|this-year|last-year|custom"
+    r"|\d{4}(-(H[12]|9M|Q[1-4]|M(0[1-9]|1[0-2])))?)$"
+)
+PERIOD_HELP = (
+    "A reporting period: 2026, 2026-H1, 2026-H2, 2026-9M, 2026-Q3, 2026-M07, this-month, "
+    "last-month, this-quarter, last-quarter, this-year, last-year; or custom (the default) "
+    "with from and to"
+)
+
+
 def _query(name: str, description: str, schema: Schema, required: bool = False) -> dict:
     return {"name": name, "in": "query", "required": required, "description": description} | {
         "schema": schema
@@ -169,8 +182,9 @@ def _paths() -> dict:
     ok = _json({"type": "object"}, "OK")
     code = {"type": "string"}
     summary_params = [
-        _query("from", "First day (YYYY-MM-DD)", {"type": "string", "format": "date"}, True),
-        _query("to", "Last day (YYYY-MM-DD)", {"type": "string", "format": "date"}, True),
+        _query("period", PERIOD_HELP, {"type": "string", "pattern": PERIOD_PATTERN}),
+        _query("from", "First day (YYYY-MM-DD), with period=custom", DATE),
+        _query("to", "Last day (YYYY-MM-DD), with period=custom", DATE),
         *(_query(n, f"{n.title()} code", code) for n in ("unit", "agency", "field", "service")),
         _query("counter", "Counter code", code),
         _query("channel", "Channel", {"enum": list(CHANNELS)}),

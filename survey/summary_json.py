@@ -32,6 +32,7 @@ def summary_json(result: Summary) -> dict:
     """The figures of `result`, its groups, and a message when there is nothing to show."""
     fig = result.figures
     document = {
+        "period": result.filters.period,
         "from": result.filters.since.isoformat(),
         "to": result.filters.until.isoformat(),
         "questionnaire": result.questionnaire.code,

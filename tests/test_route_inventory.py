@@ -19,6 +19,7 @@ copy a neighbour, open the route as each caller, and write down the status each 
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from datetime import UTC, datetime
@@ -104,6 +105,9 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "GET /admin/export/responses.csv?unit=XA1":
                                        (302, 302, 404, 200, 200, 403, 200, 302, 302, 302, 302),
     "GET /admin/export/comments.xlsx": (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/planning?unit=XA1":    (302, 302, 404, 200, 200, 403, 200, 302, 302, 302, 302),
+    "POST /admin/planning/import":     (302, 302, 404, 403, 303, 403, 303, 302, 302, 302, 302),
+    "POST /admin/planning/entry":      (302, 302, 404, 403, 303, 403, 303, 302, 302, 302, 302),
     "GET /admin/kiosks":               (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "GET /admin/kiosks/{kiosk_id}":    (302, 302, 404, 403, 200, 404, 200, 302, 302, 302, 302),
     "POST /admin/kiosks/{kiosk_id}":   (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
@@ -149,6 +153,16 @@ FORMS = {
     "POST /k/vi/s/HT-KHAISINH": {"OV": "4"},
     "POST /admin/kiosks/{kiosk_id}": {"name": "Sảnh", "unit": "XA1", "counter": "XA1-Q01"},
     "POST /admin/flags": {"id": "{flagged}", "decision": "confirm"},
+    # A file (content, name): each request sends a fresh copy; the dossiers are XA1's
+    "POST /admin/planning/import": {
+        "file": (b"date,unit,service,dossiers\n01/07/2026,XA1,HT-KHAISINH,3\n", "d.csv")
+    },
+    "POST /admin/planning/entry": {
+        "period": "2026-Q3",
+        "unit": "XA1",
+        "service": "HT-KHAISINH",
+        "dossiers": "9",
+    },
     "POST /k/activate": {"token": "{kiosk}"},
 }
 RATING = {
@@ -290,6 +304,8 @@ def _client(app, who: str, world: dict, signed_in: dict | None = None):
 
 
 def _fill(value, values: dict):
+    if isinstance(value, tuple):  # a file to upload
+        return (io.BytesIO(value[0]), value[1])
     if isinstance(value, str):
         return value.format(**values)
     if isinstance(value, dict):

@@ -83,4 +83,4 @@ def role_required(*roles: str):
 
 # Last, and not at the top: each page module imports `bp` and `role_required` from this one
 # (a cycle), and importing them is what attaches their routes to `bp`.
-from survey.admin import account, auth, dashboard, devices, posters, users  # noqa: E402,F401
+from survey.admin import account, auth, dashboard, devices, planning, posters, users  # noqa: E402,F401
