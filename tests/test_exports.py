@@ -319,3 +319,18 @@ def test_a_long_export_tells_the_server_it_is_alive(tmp_path):
     path = tmp_path / "t.xlsx"
     path.write_bytes(b"".join(chunks))
     assert openpyxl.load_workbook(path, read_only=True).active.max_row == 12_001
+
+
+def test_period_keywords_reach_every_interface(app, world, client, runner, tmp_path):
+    year = str(world["today"].year)
+    sign_in(client, "admin@ag.vn")
+    page = client.get(f"/admin/export/responses.csv?period={year}")
+    assert f'filename="sipas-responses-{year}.csv"' in page.headers["Content-Disposition"]
+    assert len(_csv(page.data, ";")) == 12
+    api = _api(app, world, "manager", f"/api/v1/export/responses.xlsx?period={year}")
+    assert _xlsx(api.data, tmp_path).active.max_row == 6
+    out = tmp_path / "r.csv"
+    result = runner.invoke(
+        args=["export", "responses", "--period", year, "--format", "csv", "-o", str(out)]
+    )
+    assert f"Wrote 11 rows to {out} (sipas-responses-{year}.csv)" in result.output
