@@ -13,8 +13,10 @@ command; bench/seed_speed.py times the load and the rebuild apart), then `survey
 - GET /api/v1/summary?from=<year>-01-01&to=<year>-12-31&group_by=service with an API token;
 - GET /api/v1/summary?...&group_by=unit: the ranking of units (read from the per-unit months);
 - GET /admin/?period=this-year signed in as an administrator (password and TOTP code);
-- GET /admin/export.csv?period=this-year (one row per procedure), against PostgreSQL's
-  COPY (…) TO STDOUT of the same rows (procedure, index) computed from the raw tables.
+- GET /admin/export/summary.csv?period=this-year (the summary tables: overall, elements,
+  criteria, expectations, and one table per procedure, unit, agency and lĩnh vực), against
+  PostgreSQL's COPY (…) TO STDOUT of the per-procedure rows (procedure, index) computed from
+  the raw tables.
 
 Printed per size: medians, the naive query's time divided by each, each time divided by its
 10k time, and the index each computed (they must agree). Not a test: nothing is asserted.
@@ -204,7 +206,7 @@ def main() -> None:
                 ratio, growth = figures["naive"] / figures[what], figures[what] / base[what]
                 print(f"  naive / {what}: {ratio:6.1f}x   {what} / at {sizes[0]}: {growth:5.2f}")
             copy, export = figures["copy"], figures["export"]
-            print(f"  COPY of the export's rows from raw tables / export.csv: {copy / export:.1f}x")
+            print(f"  COPY of the per-procedure rows / summary export: {copy / export:.1f}x")
     finally:
         engine.dispose()
         with server.connect() as conn:
@@ -268,7 +270,7 @@ def measure(env: dict, engine, secret: str, year: int, repeat: int) -> dict[str,
             assert reply.status == 200, reply.status
 
         def export():
-            reply = admin.request("A", "GET", "/admin/export.csv?period=this-year")
+            reply = admin.request("A", "GET", "/admin/export/summary.csv?period=this-year")
             assert reply.status == 200, reply.status
 
         def dashboard():

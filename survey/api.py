@@ -14,6 +14,7 @@ from survey import (
     abuse,
     catalogue,
     credentials,
+    exports,
     i18n,
     kiosks,
     openapi,
@@ -113,6 +114,23 @@ def get_summary():
     return summary_json(result)
 
 
+@bp.get("/api/v1/export/<what>.<fmt>")
+def get_export(what: str, fmt: str):
+    """An export (survey.exports) for a period, within the token user's scope and role."""
+    user = credentials.api_user()
+    if user is None:
+        return _error(401, None, _("A valid API token is required (Authorization: Bearer …)."))
+    if what not in exports.WHATS or fmt not in exports.FORMATS:
+        return _error(404, None, _("There is no such export."))
+    try:
+        job = exports.prepare(what, fmt, user=user, api=True, lang=None)
+    except exports.ExportRefused:
+        return _error(403, None, _("Your role may not read comments."))
+    except FilterError as exc:
+        return _error(403 if exc.forbidden else 400, exc.field, exc.message)
+    return exports.streamed(exports.Export(job, actor=user.email, via="api"), job)
+
+
 # --- Writes from kiosks and other devices --------------------------------------------------
 
 BATCH_MAX = submissions.BATCH_MAX
@@ -156,9 +174,13 @@ def _device_and_known(first: dict):
     device, service, existing, q = abuse.kiosk_for_write(service_code, public_id)
     if device is None:
         _refuse_device()
-    return device, q, submissions.Known(
-        {service_code: service} if service_code is not None else {},
-        {public_id: existing} if public_id else {},
+    return (
+        device,
+        q,
+        submissions.Known(
+            {service_code: service} if service_code is not None else {},
+            {public_id: existing} if public_id else {},
+        ),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 import click
 from babel.messages.frontend import CommandLineInterface
@@ -17,6 +18,7 @@ from survey import (
     catalogue,
     create_app,
     demo,
+    exports,
     first_run,
     kiosks,
     planning,
@@ -330,6 +332,48 @@ def seed_demo(count: int, seed: int, points: int) -> None:
     click.echo(f"Added {count} demo responses and rebuilt the rollups.")
 
 
+def _export_query(options: dict[str, str | None]) -> str:
+    """The query string of an export's filters, as the page and the API take them."""
+    names = {"since": "from", "until": "to"}
+    return urlencode({names.get(k, k): v for k, v in options.items() if v})
+
+
+@click.command("export")
+@click.argument("what", type=click.Choice(exports.WHATS))
+@click.option("--period", default=None, help="this-month, last-year…, or custom with --from/--to.")
+@click.option("--from", "since", default=None, help="First day (YYYY-MM-DD).")
+@click.option("--to", "until", default=None, help="Last day (YYYY-MM-DD).")
+@click.option("--unit", default=None)
+@click.option("--agency", default=None)
+@click.option("--field", default=None)
+@click.option("--service", default=None)
+@click.option("--counter", default=None)
+@click.option("--channel", default=None)
+@click.option("--lang", type=click.Choice(LOCALES), default="vi", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(exports.FORMATS), required=True)
+@click.option("--user", "email", default=None, help="Export with this account's units and role.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), required=True)
+@with_appcontext
+def export_command(what: str, fmt: str, email: str | None, output: str, **options) -> None:
+    """Write an export (summary, responses or comments) with the dashboard's filters."""
+    user = accounts.find_user(email) if email else None
+    if email and user is None:
+        raise click.ClickException(f"no user with the e-mail {email}")
+    query = _export_query(options)
+    with current_app.test_request_context("/", query_string=query), force_locale("en"):
+        try:
+            job = exports.prepare(what, fmt, user=user, api=True, lang=options["lang"])
+        except exports.ExportRefused as exc:
+            raise click.ClickException(f"the role of {email} may not read {what}") from exc
+        except FilterError as exc:
+            raise click.ClickException(f"--{exc.field}: {exc.message}") from exc
+        body = exports.Export(job, actor=user.email if user else "cli", via="cli")
+        with open(output, "wb") as out:
+            for chunk in body:
+                out.write(chunk)
+    click.echo(f"Wrote {body.rows} rows to {output} ({job.filename})")
+
+
 @click.group("translate")
 def translate() -> None:
     """Extract, update and compile the gettext catalogues (run in the source tree)."""
@@ -389,6 +433,7 @@ def init_app(app: Flask) -> None:
         questionnaire_group,
         rollup_group,
         seed_demo,
+        export_command,
         backup_command,
         report_command,
         translate,

@@ -81,9 +81,7 @@ _FOR_WRITE = (
 )
 
 
-def device_for_write(
-    token: str, *, service_code: str | None, public_id: str | None
-) -> tuple:
+def device_for_write(token: str, *, service_code: str | None, public_id: str | None) -> tuple:
     """The active kiosk with this token, the active service `service_code`, the stored
     response `public_id` and the active questionnaire (each None when there is none), read in
     one statement: a write needs all four, and the service and the id are unique, so there is

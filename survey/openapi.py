@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app
 
 from survey import config
+from survey.exports import FORMATS, MIMETYPES, WHATS
 from survey.filters import GROUPS
 from survey.models import CHANNELS
 from survey.submissions import BATCH_MAX
@@ -282,6 +283,7 @@ def _paths() -> dict:
                 parameters=[_ref_param("lang"), *summary_params],
             )
         },
+        "/api/v1/export/{what}.{fmt}": {"get": _export_op(code)},
         "/api/v1/visit-codes": {
             "post": _op(
                 "New single-use visit codes for a procedure (admin or manager token)",
@@ -312,6 +314,44 @@ def _paths() -> dict:
             )
         },
     }
+
+
+def _path(name: str, values: tuple[str, ...], description: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description} | {
+        "schema": {"enum": list(values)}
+    }
+
+
+def _export_op(code: Schema) -> dict:
+    """GET /api/v1/export/{what}.{fmt}: a file, not JSON (errors are JSON)."""
+    period = "this-month, last-month, this-quarter, this-year, last-year, or custom with from/to"
+    params = [
+        _ref_param("lang"),
+        _path("what", WHATS, "summary (tables), responses (one row each) or comments"),
+        _path("fmt", FORMATS, "CSV (UTF-8 with BOM; vi and km: `;` and a decimal comma) or XLSX"),
+        _query("period", period, {"type": "string"}),
+        _query("from", "First day (YYYY-MM-DD)", {"type": "string", "format": "date"}),
+        _query("to", "Last day (YYYY-MM-DD)", {"type": "string", "format": "date"}),
+        *(_query(n, f"{n.title()} code", code) for n in ("unit", "agency", "field", "service")),
+        _query("counter", "Counter code", code),
+        _query("channel", "Channel", {"enum": list(CHANNELS)}),
+        _query("low", "1: only comments rated 1 or 2 overall", {"type": "string"}),
+    ]
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return _op(
+        "An export of the summary tables, the responses or the comments, streamed",
+        {
+            "200": {
+                "description": "The file (Content-Disposition: attachment)",
+                "content": {MIMETYPES["csv"].split(";")[0]: binary, MIMETYPES["xlsx"]: binary},
+            },
+            "403": _json(_ref("Errors"), "A unit outside the scope, or comments for a viewer"),
+            "404": _json(_ref("Errors"), "No such export or format"),
+            **_errors("401", "503"),
+        },
+        security=API,
+        parameters=params,
+    )
 
 
 def document() -> dict:

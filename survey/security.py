@@ -119,7 +119,7 @@ def _headers(response):
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
     if request.is_secure:
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if request.path.startswith(("/admin", "/api/v1/summary")):
+    if request.path.startswith(("/admin", "/api/v1/summary", "/api/v1/export")):
         headers["Cache-Control"] = "no-store"
     return response
 

@@ -6,6 +6,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from survey import logs
+from survey.exports import WORKER_ALIVE
 from survey.extensions import db
 
 
@@ -26,6 +27,8 @@ def _post_fork(server, worker) -> None:
     # Connections opened during setup must not be shared between forked workers.
     with worker.app.application.app_context():
         db.engine.dispose()
+    # A long export tells the master that this worker is alive (survey/exports.py).
+    worker.app.application.extensions[WORKER_ALIVE] = worker.notify
 
 
 def run(app: Flask, *, host: str, port: int, workers: int) -> None:

@@ -49,8 +49,11 @@ MATRIX = [  # (method, path, anonymous, viewer, manager, admin)
     ("GET", "/admin/?unit=XA1", 302, 200, 200, 200),
     ("GET", "/admin/?unit=CTR", 302, 403, 403, 200),
     ("GET", "/admin/?counter=CTR-Q01", 302, 403, 403, 200),
-    ("GET", "/admin/export.csv", 302, 200, 200, 200),
-    ("GET", "/admin/export.csv?unit=CTR", 302, 403, 403, 200),
+    ("GET", "/admin/export/summary.csv", 302, 200, 200, 200),
+    ("GET", "/admin/export/summary.csv?unit=CTR", 302, 403, 403, 200),
+    ("GET", "/admin/export/responses.xlsx?unit=CTR", 302, 403, 403, 200),
+    ("GET", "/admin/export/comments.csv", 302, 403, 200, 200),
+    ("GET", "/admin/export/figures.csv", 302, 404, 404, 404),
     ("GET", "/admin/users", 302, 403, 403, 200),
     ("GET", "/admin/users/1", 302, 403, 403, 200),
     ("GET", "/admin/tokens", 302, 403, 200, 200),
@@ -257,7 +260,7 @@ def test_admin_creates_a_manager_with_units(app, client, people):
 
 def test_exports_are_audited(app, client, people):
     sign_in(client, "manager@ag.vn")
-    reply = client.get("/admin/export.csv?period=this-year")
+    reply = client.get("/admin/export/summary.csv?period=this-year")
     assert reply.status_code == 200 and reply.mimetype == "text/csv"
     assert "Đăng ký khai sinh" in reply.text
     assert events(app, "export")[0].actor == "manager@ag.vn"

@@ -197,7 +197,7 @@ def test_each_page_gets_its_own_nonce(client):
 
 
 def test_manager_pages_exports_and_the_summary_api_are_never_cached(app, admin):
-    for path in ("/admin/", "/admin/export.csv?period=this-year", "/admin/audit"):
+    for path in ("/admin/", "/admin/export/summary.csv?period=this-year", "/admin/audit"):
         assert admin.get(path).headers["Cache-Control"] == "no-store", path
     with app.app_context():
         token = accounts.create_api_token(accounts.find_user("admin@ag.vn"), actor="t")
@@ -338,8 +338,8 @@ def test_csv_cells_never_start_a_formula(app, admin):
         db.session.commit()
         for _ in range(5):  # fewer would be hidden
             rate(answers={"OV": 4}, captured_at=utcnow() - timedelta(minutes=5))
-    text = admin.get("/admin/export.csv?period=this-year").data.decode("utf-8-sig")
-    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    text = admin.get("/admin/export/summary.csv?period=this-year").data.decode("utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(text), delimiter=";") for cell in row]
     assert next(c for c in cells if "HYPERLINK" in c).startswith("'=HYPERLINK")
     assert not any(cell[:1] in ("=", "+", "@") for cell in cells)
 

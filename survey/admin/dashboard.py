@@ -1,16 +1,12 @@
-"""The dashboard: SIPAS figures by period and filters, and its CSV export."""
+"""The dashboard: SIPAS figures by period and filters, and its exports."""
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response, abort, current_app, render_template
+from flask import abort, current_app, render_template
 from flask_login import current_user
 
-from survey import audit, charts, i18n, periods, scope
+from survey import charts, exports, i18n, periods, scope
 from survey import dashboard as boards
-from survey import summary as queries
 from survey.admin import bp
 from survey.catalogue import filter_choices
 from survey.filters import FilterError, Filters, SummaryFilterForm
@@ -50,22 +46,15 @@ def summary():
     return render_template("admin/summary.html", form=form, error=None, board=board, charts=shown)
 
 
-@bp.route("/export.csv")
-def export():
-    """The figures of the page, per procedure, as CSV (UTF-8 with BOM for spreadsheets)."""
-    form = SummaryFilterForm.from_query()
+@bp.route("/export/<what>.<fmt>")
+def export(what: str, fmt: str):
+    """An export of the page's data with its filters (survey.exports), streamed."""
+    if what not in exports.WHATS or fmt not in exports.FORMATS:
+        abort(404)
     try:
-        filters = _resolve(form)
-    except FilterError:
-        abort(400)
-    result = queries.build_summary(filters, group_by="service", locale=i18n.current())
-    audit.record("export", actor=current_user.email, detail={"args": form.link_args()})
-    out = io.StringIO()
-    out.write("\ufeff")
-    csv.writer(out).writerows(queries.export_rows(result))
-    name = f"sipas-{filters.since.isoformat()}-{filters.until.isoformat()}.csv"
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+        job = exports.prepare(what, fmt, user=current_user, api=False, lang=i18n.current())
+    except exports.ExportRefused:
+        abort(403)
+    except FilterError as exc:
+        abort(403 if exc.forbidden else 400)
+    return exports.streamed(exports.Export(job, actor=current_user.email, via="page"), job)
