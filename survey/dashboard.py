@@ -12,11 +12,19 @@ from sqlalchemy.orm import aliased
 from survey import questionnaire, rankings, rollup_query, sipas
 from survey.extensions import db
 from survey.filters import Filters, comment_conditions
+from survey.i18n import lazy_text as _l
 from survey.models import Answer, Response, Service
 from survey.summary import Group, Summary, build_summary
 
 NATIONAL_REFERENCE = {2019: 84.45, 2020: 85.48, 2022: 80.08, 2023: 82.66, 2024: 83.94}
 COMMENTS_PER_PAGE = 20
+# The rankings' headings, in the order the page shows them (rankings.KINDS).
+KIND_TITLES = {
+    "unit": _l("Units"),
+    "agency": _l("Agencies (departments, commune People's Committees)"),
+    "field": _l("Fields (lĩnh vực)"),
+    "service": _l("Procedures"),
+}
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ def _by_catalogue(rows: list[rollup_query.Row]) -> dict[str, list[rollup_query.R
     }
     return {
         kind: [
-            replace(row, key=(owners[row.key[0]][position],))
+            rollup_query.Row(row.first, row.last, (owners[row.key[0]][position],), row.counts)
             for row in rows
             if row.key[0] in owners
         ]

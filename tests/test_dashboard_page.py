@@ -85,16 +85,19 @@ def test_units_agencies_and_fields_are_ranked_beside_procedures(rated):
     assert _ranking(page, "field") == [("1", "Hộ tịch", False), ("2", "Chứng thực", False)]
     unit = _section(page, "h-rank-unit")
     # the commune: 100% of 45 against 80% of 75 (20 + 40 of 35 + 40) a year before
-    assert "+20,0 điểm" in unit and "n = 75" in unit
+    assert "+20,0 điểm" in unit and "năm trước: n = 75" in unit
 
 
 def test_the_year_over_year_table_compares_only_groups_with_30_answers_on_both_sides(rated):
-    table = _section(rated.get(Q3).text, "h-yoy")
-    procedures = table.split("Thủ tục hành chính")[1].split("</tbody>")[0]
+    page = rated.get(Q3).text
+    procedures = _section(page, "h-yoy-service")
     assert re.findall(r'<th scope="row">([^<]+)', procedures) == ["Đăng ký khai sinh"]
     assert "2 nhóm không đủ 30 ý kiến ở một trong hai kỳ nên không so sánh." in procedures
-    units = table.split("Đơn vị")[1].split("</tbody>")[0]
+    units = _section(page, "h-yoy-unit")
+    assert re.findall(r'<th scope="row">([^<]+)', units) == ["Điểm phục vụ xã Một"]
     assert "1 nhóm không đủ 30 ý kiến ở một trong hai kỳ nên không so sánh." in units
+    total = _section(page, "h-yoy").split('<tr class="total">')[1].split("</tr>")[0]
+    assert "(n = 85)" in total and "(n = 75)" in total
 
 
 def test_the_headline_and_its_two_counts_are_worded_for_a_report(rated):

@@ -56,6 +56,7 @@ def summary():
         charts=shown,
         period_name=period_label(filters.period),
         named=".." not in filters.period,
+        kinds=boards.KIND_TITLES.items(),
     )
 
 
