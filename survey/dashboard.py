@@ -71,20 +71,25 @@ def _trend_filters(filters: Filters) -> Filters:
     return replace(filters, since=min(filters.since, first))
 
 
-def _by_catalogue(rows: list[rollup_query.Row]) -> dict[str, list[rollup_query.Row]]:
-    """The procedures' rollup rows regrouped by agency and by lĩnh vực: a procedure belongs to
-    one of each, so the same sums need no second read of the rollups."""
+def _by_catalogue(
+    ranges: list[Filters], rows: list[rollup_query.Row]
+) -> dict[str, list[rollup_query.Row]]:
+    """The procedures' sums over each of `ranges`, as one row per procedure keyed by its agency
+    and by its lĩnh vực: a procedure belongs to one of each, so the agency and lĩnh vực rankings
+    need no second read of the rollups, and add up a few rows instead of every month's."""
     owners = {
         service: (agency, field)
         for service, agency, field in db.session.execute(
             select(Service.id, Service.agency_id, Service.field_id)
         )
     }
+    sums = [(f, rollup_query.tally(rows, f.since, f.until)) for f in ranges]
     return {
         kind: [
-            rollup_query.Row(row.first, row.last, (owners[row.key[0]][position],), row.counts)
-            for row in rows
-            if row.key[0] in owners
+            rollup_query.Row(f.since, f.until, (owners[key[0]][position],), counts)
+            for f, per_service in sums
+            for key, counts in per_service.items()
+            if key[0] in owners
         ]
         for position, kind in enumerate(("agency", "field"))
     }
@@ -93,9 +98,16 @@ def _by_catalogue(rows: list[rollup_query.Row]) -> dict[str, list[rollup_query.R
 def _rankings(
     filters: Filters, summary: Summary, before: Summary, rows: list[rollup_query.Row], locale: str
 ) -> dict[str, list[rankings.Ranked]]:
-    """Units, agencies, lĩnh vực and procedures ranked; only the units read the rollups again."""
+    """Units, agencies, lĩnh vực and procedures ranked; only the units read the rollups again,
+    once per period so that a row comes back per unit, not per unit and month."""
+    regrouped = _by_catalogue([filters, before.filters], rows)
+    regrouped["unit"] = [
+        row
+        for f in (filters, before.filters)
+        for row in rollup_query.fetch(filters, [(f.since, f.until)], "unit")
+    ]
     found = rankings.rankings(
-        filters, locale=locale, kinds=("unit", "agency", "field"), rows=_by_catalogue(rows)
+        filters, locale=locale, kinds=("unit", "agency", "field"), rows=regrouped
     )
     return {**found, "service": rankings.rank(summary.groups, before.groups)}
 

@@ -54,7 +54,7 @@ def _section(page: str, heading_id: str) -> str:
 def _ranking(page: str, kind: str) -> list[tuple[str, str, bool]]:
     """(rank, name, greyed) of each row of one ranking."""
     rows = re.findall(
-        r'<tr( class="small-n")?><td class="num">(\d+|–)[^<]*(?:<span[^>]*>[^<]*</span>)?</td>\s*'
+        r'<tr( class="small-n")?><td class="num rank">(\d+|–)[^<]*(?:<span[^>]*>[^<]*</span>)?</td>\s*'
         r'<th scope="row">([^<]+)',
         _section(page, f"h-rank-{kind}"),
     )
