@@ -54,8 +54,8 @@ def _section(page: str, heading_id: str) -> str:
 def _ranking(page: str, kind: str) -> list[tuple[str, str, bool]]:
     """(rank, name, greyed) of each row of one ranking."""
     rows = re.findall(
-        r'<tr( class="small-n")?><td class="num rank">(\d+|–)[^<]*(?:<span[^>]*>[^<]*</span>)?</td>\s*'
-        r'<th scope="row">([^<]+)',
+        r'<tr( class="small-n")?><td class="num rank">(\d+|–)[^<]*'
+        r'(?:<span[^>]*>[^<]*</span>)?</td>\s*<th scope="row">([^<]+)',
         _section(page, f"h-rank-{kind}"),
     )
     return [(rank, name.strip(), bool(grey)) for grey, rank, name in rows]
