@@ -99,12 +99,14 @@ def _rankings(
     filters: Filters, summary: Summary, before: Summary, rows: list[rollup_query.Row], locale: str
 ) -> dict[str, list[rankings.Ranked]]:
     """Units, agencies, lĩnh vực and procedures ranked; only the units read the rollups again,
-    once per period so that a row comes back per unit, not per unit and month."""
+    once per period so that a row comes back per unit, not per unit and month, adding up only
+    the criteria's counts."""
     regrouped = _by_catalogue([filters, before.filters], rows)
+    criteria = summary.questionnaire.criteria  # all the overall index is made of
     regrouped["unit"] = [
         row
         for f in (filters, before.filters)
-        for row in rollup_query.fetch(filters, [(f.since, f.until)], "unit")
+        for row in rollup_query.fetch(filters, [(f.since, f.until)], "unit", items=criteria)
     ]
     found = rankings.rankings(
         filters, locale=locale, kinds=("unit", "agency", "field"), rows=regrouped
