@@ -221,16 +221,26 @@ def filter_choices(*, visible: set[int] | None, locale: str) -> dict[str, list[t
         return sorted(((r.code, r.name_in(locale)) for r in rows), key=lambda p: p[1])
 
     unit_query = select(Unit) if visible is None else select(Unit).where(Unit.id.in_(visible))
-    counter_query = (
-        select(Counter) if visible is None else select(Counter).where(Counter.unit_id.in_(visible))
-    )
     return {
         "unit": names(Unit, unit_query),
         "agency": names(Agency),
         "field": names(Field),
         "service": names(Service),
-        "counter": names(Counter, counter_query),
+        "counter": counter_choices(visible=visible, locale=locale),
     }
+
+
+def counter_choices(*, visible: set[int] | None, locale: str) -> list[tuple[str, str]]:
+    """(code, "Quầy 01 – Tư pháp · Điểm PVHCC Tri Tôn") of the counters one may see: a counter's
+    name is only unique within its unit, so it is always shown with it; by unit, then name."""
+    query = select(Counter).options(joinedload(Counter.unit))
+    if visible is not None:
+        query = query.where(Counter.unit_id.in_(visible))
+    rows = sorted(
+        db.session.scalars(query),
+        key=lambda c: (fold(c.unit.name_in(locale)), fold(c.name_in(locale))),
+    )
+    return [(c.code, f"{c.name_in(locale)} · {c.unit.name_in(locale)}") for c in rows]
 
 
 # --- Reads for the citizen pages and the API -----------------------------------------------

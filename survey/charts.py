@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from survey import sipas
 from survey.dashboard import Dashboard
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 40
+WIDTH, HEIGHT = 640, 276
+LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 56  # under the plot: the months, then each month's n
 FLOOR = 50.0  # the y axis runs from 50% to 100%: SIPAS figures live there
 MAX_TICKS = 13  # month labels under the axis; past that, every second (third…) one
 DOT = {False: (5, "#0b5394"), True: (3, "#8a8a8a")}  # (radius, colour); True: fewer than 30
@@ -25,7 +25,7 @@ class Point:
     small: bool
     radius: int
     fill: str
-    tick: str | None  # the label under the axis, when there is room for it
+    tick: str | None  # the month under the axis (and its n under it), when there is room
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,15 @@ class TrendChart:
     left: int
     right: int
     tick_y: int
+    n_y: int  # the row of each month's n, under the months
     points: list[Point]
     path: str
     reference_y: float
     reference_label: str
     reference_value: float
     grid: list[tuple[float, int]]
+    target_y: float | None = None  # the centre's target (SURVEY_TARGET), when one is set
+    target_value: float | None = None
 
 
 def _y(value: float) -> float:
@@ -57,8 +60,9 @@ def _y(value: float) -> float:
     return round(TOP + (1 - share) * (HEIGHT - TOP - BOTTOM), 1)
 
 
-def trend(groups, reference: tuple[int, float]) -> TrendChart:
-    """A monthly line of the overall index with the national reference line."""
+def trend(groups, reference: tuple[int, float], target: float | None = None) -> TrendChart:
+    """A monthly line of the overall index and each month's n, with the national reference
+    line and, when `target` (a percent) is set, the target line."""
     step = (WIDTH - LEFT - RIGHT) / max(len(groups) - 1, 1)
     every = len(groups) // MAX_TICKS + 1
     points = [
@@ -82,13 +86,16 @@ def trend(groups, reference: tuple[int, float]) -> TrendChart:
         HEIGHT,
         LEFT,
         WIDTH - RIGHT,
-        HEIGHT - 12,
+        HEIGHT - 30,
+        HEIGHT - 10,
         points,
         path,
         _y(value),
         str(year),
         value,
         [(_y(v), v) for v in (50, 60, 70, 80, 90, 100)],
+        None if target is None else _y(target),
+        target,
     )
 
 
@@ -109,10 +116,13 @@ class DashboardCharts:
     distributions: dict[str, list[Bar]]  # per criterion code
 
 
-def dashboard(board: Dashboard, reference: tuple[int, float]) -> DashboardCharts:
-    """The charts of a dashboard.Dashboard: its monthly trend and each criterion's answers."""
+def dashboard(
+    board: Dashboard, reference: tuple[int, float], target: float | None = None
+) -> DashboardCharts:
+    """The charts of a dashboard.Dashboard: its monthly trend (with the target line when
+    `target` is set) and each criterion's answers."""
     criteria = board.summary.figures.criteria
     return DashboardCharts(
-        trend(board.trend, reference),
+        trend(board.trend, reference, target),
         {code: distribution(c) for code, c in criteria.items()},
     )

@@ -1,4 +1,5 @@
-"""The dashboard: the figures of a period beside its trend, the year before and the comments."""
+"""The dashboard: the figures of a period beside its rankings, trend, the year before and the
+comments."""
 
 from __future__ import annotations
 
@@ -8,15 +9,22 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from survey import questionnaire, rollup_query, sipas
+from survey import questionnaire, rankings, rollup_query, sipas
 from survey.extensions import db
 from survey.filters import Filters, comment_conditions
+from survey.i18n import lazy_text as _l
 from survey.models import Answer, Response, Service
-from survey.periods import minus_year
 from survey.summary import Group, Summary, build_summary
 
 NATIONAL_REFERENCE = {2019: 84.45, 2020: 85.48, 2022: 80.08, 2023: 82.66, 2024: 83.94}
 COMMENTS_PER_PAGE = 20
+# The rankings' headings, in the order the page shows them (rankings.KINDS).
+KIND_TITLES = {
+    "unit": _l("Units"),
+    "agency": _l("Agencies (departments, commune People's Committees)"),
+    "field": _l("Fields (lĩnh vực)"),
+    "service": _l("Procedures"),
+}
 
 
 @dataclass(frozen=True)
@@ -39,10 +47,9 @@ class Comment:
 class Dashboard:
     summary: Summary
     overall_change: Change
-    ranked: list[Group]
-    small: list[Group]
+    rankings: dict[str, list[rankings.Ranked]]  # per kind (rankings.KINDS), best first
+    comparisons: dict[str, rankings.Comparison]  # per kind: groups with n ≥ 30 on both sides
     trend: list[Group]
-    changes: list[Change]
     priorities: list[tuple[str, sipas.Proportion]]
     comments: list[Comment]
     comments_total: int
@@ -64,26 +71,47 @@ def _trend_filters(filters: Filters) -> Filters:
     return replace(filters, since=min(filters.since, first))
 
 
-def _year_before(filters: Filters) -> Filters:
-    return replace(filters, since=minus_year(filters.since), until=minus_year(filters.until))
+def _by_catalogue(
+    ranges: list[Filters], rows: list[rollup_query.Row]
+) -> dict[str, list[rollup_query.Row]]:
+    """The procedures' sums over each of `ranges`, as one row per procedure keyed by its agency
+    and by its lĩnh vực: a procedure belongs to one of each, so the agency and lĩnh vực rankings
+    need no second read of the rollups, and add up a few rows instead of every month's."""
+    owners = {
+        service: (agency, field)
+        for service, agency, field in db.session.execute(
+            select(Service.id, Service.agency_id, Service.field_id)
+        )
+    }
+    sums = [(f, rollup_query.tally(rows, f.since, f.until)) for f in ranges]
+    return {
+        kind: [
+            rollup_query.Row(f.since, f.until, (owners[key[0]][position],), counts)
+            for f, per_service in sums
+            for key, counts in per_service.items()
+            if key[0] in owners
+        ]
+        for position, kind in enumerate(("agency", "field"))
+    }
 
 
-def _changes(summary: Summary, before: Summary) -> list[Change]:
-    """Per procedure: this period against the same period a year before."""
-    earlier = {g.key: g for g in before.groups}
-    changes = []
-    for group in summary.groups:
-        old = earlier.get(group.key)
-        if old is not None:
-            changes.append(
-                Change(
-                    group.label,
-                    group.figures.overall,
-                    old.figures.overall,
-                    sipas.differs(group.figures.overall, old.figures.overall),
-                )
-            )
-    return sorted(changes, key=lambda c: (c.now.index or 0) - (c.before.index or 0))
+def _rankings(
+    filters: Filters, summary: Summary, before: Summary, rows: list[rollup_query.Row], locale: str
+) -> dict[str, list[rankings.Ranked]]:
+    """Units, agencies, lĩnh vực and procedures ranked; only the units read the rollups again,
+    once per period so that a row comes back per unit, not per unit and month, adding up only
+    the criteria's counts."""
+    regrouped = _by_catalogue([filters, before.filters], rows)
+    criteria = summary.questionnaire.criteria  # all the overall index is made of
+    regrouped["unit"] = [
+        row
+        for f in (filters, before.filters)
+        for row in rollup_query.fetch(filters, [(f.since, f.until)], "unit", items=criteria)
+    ]
+    found = rankings.rankings(
+        filters, locale=locale, kinds=("unit", "agency", "field"), rows=regrouped
+    )
+    return {**found, "service": rankings.rank(summary.groups, before.groups)}
 
 
 def _priorities(summary: Summary, locale: str) -> list[tuple[str, sipas.Proportion]]:
@@ -106,35 +134,31 @@ def build_dashboard(
     with_comments: bool = True,
 ) -> Dashboard:
     """Everything the dashboard shows for `filters`."""
-    trend_filters, before_filters = _trend_filters(filters), _year_before(filters)
+    trend_filters, before_filters = _trend_filters(filters), rankings.year_before(filters)
     # One read of the rollups serves the period, its trend and the year before.
     ranges = [(f.since, f.until) for f in (filters, trend_filters, before_filters)]
     rows = rollup_query.fetch(filters, ranges, "service")
     summary = build_summary(filters, group_by="service", locale=locale, rows=rows)
-    rankable = [g for g in summary.groups if not g.figures.overall.small]
     trend = build_summary(trend_filters, group_by="month", locale=locale, rows=rows).groups
+    year_before = build_summary(before_filters, group_by="service", locale=locale, rows=rows)
+    before = year_before.figures.overall
+    shown = not (summary.hidden or summary.figures.empty)
+    ranked = _rankings(filters, summary, year_before, rows, locale) if shown else {}
     comments, total = (
         latest_comments(
-            filters,
-            page=comments_page,
-            low_only=low_only,
-            locale=locale,
-            total=None if low_only else summary.comments,
+            filters, page=comments_page, low_only=low_only, locale=locale, known=summary
         )
         if with_comments and not summary.hidden
         else ([], 0)
     )
-    year_before = build_summary(before_filters, group_by="service", locale=locale, rows=rows)
-    before = year_before.figures.overall
     return Dashboard(
         summary=summary,
         overall_change=Change(
             "", summary.figures.overall, before, sipas.differs(summary.figures.overall, before)
         ),
-        ranked=sorted(rankable, key=lambda g: g.figures.overall.index),
-        small=[g for g in summary.groups if g.figures.overall.small],
+        rankings=ranked,
+        comparisons={kind: rankings.compare(listed) for kind, listed in ranked.items()},
         trend=trend,
-        changes=_changes(summary, year_before),
         priorities=_priorities(summary, locale),
         comments=comments,
         comments_total=total,
@@ -143,10 +167,10 @@ def build_dashboard(
 
 
 def latest_comments(
-    filters: Filters, *, page: int, low_only: bool, locale: str, total: int | None = None
+    filters: Filters, *, page: int, low_only: bool, locale: str, known: Summary | None = None
 ) -> tuple[list[Comment], int]:
     """One page of comments, newest first, from the answers the figures of `filters` count;
-    `total`, when the rollups gave it, spares counting them."""
+    the count of all of them comes from `known`, the summary of `filters`, when it was read."""
     q = questionnaire.by_id(filters.questionnaire_id)
     overall = aliased(Answer)
     query = (
@@ -157,6 +181,7 @@ def latest_comments(
     )
     if low_only:
         query = query.where(overall.value.in_((1, 2)))
+    total = None if low_only or known is None else known.comments
     if total is None:
         total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.execute(

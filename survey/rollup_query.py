@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Date, and_, case, cast, func, or_, select, type_coerce
+from sqlalchemy import Date, and_, case, cast, func, literal, or_, select, type_coerce
 
 from survey import rollups
 from survey.extensions import db
@@ -67,16 +67,27 @@ class _Read:
     by_bucket: bool  # rows per month or day (several ranges, or grouped by time)
     width: int  # count columns in use
     span: Range
+    summed: frozenset[str] | None = None  # the count columns to add up (None: all of them)
 
 
-def fetch(filters: Filters, ranges: list[Range], group_by: str | None = None) -> list[Row]:
-    """The rollup rows of `filters` (its own dates ignored) that fall in any of `ranges`."""
+def fetch(
+    filters: Filters,
+    ranges: list[Range],
+    group_by: str | None = None,
+    *,
+    items: Iterable[str] | None = None,
+) -> list[Row]:
+    """The rollup rows of `filters` (its own dates ignored) that fall in any of `ranges`; with
+    `items`, only the responses, comments and those items' counts are added up (the others
+    read 0), which is all a ranking by the overall index needs."""
     span = (min(r[0] for r in ranges), max(r[1] for r in ranges))
     by_counter = filters.counter is not None or group_by == "counter"
     province = filters.units is None and group_by != "unit" and not by_counter
     fine = by_counter or (bool(filters.channel) and not province)
     by_bucket = len(ranges) > 1 or group_by in ("month", "quarter")
-    read = _Read(filters, group_by, by_bucket, _width(filters.questionnaire_id), span)
+    width = _width(filters.questionnaire_id)
+    summed = None if items is None else _columns_of(filters.questionnaire_id, items)
+    read = _Read(filters, group_by, by_bucket, width, span, summed)
     months = _months(*span)
     whole = [m for m in months if _whole(m, ranges, span)]
     partial = [m for m in months if fine or m not in whole]
@@ -95,6 +106,13 @@ def fetch(filters: Filters, ranges: list[Range], group_by: str | None = None) ->
 
 def _width(questionnaire_id: int) -> int:
     return max(rollups.layout_of(questionnaire_id).values()) + ROLLUP_LEVELS
+
+
+def _columns_of(questionnaire_id: int, items: Iterable[str]) -> frozenset[str]:
+    """The count columns of `items` (with the responses and comments)."""
+    layout = rollups.layout_of(questionnaire_id)
+    slots = (ROLLUP_SLOTS[layout[i] : layout[i] + ROLLUP_LEVELS] for i in items if i in layout)
+    return frozenset((*rollups.NOT_NULL, *(name for part in slots for name in part)))
 
 
 def _month_bucket(day, months: list[date]):
@@ -122,7 +140,10 @@ def _query(read: _Read, table, bucket, where, whole: set[date]) -> list[Row]:
     groups = _group_columns(table, read.group_by)
     keys = ([bucket] if read.by_bucket else []) + groups
     columns = (*rollups.NOT_NULL, *ROLLUP_SLOTS[: read.width])
-    sums = [func.sum(table.c[name]) for name in columns]
+    sums = [
+        func.sum(table.c[name]) if read.summed is None or name in read.summed else literal(0)
+        for name in columns
+    ]
     query = select(*keys, *sums).where(
         where,
         table.c.questionnaire_id == read.filters.questionnaire_id,

@@ -67,3 +67,19 @@ def test_a_listing_reads_as_much_for_many_rows_as_for_few(app, admin, url):
     shown = flagged[0] if url == "/admin/flags" else "ý kiến sau 0"
     assert shown in more and shown not in page  # the new rows are listed ...
     assert many == few  # ... and read with the same statements
+
+
+def test_the_dashboard_reads_a_fixed_number_of_statements(app, admin):
+    """Pinned on purpose; change it only with the reason. 18 with ratings this month and none a
+    year before: the session and account (2), the filter choices (5; counters with their unit in
+    the same statement), the active questionnaire (1), the procedures' rollups for the period,
+    its trend and the year before (1) and their names (1), the comments (1), and the rankings
+    (6, added with them: the procedures' agency and lĩnh vực; the units' rollups read once per
+    period, so that a row comes back per unit rather than per unit and month; the names of units,
+    agencies and lĩnh vực), and the dossiers recorded for the period (1, added with survey
+    planning: a group whose ratings fall short of its planned sample is not ranked). Ratings a
+    year before add one read of names per kind."""
+    _add(app, 12, "ý kiến", minutes_ago=200)
+    count, page = _count(app, admin, "/admin/?period=this-month")
+    assert 'id="h-rank-unit"' in page
+    assert count == 18

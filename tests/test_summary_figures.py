@@ -255,7 +255,7 @@ def test_english_dashboard_formats_numbers_in_english(seeded):
         q = questionnaire.active()
     want = expected(raw, q, since=date(2025, 1, 1), until=date(2025, 12, 31))
     assert '<html lang="en">' in page and _cards(page)[0] == f"{want['overall']:.1f}%"
-    assert "Satisfaction index (SIPAS method)" in page
+    assert "Satisfaction index of the service (SIPAS approach)" in page
 
 
 def test_a_period_with_no_data_says_so(seeded):

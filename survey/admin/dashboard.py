@@ -9,7 +9,7 @@ from survey import charts, exports, i18n, periods, scope
 from survey import dashboard as boards
 from survey.admin import bp
 from survey.catalogue import filter_choices
-from survey.filters import FilterError, Filters, SummaryFilterForm
+from survey.filters import FilterError, Filters, SummaryFilterForm, period_label
 
 
 def _resolve(form: SummaryFilterForm) -> Filters:
@@ -42,8 +42,18 @@ def summary():
         low_only=form.low_only,
         with_comments=current_user.role != "viewer",
     )
-    shown = charts.dashboard(board, boards.national_reference())
-    return render_template("admin/summary.html", form=form, error=None, board=board, charts=shown)
+    target = current_app.config.get("SURVEY_TARGET")
+    shown = charts.dashboard(board, boards.national_reference(), target)
+    return render_template(
+        "admin/summary.html",
+        form=form,
+        error=None,
+        board=board,
+        charts=shown,
+        period_name=period_label(filters.period),
+        named=".." not in filters.period,
+        kinds=boards.KIND_TITLES.items(),
+    )
 
 
 @bp.route("/export/<what>.<fmt>")
