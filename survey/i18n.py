@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
+
+from babel import numbers as babel_numbers
 from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import (
     format_date,
@@ -16,6 +20,8 @@ from werkzeug.routing import BaseConverter
 
 from survey.config import LOCALES
 from survey.kiosk_mode import in_kiosk
+
+TENTH = Decimal("0.1")
 
 COOKIE = "lang"
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "km": "ខ្មែរ"}
@@ -106,8 +112,26 @@ def _remember_choice(response):
 
 
 def percent(value: float | None) -> str:
-    """Format a 0–100 figure as a percentage in the page's language (87,5% in vi)."""
-    return "" if value is None else format_percent(value / 100, "#,##0.0%")
+    """Format a 0–100 figure as a percentage in the page's language (87,5% in vi).
+
+    A dashboard formats thousands of them: the locale's decimal sign and percent sign are
+    read from Babel once per language, and the figure is rounded as Babel rounds it (half to
+    even, on its decimal text); anything past 999.9 goes to Babel itself."""
+    if value is None:
+        return ""
+    rounded = Decimal(str(value / 100)).scaleb(2).quantize(TENTH, ROUND_HALF_EVEN)
+    if not -1000 < rounded < 1000:
+        return format_percent(value / 100, "#,##0.0%")
+    prefix, decimal_sign, suffix = _percent_signs(str(get_locale() or "vi"))
+    return prefix + f"{rounded:f}".replace(".", decimal_sign) + suffix
+
+
+@lru_cache(maxsize=16)
+def _percent_signs(locale: str) -> tuple[str, str, str]:
+    """What precedes the number in a percentage, its decimal sign and what follows it."""
+    sample = babel_numbers.format_percent(0.125, "#,##0.0%", locale=locale)  # "12,5%" in vi
+    start = sample.index("12")
+    return sample[:start], sample[start + 2], sample[start + 4 :]
 
 
 def init_app(app: Flask) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
+from flask import g
 from flask_babel import format_date
 from sqlalchemy import select
 
@@ -128,9 +129,21 @@ def _labels(group_by: str, keys: list[tuple], locale: str) -> dict[tuple, tuple[
         "unit": Unit,
         "counter": Counter_,
     }[group_by]
-    ids = [k[0] for k in keys]
-    rows = db.session.scalars(select(model).where(model.id.in_(ids))) if ids else []
-    return {(row.id,): (row.code, row.name_in(locale)) for row in rows}
+    names = _names(model, [k[0] for k in keys], locale)
+    return {(key,): names[key] for key in names}
+
+
+def _names(model, ids: list[int], locale: str) -> dict[int, tuple[str, str]]:
+    """(code, name) of catalogue rows by id, each read once per request or command (a
+    dashboard names the same groups for the period, the year before and the rankings)."""
+    known = g.setdefault("survey_names", {}).setdefault((model.__tablename__, locale), {})
+    missing = [i for i in ids if i not in known]
+    if missing:
+        name = getattr(model, f"name_{locale}", model.name_vi)
+        query = select(model.id, model.code, name, model.name_vi).where(model.id.in_(missing))
+        for row_id, code, local, vietnamese in db.session.execute(query):
+            known[row_id] = (code, local or vietnamese)
+    return {i: known[i] for i in ids if i in known}
 
 
 def build_summary(
