@@ -148,6 +148,7 @@ def _storable_text(value: Any) -> str | None:
 def _device_and_known(first: dict):
     """The device (else 401), the active questionnaire, and the service and stored response
     `first` names as the submissions' Known: one statement."""
+    submissions.statement_per_transaction()
     service_code, public_id = _storable_text(first.get("service")), _item_id(first)
     try:
         public_id = responses.parse_public_id(public_id) if public_id else None
@@ -156,9 +157,13 @@ def _device_and_known(first: dict):
     device, service, existing, q = abuse.kiosk_for_write(service_code, public_id)
     if device is None:
         _refuse_device()
-    return device, q, submissions.Known(
-        {service_code: service} if service_code is not None else {},
-        {public_id: existing} if public_id else {},
+    return (
+        device,
+        q,
+        submissions.Known(
+            {service_code: service} if service_code is not None else {},
+            {public_id: existing} if public_id else {},
+        ),
     )
 
 

@@ -48,28 +48,39 @@ REASONS = {
 
 
 def suspicion(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> str | None:
-    """Why a new rating from `kiosk` looks suspect ("burst", "streak"), or None.
+    """Why a new rating from `kiosk` (an ORM object) looks suspect ("burst", "streak"), or
+    None; the kiosk's last rating time is stored as it moves on (`judge`)."""
+    reason, moved = judge(kiosk.id, kiosk.last_rating_at, captured_at, answers)
+    _moved_on(kiosk, moved)
+    return reason
+
+
+def judge(
+    kiosk_id: int, last: datetime | None, captured_at: datetime, answers: Mapping[str, int | None]
+) -> tuple[str | None, datetime]:
+    """Why a new rating from the kiosk `kiosk_id`, whose last rating was at `last`, looks
+    suspect ("burst", "streak", or None), and the kiosk's last rating time once it is stored
+    (the caller stores it when it moves).
 
     A kiosk chooses its own capture time, so the receive time counts too: the kiosk's ratings
     as received may not outrun one per BURST on average (a backlog after an outage fits).
     """
-    last = kiosk.last_rating_at
-    _moved_on(kiosk, max(last, captured_at) if last else captured_at)
+    moved = max(last, captured_at) if last else captured_at
     if last is not None and abs(captured_at - last) < BURST:
-        return "burst"
+        return "burst", moved
     limit = parse(current_app.config["SURVEY_KIOSK_RECEIVE_LIMIT"])
     if not tally.current().acquire(
-        f"kiosk:{kiosk.id}",
+        f"kiosk:{kiosk_id}",
         limit=limit.amount,
         window=limit.get_expiry(),
         now=abuse.now().timestamp(),
     ):
-        return "burst"
-    return "streak" if _streak(kiosk, captured_at, answers) else None
+        return "burst", moved
+    return ("streak" if _streak(kiosk_id, captured_at, answers) else None), moved
 
 
 _KIOSK = KioskDevice.__table__
-_MOVE_ON = (
+MOVE_ON = (
     update(_KIOSK).where(_KIOSK.c.id == bindparam("kiosk")).values(last_rating_at=bindparam("at"))
 )
 
@@ -79,7 +90,7 @@ def _moved_on(kiosk, moment: datetime) -> None:
     it moves; the loaded kiosk takes it as stored, so no flush of the kiosk follows."""
     if moment == kiosk.last_rating_at:
         return
-    db.session.execute(_MOVE_ON, {"kiosk": kiosk.id, "at": moment})
+    db.session.execute(MOVE_ON, {"kiosk": kiosk.id, "at": moment})
     set_committed_value(kiosk, "last_rating_at", moment)
 
 
@@ -104,13 +115,13 @@ _STREAK = select(_RECENT.c.id, Answer.item, Answer.value).outerjoin(
 )
 
 
-def _streak(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> bool:
+def _streak(kiosk_id: int, captured_at: datetime, answers: Mapping[str, int | None]) -> bool:
     """The last ratings of this kiosk, by capture or receive time, all equal to these (one
     statement)."""
     rows = db.session.execute(
         _STREAK,
         {
-            "kiosk": kiosk.id,
+            "kiosk": kiosk_id,
             "captured_since": captured_at - STREAK_WINDOW,
             "received_since": abuse.now() - STREAK_WINDOW,
             "floor": min(captured_at, abuse.now()) - STREAK_WINDOW - MAX_AHEAD,

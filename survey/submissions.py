@@ -262,12 +262,16 @@ def record_submission(
         try:
             # The check found the stored response, if any; a second try looks again.
             existing = find_response(sub.public_id) if attempt else sub.existing
+            moved = None
             if existing is None:
-                insert_new(q, sub, unit=unit, channel=channel, kiosk=kiosk)
+                moved = insert_new(q, sub, unit=unit, channel=channel, kiosk=kiosk)
                 status = "created"
             else:
+                _in_one_transaction()
                 status = _complete(sub, existing, unit=unit, channel=channel)
             commit_as_written()
+            if moved is not None:  # the next rating of the request starts from it
+                kiosk.last_rating_at = moved
             return status
         except IntegrityError:
             db.session.rollback()
@@ -279,19 +283,44 @@ def record_submission(
     raise AssertionError("unreachable")
 
 
+def statement_per_transaction() -> None:
+    """On PostgreSQL, let each statement of this request commit itself (autocommit), until
+    its next commit or rollback: a new rating is stored by one statement (`insert_new`),
+    which is a transaction in itself, and the reads before it need none; so neither BEGIN
+    nor COMMIT costs a round trip. Called before the request's first statement;
+    `record_submission` opens a transaction for the ORM's writes of several statements."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def _in_one_transaction() -> None:
+    """End statement_per_transaction's autocommit, if on: what follows commits as a whole."""
+    options = db.session.connection().get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        db.session.rollback()  # only reads to end: the next statement begins a transaction
+
+
 _INSERT_RESPONSE = insert(Response.__table__).returning(Response.__table__.c.id)
 _INSERT_ANSWER = insert(Answer.__table__)
 
 
-def insert_new(q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, kiosk) -> None:
-    """Add a new response in the session's transaction (no commit), without the ORM.
+def insert_new(
+    q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, kiosk
+) -> datetime | None:
+    """Add a new response in the session's transaction (no commit), without the ORM; return
+    the kiosk's last rating time once it is committed (None without a kiosk).
 
     One INSERT … RETURNING for the response, one executemany for its answers, one upsert for
     its rollup counts (the ORM's listener does not see these rows, so they are counted here),
-    and the kiosk's last rating time when it moves; on PostgreSQL the response, its answers and
-    its counts are one statement. Nothing is read back.
+    and the kiosk's last rating time when it moves; on PostgreSQL all of it is one statement.
+    Nothing is read back.
     """
     now = utcnow()
+    reason, moved = (
+        flags.judge(kiosk.id, kiosk.last_rating_at, sub.captured_at, sub.answers)
+        if kiosk
+        else (None, None)
+    )
     values = {
         "public_id": sub.public_id,
         "questionnaire_id": q.id,
@@ -304,7 +333,7 @@ def insert_new(q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, k
         "received_at": now,
         "updated_at": now,
         "status": "complete" if sub.complete else "partial",
-        "flag_reason": flags.suspicion(kiosk, sub.captured_at, sub.answers) if kiosk else None,
+        "flag_reason": reason,
         "comment": sub.comment if sub.complete else None,
         "contact_phone": sub.phone or None,
         "contact_consent": bool(sub.phone),
@@ -313,9 +342,12 @@ def insert_new(q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, k
     if sub.profile:  # left out otherwise: the JSON column would store a JSON null, not NULL
         values["profile"] = sub.profile
     pairs = list(sub.answers.items())
+    kiosk_at = moved if kiosk is not None and moved != kiosk.last_rating_at else None
     if db.session.get_bind().dialect.name == "postgresql":
-        rollups.insert_counted(db.session, values, pairs)
-        return
+        rollups.insert_counted(db.session, values, pairs, kiosk_at=kiosk_at)
+        return moved
+    if kiosk_at is not None:
+        db.session.execute(flags.MOVE_ON, {"kiosk": kiosk.id, "at": kiosk_at})
     rid = db.session.execute(_INSERT_RESPONSE, values).scalar_one()
     if pairs:
         db.session.execute(
@@ -323,6 +355,7 @@ def insert_new(q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, k
             [{"response_id": rid, "item": item, "value": value} for item, value in pairs],
         )
     rollups.count_new(db.session, values, pairs)
+    return moved
 
 
 def _complete(sub: Submission, response: Response, *, unit, channel) -> str:
