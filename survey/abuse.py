@@ -57,14 +57,18 @@ def current_kiosk():
     return g.kiosk
 
 
-def kiosk_for_write(service_code: str | None, public_id: str | None):
+def kiosk_for_write(
+    service_code: str | None, public_id: str | None, captured_at: datetime | None = None
+):
     """The kiosk of this request (a kiosks.WriteKiosk) with the active service and the stored
     response a write names, and the active questionnaire (kiosks.device_for_write: one
-    statement)."""
+    statement, with the kiosk's recent ratings when `captured_at` is given)."""
     token = _kiosk_token()
     if not token:
         return None, None, None, None
-    return kiosks.device_for_write(token, service_code=service_code, public_id=public_id)
+    return kiosks.device_for_write(
+        token, service_code=service_code, public_id=public_id, captured_at=captured_at
+    )
 
 
 def _kiosk_token() -> str | None:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from limits import parse
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, select, true, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -50,33 +50,35 @@ REASONS = {
 def suspicion(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> str | None:
     """Why a new rating from `kiosk` (an ORM object) looks suspect ("burst", "streak"), or
     None; the kiosk's last rating time is stored as it moves on (`judge`)."""
-    reason, moved = judge(kiosk.id, kiosk.last_rating_at, captured_at, answers)
+    reason, moved = judge(kiosk, captured_at, answers)
     _moved_on(kiosk, moved)
     return reason
 
 
 def judge(
-    kiosk_id: int, last: datetime | None, captured_at: datetime, answers: Mapping[str, int | None]
+    kiosk, captured_at: datetime, answers: Mapping[str, int | None], recent: list | None = None
 ) -> tuple[str | None, datetime]:
-    """Why a new rating from the kiosk `kiosk_id`, whose last rating was at `last`, looks
-    suspect ("burst", "streak", or None), and the kiosk's last rating time once it is stored
-    (the caller stores it when it moves).
+    """Why a new rating from `kiosk` (its `id` and `last_rating_at`) looks suspect ("burst",
+    "streak", or None), and the kiosk's last rating time once it is stored (the caller stores
+    it when it moves). `recent`: the kiosk's last ratings as `recent_rows` reads them for this
+    capture time, when the caller has read them already.
 
     A kiosk chooses its own capture time, so the receive time counts too: the kiosk's ratings
     as received may not outrun one per BURST on average (a backlog after an outage fits).
     """
+    last = kiosk.last_rating_at
     moved = max(last, captured_at) if last else captured_at
     if last is not None and abs(captured_at - last) < BURST:
         return "burst", moved
     limit = parse(current_app.config["SURVEY_KIOSK_RECEIVE_LIMIT"])
     if not tally.current().acquire(
-        f"kiosk:{kiosk_id}",
+        f"kiosk:{kiosk.id}",
         limit=limit.amount,
         window=limit.get_expiry(),
         now=abuse.now().timestamp(),
     ):
         return "burst", moved
-    return ("streak" if _streak(kiosk_id, captured_at, answers) else None), moved
+    return ("streak" if _streak(kiosk, captured_at, answers, recent) else None), moved
 
 
 _KIOSK = KioskDevice.__table__
@@ -97,38 +99,63 @@ def _moved_on(kiosk, moment: datetime) -> None:
 # The kiosk's last STREAK_LENGTH - 1 ratings, newest first, read from the index on
 # (kiosk_id, received_at) — never other kiosks' rows, and for a quiet kiosk never its rows from
 # before the window: a rating captured in the window was received at most MAX_AHEAD before it
-# (a capture time further ahead is refused), so `floor` bounds both conditions. Built once.
-_RECENT = (
-    select(Response.id)
-    .where(
-        Response.kiosk_id == bindparam("kiosk"),
-        Response.received_at >= bindparam("floor"),
-        (Response.captured_at >= bindparam("captured_since"))
-        | (Response.received_at >= bindparam("received_since")),
+# (a capture time further ahead is refused), so `floor` bounds both conditions.
+def _recent(kiosk) -> Select:
+    """The ids of the recent ratings of `kiosk` (a bound parameter, or a column outside)."""
+    return (
+        select(Response.id)
+        .where(
+            Response.kiosk_id == kiosk,
+            Response.received_at >= bindparam("floor"),
+            (Response.captured_at >= bindparam("captured_since"))
+            | (Response.received_at >= bindparam("received_since")),
+        )
+        .order_by(Response.received_at.desc(), Response.id.desc())
+        .limit(STREAK_LENGTH - 1)
     )
-    .order_by(Response.received_at.desc(), Response.id.desc())
-    .limit(STREAK_LENGTH - 1)
-    .subquery()
-)
-_STREAK = select(_RECENT.c.id, Answer.item, Answer.value).outerjoin(
-    Answer, (Answer.response_id == _RECENT.c.id) & Answer.value.is_not(None)
-)
 
 
-def _streak(kiosk_id: int, captured_at: datetime, answers: Mapping[str, int | None]) -> bool:
+def _answered(recent) -> ColumnElement[bool]:
+    return (Answer.response_id == recent.c.id) & Answer.value.is_not(None)
+
+
+_RECENT = _recent(bindparam("kiosk")).subquery()
+_STREAK = select(_RECENT.c.id, Answer.item, Answer.value).outerjoin(Answer, _answered(_RECENT))
+
+
+def with_recent(statement: Select, kiosk_id: ColumnElement[int]) -> Select:
+    """PostgreSQL (LATERAL): `statement` with three more columns, the recent ratings of the
+    kiosk `kiosk_id` (a column of it) and their answers, a row per answer (None: none), as
+    `judge` takes them; its parameters are `streak_params`."""
+    recent = _recent(kiosk_id).correlate_except(Response).lateral("recent")
+    return (
+        statement.add_columns(recent.c.id, Answer.item, Answer.value)
+        .outerjoin(recent, true())
+        .outerjoin(Answer, _answered(recent))
+    )
+
+
+def streak_params(captured_at: datetime) -> dict[str, datetime]:
+    """The window of the streak check of a rating captured at `captured_at`."""
+    now = abuse.now()
+    return {
+        "captured_since": captured_at - STREAK_WINDOW,
+        "received_since": now - STREAK_WINDOW,
+        "floor": min(captured_at, now) - STREAK_WINDOW - MAX_AHEAD,
+    }
+
+
+def _streak(
+    kiosk, captured_at: datetime, answers: Mapping[str, int | None], recent: list | None = None
+) -> bool:
     """The last ratings of this kiosk, by capture or receive time, all equal to these (one
-    statement)."""
-    rows = db.session.execute(
-        _STREAK,
-        {
-            "kiosk": kiosk_id,
-            "captured_since": captured_at - STREAK_WINDOW,
-            "received_since": abuse.now() - STREAK_WINDOW,
-            "floor": min(captured_at, abuse.now()) - STREAK_WINDOW - MAX_AHEAD,
-        },
-    )
+    statement, unless `recent` holds them already: (id, item, value) rows)."""
+    if recent is None:
+        recent = db.session.execute(_STREAK, {"kiosk": kiosk.id, **streak_params(captured_at)})
     earlier: dict[int, dict] = {}
-    for rid, item, value in rows:
+    for rid, item, value in recent:
+        if rid is None:
+            continue
         earlier.setdefault(rid, {})
         if item is not None:
             earlier[rid][item] = value

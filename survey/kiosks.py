@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from survey import audit, questionnaire
@@ -88,6 +89,13 @@ class WriteKiosk:
     unit: Place
     counter: Place | None
     last_rating_at: datetime | None
+    recent: tuple[datetime, list] | None = None  # read with it for a rating captured then
+
+    def take_recent(self, captured_at: datetime) -> list | None:
+        """The kiosk's recent ratings as read with it for a rating captured at `captured_at`
+        (flags.with_recent), once: the next rating of the request follows this one."""
+        recent, self.recent = self.recent, None
+        return recent[1] if recent is not None and recent[0] == captured_at else None
 
 
 _K, _U, _C, _S = KioskDevice.__table__, Unit.__table__, Counter.__table__, Service.__table__
@@ -118,21 +126,44 @@ _FOR_WRITE = (
 )
 
 
-def device_for_write(token: str, *, service_code: str | None, public_id: str | None) -> tuple:
+@lru_cache(maxsize=1)
+def _for_write_with_recent() -> Select:
+    """_FOR_WRITE with the kiosk's recent ratings for the streak check (PostgreSQL)."""
+    from survey import flags  # flags imports this module (through abuse)
+
+    return flags.with_recent(_FOR_WRITE, _K.c.id)
+
+
+def device_for_write(
+    token: str,
+    *,
+    service_code: str | None,
+    public_id: str | None,
+    captured_at: datetime | None = None,
+) -> tuple:
     """The active kiosk with this token (a WriteKiosk), the active service `service_code` (a
     Place), the stored response `public_id` and the active questionnaire (each None when there
     is none), read in one statement of plain rows: a write needs all four, and the service and
     the id are unique, so there is one row at most. A stored response (a retry) is then loaded
-    whole."""
+    whole. On PostgreSQL, given the capture time of the rating to come, the same statement reads
+    the kiosk's recent ratings for its streak check (a row per answer)."""
     params = {"digest": token_digest(token), "service": service_code, "public_id": public_id}
-    row = db.session.execute(_FOR_WRITE, params).first()
-    if row is None or row[1] is not None:
+    statement = _FOR_WRITE
+    if captured_at is not None and db.session.get_bind().dialect.name == "postgresql":
+        from survey import flags  # flags imports this module (through abuse)
+
+        statement = _for_write_with_recent()
+        params.update(flags.streak_params(captured_at))
+    rows = db.session.execute(statement, params).all()
+    if not rows or rows[0][1] is not None:
         return None, None, None, None
-    kiosk_id, _, last, unit_id, unit_code, counter_id, counter_code, counter_unit, *rest = row
-    service_id, service_code, response_id, version_id, code = rest
+    kiosk_id, _, last, unit_id, unit_code, counter_id, counter_code, counter_unit = rows[0][:8]
+    service_id, service_code, response_id, version_id, code = rows[0][8:13]
     unit = Place(unit_id, unit_code)
     counter = Place(counter_id, counter_code, counter_unit) if counter_id is not None else None
     device = WriteKiosk(kiosk_id, unit, counter, last)
+    if statement is not _FOR_WRITE:
+        device.recent = (captured_at, [tuple(row[13:]) for row in rows])
     service = Place(service_id, service_code) if service_id is not None else None
     stored = db.session.get(Response, response_id) if response_id else None
     return device, service, stored, questionnaire.version(version_id, code)

@@ -82,6 +82,13 @@ def _existing(public_id: str, known: Known | None) -> Response | None:
     return find_response(public_id)
 
 
+def capture_time(value: Any) -> datetime | None:
+    """The capture time `value` names in UTC, if the checks below will take it (else None): to
+    read ahead what a rating captured then needs."""
+    errors: list[FieldError] = []
+    return _captured_at(value, errors) if value is not None else None
+
+
 def _captured_at(value: Any, errors: list[FieldError]) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -316,11 +323,10 @@ def insert_new(
     Nothing is read back.
     """
     now = utcnow()
-    reason, moved = (
-        flags.judge(kiosk.id, kiosk.last_rating_at, sub.captured_at, sub.answers)
-        if kiosk
-        else (None, None)
-    )
+    reason, moved = None, None
+    if kiosk is not None:
+        recent = kiosk.take_recent(sub.captured_at)
+        reason, moved = flags.judge(kiosk, sub.captured_at, sub.answers, recent)
     values = {
         "public_id": sub.public_id,
         "questionnaire_id": q.id,
