@@ -9,7 +9,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Dialect, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from survey import audit, questionnaire
@@ -126,12 +126,26 @@ _FOR_WRITE = (
 )
 
 
-@lru_cache(maxsize=1)
-def _for_write_with_recent() -> Select:
-    """_FOR_WRITE with the kiosk's recent ratings for the streak check (PostgreSQL)."""
+@lru_cache(maxsize=8)
+def _for_write_with_recent(dialect: Dialect) -> tuple[str, dict]:
+    """_FOR_WRITE with the kiosk's recent ratings for the streak check (PostgreSQL), compiled
+    for `dialect` once: its SQL text and its constant parameters, run as they are."""
     from survey import flags  # flags imports this module (through abuse)
 
-    return flags.with_recent(_FOR_WRITE, _K.c.id)
+    compiled = flags.with_recent(_FOR_WRITE, _K.c.id).compile(dialect=dialect)
+    return compiled.string, compiled.params
+
+
+def _read_for_write(params: dict, captured_at: datetime | None) -> tuple[list, bool]:
+    """The rows of device_for_write, and whether they hold the kiosk's recent ratings."""
+    connection = db.session.connection()
+    if captured_at is None or connection.dialect.name != "postgresql":
+        return connection.execute(_FOR_WRITE, params).all(), False
+    from survey import flags  # flags imports this module (through abuse)
+
+    sql, constants = _for_write_with_recent(connection.dialect)
+    params = {**constants, **params, **flags.streak_params(captured_at)}
+    return connection.exec_driver_sql(sql, params).all(), True
 
 
 def device_for_write(
@@ -148,13 +162,7 @@ def device_for_write(
     whole. On PostgreSQL, given the capture time of the rating to come, the same statement reads
     the kiosk's recent ratings for its streak check (a row per answer)."""
     params = {"digest": token_digest(token), "service": service_code, "public_id": public_id}
-    statement = _FOR_WRITE
-    if captured_at is not None and db.session.get_bind().dialect.name == "postgresql":
-        from survey import flags  # flags imports this module (through abuse)
-
-        statement = _for_write_with_recent()
-        params.update(flags.streak_params(captured_at))
-    rows = db.session.execute(statement, params).all()
+    rows, with_recent = _read_for_write(params, captured_at)
     if not rows or rows[0][1] is not None:
         return None, None, None, None
     kiosk_id, _, last, unit_id, unit_code, counter_id, counter_code, counter_unit = rows[0][:8]
@@ -162,7 +170,7 @@ def device_for_write(
     unit = Place(unit_id, unit_code)
     counter = Place(counter_id, counter_code, counter_unit) if counter_id is not None else None
     device = WriteKiosk(kiosk_id, unit, counter, last)
-    if statement is not _FOR_WRITE:
+    if with_recent:
         device.recent = (captured_at, [tuple(row[13:]) for row in rows])
     service = Place(service_id, service_code) if service_id is not None else None
     stored = db.session.get(Response, response_id) if response_id else None

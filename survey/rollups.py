@@ -254,7 +254,7 @@ def insert_counted(
         params["k_counter"] = response["counter_id"] or 0
         params.update({f"c_{c}": added.get(c, 0) for c in (*NOT_NULL, *columns)})
     statement = _counted_sql(tuple(response), bool(answers), columns, kiosk_at is not None)
-    session.connection().execute(statement, params)
+    session.connection().exec_driver_sql(statement, params)
 
 
 _KEY_PARAMS = {
@@ -271,10 +271,11 @@ _KEY_PARAMS = {
 @lru_cache(maxsize=1024)
 def _counted_sql(
     response: tuple[str, ...], answers: bool, counted: tuple[str, ...] | None, kiosk: bool
-) -> TextClause:
-    """The statement of insert_counted for its shape: the response's columns, whether it has
-    answers, the count columns it adds to (None: not counted) and whether the kiosk moves."""
-    values = [f"CAST(:r_{c} AS JSON)" if c == "profile" else f":r_{c}" for c in response]
+) -> str:
+    """The statement of insert_counted for its shape, in the driver's own form (psycopg's
+    %(name)s: nothing to compile per write): the response's columns, whether it has answers,
+    the count columns it adds to (None: not counted) and whether the kiosk moves."""
+    values = [f"CAST(%(r_{c})s AS JSON)" if c == "profile" else f"%(r_{c})s" for c in response]
     ctes = [
         f"new_response AS (INSERT INTO response ({', '.join(response)}) "
         f"VALUES ({', '.join(values)}) RETURNING id)"
@@ -282,25 +283,26 @@ def _counted_sql(
     if answers:
         ctes.append(
             "new_answers AS (INSERT INTO answer (response_id, item, value) "
-            "SELECT new_response.id, a.item, a.value FROM new_response, "
-            "unnest(CAST(:a_items AS VARCHAR[]), CAST(:a_values AS SMALLINT[])) AS a (item, value))"
+            "SELECT new_response.id, a.item, a.value FROM new_response, unnest("
+            "CAST(%(a_items)s AS VARCHAR[]), CAST(%(a_values)s AS SMALLINT[])) AS a (item, value))"
         )
     if kiosk:
         ctes.append(
-            "kiosk_moved AS (UPDATE kiosk_device SET last_rating_at = :k_at WHERE id = :r_kiosk_id)"
+            "kiosk_moved AS (UPDATE kiosk_device SET last_rating_at = %(k_at)s "
+            "WHERE id = %(r_kiosk_id)s)"
         )
     if counted is None:
-        return text(f"WITH {', '.join(ctes)} SELECT 1")
+        return f"WITH {', '.join(ctes)} SELECT 1"
     *first, last = [_shared_upsert(t.name, names, counted) for t, names in TABLES]
     ctes += [f"row_{i} AS ({s})" for i, s in enumerate(first)]
-    dates = (bindparam("k_day", type_=Date), bindparam("k_month", type_=Date))
-    return text(f"WITH {', '.join(ctes)} {last}").bindparams(*dates)
+    return f"WITH {', '.join(ctes)} {last}"
 
 
 def _shared_upsert(table: str, names: tuple[str, ...], columns: tuple[str, ...]) -> str:
     """One rollup row's upsert with the shared values of insert_counted."""
     every = (*names, *NOT_NULL, *columns)
-    values = [f":{_KEY_PARAMS[n]}" for n in names] + [f":c_{c}" for c in (*NOT_NULL, *columns)]
+    values = [f"%({_KEY_PARAMS[n]})s" for n in names]
+    values += [f"%(c_{c})s" for c in (*NOT_NULL, *columns)]
     added = [f"{c} = {table}.{c} + excluded.{c}" for c in NOT_NULL]
     added += [f"{c} = coalesce({table}.{c}, 0) + excluded.{c}" for c in columns]
     return (
