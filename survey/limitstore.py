@@ -33,6 +33,11 @@ INCR = (
     " expires = CASE WHEN expires <= :now THEN excluded.expires ELSE expires END"
     " RETURNING value"
 )
+# A place in a moving window, taken if the window holds fewer than `limit` entries.
+ACQUIRE_ONE = (
+    "INSERT INTO entries (key, at, id) SELECT :key, :at, :id"
+    " WHERE (SELECT COUNT(*) FROM entries WHERE key = :key AND at > :since) < :limit"
+)
 SWEEP_EVERY = 500  # writes of one worker between two sweeps of expired rows
 LONGEST_WINDOW = 2 * 24 * 3600  # no moving window here is longer (the longest is an hour)
 
@@ -168,6 +173,13 @@ class SqliteFileStorage(Storage, MovingWindowSupport):
     ) -> bool:
         """Take `amount` places in the moving window of `key` if they are free."""
         now = time.time() if now is None else now
+        if amount == 1:  # one statement decides and takes the place (each commits itself)
+            conn = self._conn()
+            conn.execute("DELETE FROM entries WHERE key = ? AND at <= ?", (key, now - expiry))
+            params = {"key": key, "at": now, "id": uuid.uuid4().hex, "since": now - expiry}
+            taken = conn.execute(ACQUIRE_ONE, {**params, "limit": limit}).rowcount == 1
+            self._wrote(conn)
+            return taken
 
         def work(conn):
             conn.execute("DELETE FROM entries WHERE key = ? AND at <= ?", (key, now - expiry))
