@@ -60,7 +60,7 @@ def judge(
 ) -> tuple[str | None, datetime]:
     """Why a new rating from `kiosk` (its `id` and `last_rating_at`) looks suspect ("burst",
     "streak", or None), and the kiosk's last rating time once it is stored (the caller stores
-    it when it moves). `recent`: the kiosk's last ratings as `recent_rows` reads them for this
+    it when it moves). `recent`: the kiosk's last ratings as `with_recent` reads them for this
     capture time, when the caller has read them already.
 
     A kiosk chooses its own capture time, so the receive time counts too: the kiosk's ratings

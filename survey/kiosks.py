@@ -116,7 +116,7 @@ _FOR_WRITE = (
         Response.__table__.c.id,
         questionnaire.ACTIVE_ID,
         questionnaire.ACTIVE_CODE,
-    )  # fmt: skip
+    )
     .select_from(_K)
     .join(_U, _U.c.id == _K.c.unit_id)
     .outerjoin(_C, _C.c.id == _K.c.counter_id)

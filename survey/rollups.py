@@ -232,7 +232,7 @@ def insert_counted(
 ) -> None:
     """PostgreSQL: insert a new response, its answers and its rollup counts in one statement
     (data-modifying WITH clauses), and move its kiosk's last rating time to `kiosk_at` when
-    given: one round trip where the ORM-free path takes four.
+    given: one round trip where other databases take up to six statements.
 
     One response adds the same counts to its row of each rollup, so the three upserts share
     their values: few parameters (the driver keeps the converted text of a statement with at

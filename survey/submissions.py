@@ -227,7 +227,11 @@ def _checked_shape(data: Any) -> str:
 
 
 def _place(
-    data: dict, unit: Unit | Place, own_counter: Counter | Place | None, known, errors: list
+    data: dict,
+    unit: Unit | Place,
+    own_counter: Counter | Place | None,
+    known: Known | None,
+    errors: list[FieldError],
 ):
     """The payload's service, counter (of `unit`) and language, each checked."""
     service = _service(str(data.get("service") or ""), known)
