@@ -57,17 +57,18 @@ def current_kiosk():
     return g.kiosk
 
 
-def kiosk_for_write(service_code: str | None, public_id: str | None):
-    """The kiosk of this request with the active service and the stored response a write
-    names, and the active questionnaire (kiosks.device_for_write: one statement); the kiosk
-    is cached on g."""
+def kiosk_for_write(
+    service_code: str | None, public_id: str | None, captured_at: datetime | None = None
+):
+    """The kiosk of this request (a kiosks.WriteKiosk) with the active service and the stored
+    response a write names, and the active questionnaire (kiosks.device_for_write: one
+    statement, with the kiosk's recent ratings when `captured_at` is given)."""
     token = _kiosk_token()
     if not token:
-        g.kiosk = None
         return None, None, None, None
-    found = kiosks.device_for_write(token, service_code=service_code, public_id=public_id)
-    g.kiosk = found[0]
-    return found
+    return kiosks.device_for_write(
+        token, service_code=service_code, public_id=public_id, captured_at=captured_at
+    )
 
 
 def _kiosk_token() -> str | None:

@@ -166,12 +166,14 @@ def _storable_text(value: Any) -> str | None:
 def _device_and_known(first: dict):
     """The device (else 401), the active questionnaire, and the service and stored response
     `first` names as the submissions' Known: one statement."""
+    submissions.statement_per_transaction()
     service_code, public_id = _storable_text(first.get("service")), _item_id(first)
     try:
         public_id = responses.parse_public_id(public_id) if public_id else None
     except responses.Invalid:
         public_id = None
-    device, service, existing, q = abuse.kiosk_for_write(service_code, public_id)
+    captured_at = submissions.capture_time(first.get("captured_at"))
+    device, service, existing, q = abuse.kiosk_for_write(service_code, public_id, captured_at)
     if device is None:
         _refuse_device()
     return (
@@ -229,7 +231,7 @@ def post_batch():
     items = _peek().get("responses")
     first = items[0] if isinstance(items, list) and items else None
     device, q, known = _device_and_known(
-        {"service": first.get("service")} if isinstance(first, dict) else {}
+        {k: first.get(k) for k in ("service", "captured_at")} if isinstance(first, dict) else {}
     )
     body = _json_body()
     items = body.get("responses") if isinstance(body, dict) else None

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from limits import parse
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, select, true, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -48,15 +48,28 @@ REASONS = {
 
 
 def suspicion(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> str | None:
-    """Why a new rating from `kiosk` looks suspect ("burst", "streak"), or None.
+    """Why a new rating from `kiosk` (an ORM object) looks suspect ("burst", "streak"), or
+    None; the kiosk's last rating time is stored as it moves on (`judge`)."""
+    reason, moved = judge(kiosk, captured_at, answers)
+    _moved_on(kiosk, moved)
+    return reason
+
+
+def judge(
+    kiosk, captured_at: datetime, answers: Mapping[str, int | None], recent: list | None = None
+) -> tuple[str | None, datetime]:
+    """Why a new rating from `kiosk` (its `id` and `last_rating_at`) looks suspect ("burst",
+    "streak", or None), and the kiosk's last rating time once it is stored (the caller stores
+    it when it moves). `recent`: the kiosk's last ratings as `with_recent` reads them for this
+    capture time, when the caller has read them already.
 
     A kiosk chooses its own capture time, so the receive time counts too: the kiosk's ratings
     as received may not outrun one per BURST on average (a backlog after an outage fits).
     """
     last = kiosk.last_rating_at
-    _moved_on(kiosk, max(last, captured_at) if last else captured_at)
+    moved = max(last, captured_at) if last else captured_at
     if last is not None and abs(captured_at - last) < BURST:
-        return "burst"
+        return "burst", moved
     limit = parse(current_app.config["SURVEY_KIOSK_RECEIVE_LIMIT"])
     if not tally.current().acquire(
         f"kiosk:{kiosk.id}",
@@ -64,12 +77,12 @@ def suspicion(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -
         window=limit.get_expiry(),
         now=abuse.now().timestamp(),
     ):
-        return "burst"
-    return "streak" if _streak(kiosk, captured_at, answers) else None
+        return "burst", moved
+    return ("streak" if _streak(kiosk, captured_at, answers, recent) else None), moved
 
 
 _KIOSK = KioskDevice.__table__
-_MOVE_ON = (
+MOVE_ON = (
     update(_KIOSK).where(_KIOSK.c.id == bindparam("kiosk")).values(last_rating_at=bindparam("at"))
 )
 
@@ -79,45 +92,70 @@ def _moved_on(kiosk, moment: datetime) -> None:
     it moves; the loaded kiosk takes it as stored, so no flush of the kiosk follows."""
     if moment == kiosk.last_rating_at:
         return
-    db.session.execute(_MOVE_ON, {"kiosk": kiosk.id, "at": moment})
+    db.session.execute(MOVE_ON, {"kiosk": kiosk.id, "at": moment})
     set_committed_value(kiosk, "last_rating_at", moment)
 
 
 # The kiosk's last STREAK_LENGTH - 1 ratings, newest first, read from the index on
 # (kiosk_id, received_at) — never other kiosks' rows, and for a quiet kiosk never its rows from
 # before the window: a rating captured in the window was received at most MAX_AHEAD before it
-# (a capture time further ahead is refused), so `floor` bounds both conditions. Built once.
-_RECENT = (
-    select(Response.id)
-    .where(
-        Response.kiosk_id == bindparam("kiosk"),
-        Response.received_at >= bindparam("floor"),
-        (Response.captured_at >= bindparam("captured_since"))
-        | (Response.received_at >= bindparam("received_since")),
+# (a capture time further ahead is refused), so `floor` bounds both conditions.
+def _recent(kiosk) -> Select:
+    """The ids of the recent ratings of `kiosk` (a bound parameter, or a column outside)."""
+    return (
+        select(Response.id)
+        .where(
+            Response.kiosk_id == kiosk,
+            Response.received_at >= bindparam("floor"),
+            (Response.captured_at >= bindparam("captured_since"))
+            | (Response.received_at >= bindparam("received_since")),
+        )
+        .order_by(Response.received_at.desc(), Response.id.desc())
+        .limit(STREAK_LENGTH - 1)
     )
-    .order_by(Response.received_at.desc(), Response.id.desc())
-    .limit(STREAK_LENGTH - 1)
-    .subquery()
-)
-_STREAK = select(_RECENT.c.id, Answer.item, Answer.value).outerjoin(
-    Answer, (Answer.response_id == _RECENT.c.id) & Answer.value.is_not(None)
-)
 
 
-def _streak(kiosk, captured_at: datetime, answers: Mapping[str, int | None]) -> bool:
+def _answered(recent) -> ColumnElement[bool]:
+    return (Answer.response_id == recent.c.id) & Answer.value.is_not(None)
+
+
+_RECENT = _recent(bindparam("kiosk")).subquery()
+_STREAK = select(_RECENT.c.id, Answer.item, Answer.value).outerjoin(Answer, _answered(_RECENT))
+
+
+def with_recent(statement: Select, kiosk_id: ColumnElement[int]) -> Select:
+    """PostgreSQL (LATERAL): `statement` with three more columns, the recent ratings of the
+    kiosk `kiosk_id` (a column of it) and their answers, a row per answer (None: none), as
+    `judge` takes them; its parameters are `streak_params`."""
+    recent = _recent(kiosk_id).correlate_except(Response).lateral("recent")
+    return (
+        statement.add_columns(recent.c.id, Answer.item, Answer.value)
+        .outerjoin(recent, true())
+        .outerjoin(Answer, _answered(recent))
+    )
+
+
+def streak_params(captured_at: datetime) -> dict[str, datetime]:
+    """The window of the streak check of a rating captured at `captured_at`."""
+    now = abuse.now()
+    return {
+        "captured_since": captured_at - STREAK_WINDOW,
+        "received_since": now - STREAK_WINDOW,
+        "floor": min(captured_at, now) - STREAK_WINDOW - MAX_AHEAD,
+    }
+
+
+def _streak(
+    kiosk, captured_at: datetime, answers: Mapping[str, int | None], recent: list | None = None
+) -> bool:
     """The last ratings of this kiosk, by capture or receive time, all equal to these (one
-    statement)."""
-    rows = db.session.execute(
-        _STREAK,
-        {
-            "kiosk": kiosk.id,
-            "captured_since": captured_at - STREAK_WINDOW,
-            "received_since": abuse.now() - STREAK_WINDOW,
-            "floor": min(captured_at, abuse.now()) - STREAK_WINDOW - MAX_AHEAD,
-        },
-    )
+    statement, unless `recent` holds them already: (id, item, value) rows)."""
+    if recent is None:
+        recent = db.session.execute(_STREAK, {"kiosk": kiosk.id, **streak_params(captured_at)})
     earlier: dict[int, dict] = {}
-    for rid, item, value in rows:
+    for rid, item, value in recent:
+        if rid is None:
+            continue
         earlier.setdefault(rid, {})
         if item is not None:
             earlier[rid][item] = value

@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import Dialect, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from survey import audit, questionnaire
@@ -69,28 +70,109 @@ def device_for_token(token: str) -> KioskDevice | None:
     return device if device is not None and device.revoked_at is None else None
 
 
+@dataclass(frozen=True)
+class Place:
+    """A unit, counter or service as a write needs it: its id, its code, and for a counter its
+    unit."""
+
+    id: int
+    code: str
+    unit_id: int | None = None
+
+
+@dataclass
+class WriteKiosk:
+    """A kiosk as its writes need it, read as plain values (no ORM object to build or track):
+    its place and its last rating time, which moves on as the request stores ratings."""
+
+    id: int
+    unit: Place
+    counter: Place | None
+    last_rating_at: datetime | None
+    recent: tuple[datetime, list] | None = None  # read with it for a rating captured then
+
+    def take_recent(self, captured_at: datetime) -> list | None:
+        """The kiosk's recent ratings as read with it for a rating captured at `captured_at`
+        (flags.with_recent), once: the next rating of the request follows this one."""
+        recent, self.recent = self.recent, None
+        return recent[1] if recent is not None and recent[0] == captured_at else None
+
+
+_K, _U, _C, _S = KioskDevice.__table__, Unit.__table__, Counter.__table__, Service.__table__
 # Built once: a write runs it with its own parameters (statement building costs more than its
 # run on a warm connection).
 _FOR_WRITE = (
-    select(KioskDevice, Service, Response.id, questionnaire.ACTIVE_ID, questionnaire.ACTIVE_CODE)
-    .select_from(KioskDevice)
-    .outerjoin(Service, (Service.code == bindparam("service")) & Service.active)
-    .outerjoin(Response, Response.public_id == bindparam("public_id"))
-    .where(KioskDevice.token_hash == bindparam("digest"))
-    .options(joinedload(KioskDevice.unit), joinedload(KioskDevice.counter))
+    select(
+        _K.c.id,
+        _K.c.revoked_at,
+        _K.c.last_rating_at,
+        _U.c.id,
+        _U.c.code,
+        _C.c.id,
+        _C.c.code,
+        _C.c.unit_id,
+        _S.c.id,
+        _S.c.code,
+        Response.__table__.c.id,
+        questionnaire.ACTIVE_ID,
+        questionnaire.ACTIVE_CODE,
+    )
+    .select_from(_K)
+    .join(_U, _U.c.id == _K.c.unit_id)
+    .outerjoin(_C, _C.c.id == _K.c.counter_id)
+    .outerjoin(_S, (_S.c.code == bindparam("service")) & _S.c.active)
+    .outerjoin(Response.__table__, Response.__table__.c.public_id == bindparam("public_id"))
+    .where(_K.c.token_hash == bindparam("digest"))
 )
 
 
-def device_for_write(token: str, *, service_code: str | None, public_id: str | None) -> tuple:
-    """The active kiosk with this token, the active service `service_code`, the stored
-    response `public_id` and the active questionnaire (each None when there is none), read in
-    one statement: a write needs all four, and the service and the id are unique, so there is
-    one row at most. A stored response (a retry) is then loaded whole."""
+@lru_cache(maxsize=8)
+def _for_write_with_recent(dialect: Dialect) -> tuple[str, dict]:
+    """_FOR_WRITE with the kiosk's recent ratings for the streak check (PostgreSQL), compiled
+    for `dialect` once: its SQL text and its constant parameters, run as they are."""
+    from survey import flags  # flags imports this module (through abuse)
+
+    compiled = flags.with_recent(_FOR_WRITE, _K.c.id).compile(dialect=dialect)
+    return compiled.string, compiled.params
+
+
+def _read_for_write(params: dict, captured_at: datetime | None) -> tuple[list, bool]:
+    """The rows of device_for_write, and whether they hold the kiosk's recent ratings."""
+    connection = db.session.connection()
+    if captured_at is None or connection.dialect.name != "postgresql":
+        return connection.execute(_FOR_WRITE, params).all(), False
+    from survey import flags  # flags imports this module (through abuse)
+
+    sql, constants = _for_write_with_recent(connection.dialect)
+    params = {**constants, **params, **flags.streak_params(captured_at)}
+    return connection.exec_driver_sql(sql, params).all(), True
+
+
+def device_for_write(
+    token: str,
+    *,
+    service_code: str | None,
+    public_id: str | None,
+    captured_at: datetime | None = None,
+) -> tuple:
+    """The active kiosk with this token (a WriteKiosk), the active service `service_code` (a
+    Place), the stored response `public_id` and the active questionnaire (each None when there
+    is none), read in one statement of plain rows: a write needs all four, and the service and
+    the id are unique, so there is one row at most. A stored response (a retry) is then loaded
+    whole. On PostgreSQL, given the capture time of the rating to come, the same statement reads
+    the kiosk's recent ratings for its streak check (a row per answer)."""
     params = {"digest": token_digest(token), "service": service_code, "public_id": public_id}
-    row = db.session.execute(_FOR_WRITE, params).first()
-    if row is None or row[0].revoked_at is not None:
+    rows, with_recent = _read_for_write(params, captured_at)
+    if not rows or rows[0][1] is not None:
         return None, None, None, None
-    device, service, response_id, version_id, code = row
+    kiosk_id, _, last, unit_id, unit_code, counter_id, counter_code, counter_unit = rows[0][:8]
+    service_id, service_code, response_id, version_id, code = rows[0][8:13]
+    unit = Place(unit_id, unit_code)
+    counter = Place(counter_id, counter_code, counter_unit) if counter_id is not None else None
+    device = WriteKiosk(kiosk_id, unit, counter, last)
+    if with_recent:
+        device.recent = (captured_at, [tuple(row[13:]) for row in rows])
+    service = Place(service_id, service_code) if service_id is not None else None
     stored = db.session.get(Response, response_id) if response_id else None
     return device, service, stored, questionnaire.version(version_id, code)
 

@@ -24,6 +24,20 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS ix_entries_key_at ON entries (key, at)",
 )
 
+# A fixed window's counter: added to, or started afresh once expired (SQLite sets every column
+# from the row as it was).
+INCR = (
+    "INSERT INTO counters (key, value, expires) VALUES (:key, :amount, :expires)"
+    " ON CONFLICT (key) DO UPDATE SET"
+    " value = CASE WHEN expires <= :now THEN excluded.value ELSE value + excluded.value END,"
+    " expires = CASE WHEN expires <= :now THEN excluded.expires ELSE expires END"
+    " RETURNING value"
+)
+# A place in a moving window, taken if the window holds fewer than `limit` entries.
+ACQUIRE_ONE = (
+    "INSERT INTO entries (key, at, id) SELECT :key, :at, :id"
+    " WHERE (SELECT COUNT(*) FROM entries WHERE key = :key AND at > :since) < :limit"
+)
 SWEEP_EVERY = 500  # writes of one worker between two sweeps of expired rows
 LONGEST_WINDOW = 2 * 24 * 3600  # no moving window here is longer (the longest is an hour)
 
@@ -84,31 +98,30 @@ class SqliteFileStorage(Storage, MovingWindowSupport):
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = work(conn)
-            self._local.writes = getattr(self._local, "writes", 0) + 1
-            if self._local.writes % SWEEP_EVERY == 0:
-                _sweep(conn, time.time())
+            self._wrote(conn)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         return result
 
+    def _wrote(self, conn: sqlite3.Connection) -> None:
+        """Count a write of this worker; sweep every SWEEP_EVERY writes."""
+        self._local.writes = getattr(self._local, "writes", 0) + 1
+        if self._local.writes % SWEEP_EVERY == 0:
+            _sweep(conn, time.time())
+
     # --- fixed windows (Flask-Limiter's default strategy) and plain counters -------------
 
     def incr(self, key: str, expiry: int, amount: int = 1, *, now: float | None = None) -> int:
-        """Add `amount` to the counter `key`, which starts afresh once expired."""
+        """Add `amount` to the counter `key`, which starts afresh once expired: one statement,
+        a transaction in itself (the file is opened in autocommit mode)."""
         now = time.time() if now is None else now
-
-        def work(conn):
-            conn.execute("DELETE FROM counters WHERE key = ? AND expires <= ?", (key, now))
-            conn.execute(
-                "INSERT INTO counters (key, value, expires) VALUES (?, ?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-                (key, amount, now + expiry),
-            )
-            return conn.execute("SELECT value FROM counters WHERE key = ?", (key,)).fetchone()[0]
-
-        return self._write(work)
+        conn = self._conn()
+        params = {"key": key, "amount": amount, "now": now, "expires": now + expiry}
+        value = conn.execute(INCR, params).fetchall()[0][0]  # all: the statement completes
+        self._wrote(conn)
+        return value
 
     def get(self, key: str, *, now: float | None = None) -> int:
         """The live value of the counter `key` (0 when absent or expired)."""
@@ -160,6 +173,13 @@ class SqliteFileStorage(Storage, MovingWindowSupport):
     ) -> bool:
         """Take `amount` places in the moving window of `key` if they are free."""
         now = time.time() if now is None else now
+        if amount == 1:  # one statement decides and takes the place (each commits itself)
+            conn = self._conn()
+            conn.execute("DELETE FROM entries WHERE key = ? AND at <= ?", (key, now - expiry))
+            params = {"key": key, "at": now, "id": uuid.uuid4().hex, "since": now - expiry}
+            taken = conn.execute(ACQUIRE_ONE, {**params, "limit": limit}).rowcount == 1
+            self._wrote(conn)
+            return taken
 
         def work(conn):
             conn.execute("DELETE FROM entries WHERE key = ? AND at <= ?", (key, now - expiry))

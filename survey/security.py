@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterator
 
 from flask import Flask, abort, g, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import host_is_trusted
 from werkzeug.wsgi import get_host
@@ -108,6 +109,16 @@ class Edge:
         return self.wsgi_app(environ, secure_start_response)
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions; a request without the cookie (a kiosk's API call) gets
+    its empty session without the signer being built for it."""
+
+    def open_session(self, app: Flask, request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def _headers(response):
     headers = response.headers
     headers["Content-Security-Policy"] = _csp()
@@ -133,6 +144,7 @@ def init_app(app: Flask) -> None:
     app.wsgi_app = Edge(app.wsgi_app, app.config.get("SURVEY_TRUSTED_HOSTS"))
     if any(hops.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **hops)
+    app.session_interface = CookieSessions()
     app.before_request(reject_non_utf8)
     app.before_request(reject_unstorable)
     app.after_request(_headers)

@@ -19,6 +19,7 @@ from survey.catalogue import find_counter, find_service
 from survey.config import LOCALES
 from survey.extensions import db
 from survey.i18n import lazy_text as _l
+from survey.kiosks import Place, WriteKiosk
 from survey.models import Answer, Counter, Response, Service, Unit, utcnow
 from survey.questionnaire import Questionnaire
 from survey.responses import (
@@ -46,8 +47,8 @@ class Submission:
     """A checked API payload, ready to be recorded."""
 
     public_id: str
-    service: Service
-    counter: Counter | None
+    service: Service | Place
+    counter: Counter | Place | None
     captured_at: datetime
     locale: str
     answers: dict[str, int | None]
@@ -64,11 +65,11 @@ class Known:
     responses by id (None: no such service, no such response). A code or id not in it is
     looked up; the services read are kept for the next payloads of the same request."""
 
-    services: dict[str, Service | None]
+    services: dict[str, Service | Place | None]
     responses: dict[str, Response | None]
 
 
-def _service(code: str, known: Known | None) -> Service | None:
+def _service(code: str, known: Known | None) -> Service | Place | None:
     if known is None:
         return find_service(code)
     if code not in known.services:
@@ -80,6 +81,13 @@ def _existing(public_id: str, known: Known | None) -> Response | None:
     if known is not None and public_id in known.responses:
         return known.responses[public_id]
     return find_response(public_id)
+
+
+def capture_time(value: Any) -> datetime | None:
+    """The capture time `value` names in UTC, if the checks below will take it (else None): to
+    read ahead what a rating captured then needs."""
+    errors: list[FieldError] = []
+    return _captured_at(value, errors) if value is not None else None
 
 
 def _captured_at(value: Any, errors: list[FieldError]) -> datetime | None:
@@ -164,9 +172,9 @@ def check_submission(
     q: Questionnaire,
     data: Any,
     *,
-    unit: Unit,
+    unit: Unit | Place,
     channel: str = "kiosk",
-    own_counter: Counter | None = None,
+    own_counter: Counter | Place | None = None,
     known: Known | None = None,
 ) -> Submission:
     """Check one API payload with the same rules as the pages; raise Invalid with all errors.
@@ -218,7 +226,13 @@ def _checked_shape(data: Any) -> str:
     return public_id
 
 
-def _place(data: dict, unit: Unit, own_counter: Counter | None, known, errors: list[FieldError]):
+def _place(
+    data: dict,
+    unit: Unit | Place,
+    own_counter: Counter | Place | None,
+    known: Known | None,
+    errors: list[FieldError],
+):
     """The payload's service, counter (of `unit`) and language, each checked."""
     service = _service(str(data.get("service") or ""), known)
     if service is None:
@@ -240,17 +254,22 @@ def _comment(text: Any, errors: list[FieldError]) -> str | None:
         return None
 
 
-def _counter(code: Any, own: Counter | None) -> Counter | None:
+def _counter(code: Any, own: Counter | Place | None) -> Counter | Place | None:
     """The counter named `code`: the device's own, already loaded, or looked up."""
     return own if own is not None and code == own.code else find_counter(code)
 
 
-def _owns(response: Response, *, unit: Unit, channel: str) -> bool:
+def _owns(response: Response, *, unit: Unit | Place, channel: str) -> bool:
     return response.unit_id == unit.id and response.channel == channel
 
 
 def record_submission(
-    q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, kiosk=None
+    q: Questionnaire,
+    sub: Submission,
+    *,
+    unit: Unit | Place,
+    channel: str,
+    kiosk: WriteKiosk | None = None,
 ) -> str:
     """Store a checked submission in one transaction (answers, rollups, flag and all).
 
@@ -262,12 +281,16 @@ def record_submission(
         try:
             # The check found the stored response, if any; a second try looks again.
             existing = find_response(sub.public_id) if attempt else sub.existing
+            moved = None
             if existing is None:
-                insert_new(q, sub, unit=unit, channel=channel, kiosk=kiosk)
+                moved = insert_new(q, sub, unit=unit, channel=channel, kiosk=kiosk)
                 status = "created"
             else:
+                _in_one_transaction()
                 status = _complete(sub, existing, unit=unit, channel=channel)
             commit_as_written()
+            if moved is not None:  # the next rating of the request starts from it
+                kiosk.last_rating_at = moved
             return status
         except IntegrityError:
             db.session.rollback()
@@ -279,18 +302,70 @@ def record_submission(
     raise AssertionError("unreachable")
 
 
+def statement_per_transaction() -> None:
+    """On PostgreSQL, let each statement of this request commit itself (autocommit), until
+    its next commit or rollback: a new rating is stored by one statement (`insert_new`),
+    which is a transaction in itself, and the reads before it need none; so neither BEGIN
+    nor COMMIT costs a round trip. Called before the request's first statement;
+    `record_submission` opens a transaction for the ORM's writes of several statements."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def _in_one_transaction() -> None:
+    """End statement_per_transaction's autocommit, if on: what follows commits as a whole."""
+    options = db.session.connection().get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        db.session.rollback()  # only reads to end: the next statement begins a transaction
+
+
 _INSERT_RESPONSE = insert(Response.__table__).returning(Response.__table__.c.id)
 _INSERT_ANSWER = insert(Answer.__table__)
 
 
-def insert_new(q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, kiosk) -> None:
-    """Add a new response in the session's transaction (no commit), without the ORM.
+def insert_new(
+    q: Questionnaire, sub: Submission, *, unit: Unit | Place, channel: str, kiosk: WriteKiosk | None
+) -> datetime | None:
+    """Add a new response in the session's transaction (no commit), without the ORM; return
+    the kiosk's last rating time once it is committed (None without a kiosk).
 
     One INSERT … RETURNING for the response, one executemany for its answers, one upsert for
     its rollup counts (the ORM's listener does not see these rows, so they are counted here),
-    and the kiosk's last rating time when it moves; on PostgreSQL the response, its answers and
-    its counts are one statement. Nothing is read back.
+    and the kiosk's last rating time when it moves; on PostgreSQL all of it is one statement.
+    Nothing is read back.
     """
+    reason, moved = None, None
+    if kiosk is not None:
+        recent = kiosk.take_recent(sub.captured_at)
+        reason, moved = flags.judge(kiosk, sub.captured_at, sub.answers, recent)
+    values = _columns(q, sub, unit=unit, channel=channel, kiosk=kiosk, reason=reason)
+    pairs = list(sub.answers.items())
+    kiosk_at = moved if kiosk is not None and moved != kiosk.last_rating_at else None
+    if db.session.get_bind().dialect.name == "postgresql":
+        rollups.insert_counted(db.session, values, pairs, kiosk_at=kiosk_at)
+        return moved
+    if kiosk_at is not None:
+        db.session.execute(flags.MOVE_ON, {"kiosk": kiosk.id, "at": kiosk_at})
+    rid = db.session.execute(_INSERT_RESPONSE, values).scalar_one()
+    if pairs:
+        db.session.execute(
+            _INSERT_ANSWER,
+            [{"response_id": rid, "item": item, "value": value} for item, value in pairs],
+        )
+    rollups.count_new(db.session, values, pairs)
+    return moved
+
+
+def _columns(
+    q: Questionnaire,
+    sub: Submission,
+    *,
+    unit: Unit | Place,
+    channel: str,
+    kiosk: WriteKiosk | None,
+    reason: str | None,
+) -> dict:
+    """The new response's columns, `reason` its flag."""
     now = utcnow()
     values = {
         "public_id": sub.public_id,
@@ -304,7 +379,7 @@ def insert_new(q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, k
         "received_at": now,
         "updated_at": now,
         "status": "complete" if sub.complete else "partial",
-        "flag_reason": flags.suspicion(kiosk, sub.captured_at, sub.answers) if kiosk else None,
+        "flag_reason": reason,
         "comment": sub.comment if sub.complete else None,
         "contact_phone": sub.phone or None,
         "contact_consent": bool(sub.phone),
@@ -312,17 +387,7 @@ def insert_new(q: Questionnaire, sub: Submission, *, unit: Unit, channel: str, k
     }
     if sub.profile:  # left out otherwise: the JSON column would store a JSON null, not NULL
         values["profile"] = sub.profile
-    pairs = list(sub.answers.items())
-    if db.session.get_bind().dialect.name == "postgresql":
-        rollups.insert_counted(db.session, values, pairs)
-        return
-    rid = db.session.execute(_INSERT_RESPONSE, values).scalar_one()
-    if pairs:
-        db.session.execute(
-            _INSERT_ANSWER,
-            [{"response_id": rid, "item": item, "value": value} for item, value in pairs],
-        )
-    rollups.count_new(db.session, values, pairs)
+    return values
 
 
 def _complete(sub: Submission, response: Response, *, unit, channel) -> str:

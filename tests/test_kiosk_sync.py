@@ -170,9 +170,8 @@ def test_a_failure_half_way_stores_nothing_and_rejects_the_item(app, client, dev
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    # SQLite: the response, its answers and the kiosk's last rating time are written, then its
-    # counts fail. PostgreSQL writes the response, answers and counts in one statement: the
-    # kiosk's last rating time is written, then that statement fails.
+    # SQLite: the kiosk's last rating time, the response and its answers are written, then its
+    # counts fail. PostgreSQL writes all of them in one statement, which fails.
     monkeypatch.setattr(submissions.rollups, "count_new", broken)
     monkeypatch.setattr(submissions.rollups, "insert_counted", broken)
     reply = post(client, device, {"responses": [payload()]}, BATCH)
