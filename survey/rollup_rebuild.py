@@ -1,7 +1,8 @@
 """The rollups recomputed from the raw answers in set-based SQL, one local month at a time.
 
-Each month is three INSERT … SELECT statements: its days from the responses and answers, then
-from its days the units' month and the province's month per channel. The database does the
+Each month is four INSERT … SELECT statements: its days from the responses and answers, then
+from its days the units' month and the province's month per channel, and its profile rows from
+the responses that answered the profile and their answers. The database does the
 counting; this process holds one month's bounds, so its memory does not grow with the data,
 and the database's work per statement is one month's.
 """
@@ -27,6 +28,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    type_coerce,
     union_all,
     values,
 )
@@ -40,6 +42,7 @@ from survey.models import (
     Response,
     rollup_day,
     rollup_month,
+    rollup_profile,
     rollup_service_month,
 )
 from survey.questionnaire import Questionnaire
@@ -58,7 +61,8 @@ def rebuild(session) -> int:
     ).one()
     if first is None:
         return 0
-    slots, width = _slots(connection)
+    slots, width = slot_columns(connection)
+    pairs = option_pairs(connection)
     day = _local_day(connection, zone)
     month = first.astimezone(zone).date().replace(day=1)
     while month <= last.astimezone(zone).date():
@@ -69,6 +73,8 @@ def rebuild(session) -> int:
         connection.execute(
             _month(month, after, width, rollup_day, rollup_service_month, SERVICE_MONTH)
         )
+        if pairs is not None:
+            connection.execute(_profile_month(connection, month, bounds, (slots, pairs), width))
         month = after
     if connection.dialect.name == "postgresql":  # fresh statistics for the planner
         tables = ["response", "answer", *(t.name for t, _ in rollups.TABLES)]
@@ -79,7 +85,7 @@ def rebuild(session) -> int:
     )
 
 
-def _slots(connection):
+def slot_columns(connection):
     """(questionnaire, item, first column) of every stored version, and the columns in use."""
     rows = []
     for version in connection.execute(select(QuestionnaireVersion)).all():
@@ -91,6 +97,85 @@ def _slots(connection):
         name="slots",
     ).data(rows).cte("slots")  # fmt: skip
     return table, width
+
+
+def option_pairs(connection):
+    """(questionnaire, profile item, option) of every stored version, as a VALUES CTE (None
+    when no version asks a profile)."""
+    rows = []
+    for version in connection.execute(select(QuestionnaireVersion)).all():
+        for entry in version.definition.get("profile") or []:
+            rows += [(version.id, entry["code"], o["code"]) for o in entry.get("options") or []]
+    if not rows:
+        return None
+    return values(
+        column("questionnaire_id", Integer), column("item", String), column("option", String),
+        name="options",
+    ).data(rows).cte("options")  # fmt: skip
+
+
+def _chosen_option(connection, item):
+    """The SQL for the option a response's profile gives to `item` (NULL: not answered)."""
+    if connection.dialect.name == "postgresql":
+        return Response.profile.op("->>", return_type=String)(item)
+    return type_coerce(func.json_extract(Response.profile, literal("$.") + item), String)
+
+
+def profile_facts(connection, where: list, slots, pairs):
+    """One row per (counted response, answered profile option) and per answer of such a
+    response: its context, item, option and slot (-1: the response, -2: one with a comment)."""
+    option = _chosen_option(connection, pairs.c.item)
+    chosen = (
+        select(
+            Response.id.label("response_id"),
+            *(Response.__table__.c[n] for n in ("questionnaire_id", "unit_id", "service_id")),
+            Response.channel,
+            pairs.c.item,
+            pairs.c.option,
+            case((Response.comment.is_not(None), -2), else_=-1).label("head"),
+        )
+        .join(pairs, and_(pairs.c.questionnaire_id == Response.questionnaire_id))
+        .where(*where, Response.profile.is_not(None), option == pairs.c.option)
+        .cte("chosen")
+    )
+    keys = [chosen.c[n] for n in rollups.PROFILE_KEY[1:]]
+    heads = select(*keys, chosen.c.head.label("slot"))
+    answers = (
+        select(*keys, (slots.c.base + Answer.value - 1).label("slot"))
+        .join(Answer, Answer.response_id == chosen.c.response_id)
+        .join(
+            slots,
+            and_(
+                slots.c.questionnaire_id == chosen.c.questionnaire_id, slots.c.item == Answer.item
+            ),
+        )
+        .where(Answer.value >= 1)
+    )
+    return union_all(heads, answers).subquery()
+
+
+def tallies(facts, width: int) -> list:
+    """The responses, the comments and the count columns of `facts`' rows, as sums."""
+    one = literal_column("1")
+    counts = [func.sum(one).filter(facts.c.slot == slot) for slot in range(width)]
+    responses = func.count().filter(facts.c.slot < 0)
+    comments = func.count().filter(facts.c.slot == -2)
+    return [responses, comments, *counts]
+
+
+def _profile_month(connection, month: date, bounds: list[datetime], ctes: tuple, width: int):
+    """INSERT the profile rows of `month`, whose UTC `bounds` are given; `ctes`: the count
+    columns of the scored items and the options of the profile items."""
+    where = [
+        Response.flag_reason.is_(None),
+        Response.captured_at >= bounds[0],
+        Response.captured_at < bounds[1],
+    ]
+    facts = profile_facts(connection, where, *ctes)
+    keys = [facts.c[n] for n in rollups.PROFILE_KEY[1:]]
+    query = select(literal(month, Date), *keys, *tallies(facts, width)).group_by(*keys)
+    names = [*rollups.PROFILE_KEY, *rollups.NOT_NULL, *ROLLUP_SLOTS[:width]]
+    return insert(rollup_profile).from_select(names, query)
 
 
 def _local_day(connection, zone: ZoneInfo):
@@ -139,11 +224,7 @@ def _days(day, bounds: list[datetime], slots, width: int):
     )
     facts = union_all(heads, answers).subquery()
     keys = [facts.c[name] for name in rollups.DAY_KEY]
-    one = literal_column("1")
-    counts = [func.sum(one).filter(facts.c.slot == slot) for slot in range(width)]
-    responses = func.count().filter(facts.c.slot < 0)
-    comments = func.count().filter(facts.c.slot == -2)
-    query = select(*keys, responses, comments, *counts).group_by(*keys)
+    query = select(*keys, *tallies(facts, width)).group_by(*keys)
     names = [*rollups.DAY_KEY, *rollups.NOT_NULL, *ROLLUP_SLOTS[:width]]
     return insert(rollup_day).from_select(names, query)
 

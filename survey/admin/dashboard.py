@@ -8,7 +8,7 @@ import io
 from flask import Response, abort, current_app, render_template
 from flask_login import current_user
 
-from survey import audit, charts, i18n, periods, scope
+from survey import audit, charts, i18n, periods, profiles, scope
 from survey import dashboard as boards
 from survey import summary as queries
 from survey.admin import bp
@@ -47,7 +47,10 @@ def summary():
         with_comments=current_user.role != "viewer",
     )
     shown = charts.dashboard(board, boards.national_reference())
-    return render_template("admin/summary.html", form=form, error=None, board=board, charts=shown)
+    who = profiles.breakdown(filters, i18n.current())
+    return render_template(
+        "admin/summary.html", form=form, error=None, board=board, charts=shown, who=who
+    )
 
 
 @bp.route("/export.csv")
