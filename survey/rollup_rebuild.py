@@ -124,20 +124,27 @@ def _chosen_option(connection, item):
 def profile_facts(connection, where: list, slots, pairs):
     """One row per (counted response, answered profile option) and per answer of such a
     response: its context, item, option and slot (-1: the response, -2: one with a comment)."""
-    option = _chosen_option(connection, pairs.c.item)
-    chosen = (
+    items = select(pairs.c.questionnaire_id, pairs.c.item).distinct().cte("profile_items")
+    option = _chosen_option(connection, items.c.item)
+    answered = (
         select(
             Response.id.label("response_id"),
             *(Response.__table__.c[n] for n in ("questionnaire_id", "unit_id", "service_id")),
             Response.channel,
-            pairs.c.item,
-            pairs.c.option,
+            items.c.item,
+            option.label("option"),
             case((Response.comment.is_not(None), -2), else_=-1).label("head"),
         )
-        .join(pairs, and_(pairs.c.questionnaire_id == Response.questionnaire_id))
-        .where(*where, Response.profile.is_not(None), option == pairs.c.option)
-        .cte("chosen")
+        .join(items, items.c.questionnaire_id == Response.questionnaire_id)
+        .where(*where, Response.profile.is_not(None))
+        .subquery()
     )
+    known = and_(  # only the options the questionnaire offers
+        pairs.c.questionnaire_id == answered.c.questionnaire_id,
+        pairs.c.item == answered.c.item,
+        pairs.c.option == answered.c.option,
+    )
+    chosen = select(answered).join(pairs, known).cte("chosen")
     keys = [chosen.c[n] for n in rollups.PROFILE_KEY[1:]]
     heads = select(*keys, chosen.c.head.label("slot"))
     answers = (

@@ -216,7 +216,7 @@ def rated(app):
         at = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
         for n in range(30):
             _rate_with({"gender": "male"}, 5, at=at + timedelta(hours=n))
-        for n in range(4):
+        for _ in range(4):
             _rate_with({"gender": "female", "ethnicity": "khmer"}, 4, at=at)
         for n in range(6):
             _rate_with({"ethnicity": "hoa"}, 1 if n == 0 else 5, at=at + timedelta(days=n))

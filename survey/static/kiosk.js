@@ -149,7 +149,8 @@
   function profileFrom(form) {
     var profile = {};
     new FormData(form).forEach(function (value, name) {
-      if (/^[a-z][a-z_]*$/.test(name) && name !== "action" && value) { profile[name] = value; }
+      var own = name === "action" || name === "csrf_token";
+      if (/^[a-z][a-z_]*$/.test(name) && !own && value) { profile[name] = value; }
     });
     return profile;
   }
