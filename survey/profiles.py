@@ -1,11 +1,12 @@
 """Who is satisfied: the SIPAS index broken down by each respondent profile item.
 
-The counts come from `rollup_profile` (per local month, unit, procedure, channel, profile item
-and option; survey/rollups.py keeps it in step). The whole months of a period are read from it;
-the days of a month only partly inside the period (custom dates, the reporting cut-off) are
-counted from the raw responses of those days only, so that part is bounded by two months of
-responses whatever the database holds. A counter filter, which the rollup does not keep, reads
-the raw responses of that one counter.
+The counts come from `rollup_profile` (per local month, unit, profile item and option;
+survey/rollups.py keeps it in step): its rows are bounded by months × units × options whatever
+the number of ratings. The whole months of a period are read from it; the days of a month only
+partly inside the period (custom dates, the reporting cut-off) are counted from the raw responses
+of those days only, so that part is bounded by two months of responses. A filter on a procedure,
+agency, field, channel or counter, which the rollup does not keep, counts the raw responses it
+selects (in one statement, on the indexes of the responses).
 
 Privacy: the profile answers are shown only as these totals. A group with 1 to 4 ratings is
 hidden (no figure and no count), like every group of the dashboard; n < 30 is shown greyed.
@@ -84,7 +85,7 @@ def breakdown(filters: Filters, locale: str) -> list[Item]:
 def count_options(filters: Filters) -> Counts:
     """The summed counts (responses, comments, then the count columns) per (item, option)."""
     months = _whole_months(filters.since, filters.until)
-    if filters.counter is not None or not months:
+    if _narrowed(filters) or not months:
         return _raw(filters, [(filters.since, filters.until)])
     edges = [(filters.since, months[0] - timedelta(days=1))]
     edges.append((rollup_query.month_end(months[-1]) + timedelta(days=1), filters.until))
@@ -92,6 +93,13 @@ def count_options(filters: Filters) -> Counts:
     for item, extra in _raw(filters, [e for e in edges if e[0] <= e[1]]).items():
         counts[item] = list(map(operator.add, counts.get(item, [0] * len(extra)), extra))
     return counts
+
+
+def _narrowed(filters: Filters) -> bool:
+    """Whether `filters` choose a procedure, agency, field, channel or counter, which
+    rollup_profile does not keep: then the raw responses they select are counted."""
+    chosen = (filters.service, filters.agency, filters.field, filters.channel, filters.counter)
+    return any(value is not None and value != "" for value in chosen)
 
 
 def _whole_months(since: date, until: date) -> list[date]:
@@ -128,7 +136,7 @@ def _raw(filters: Filters, ranges: list[tuple[date, date]]) -> Counts:
     if not ranges:
         return {}
     connection = db.session.connection()
-    slots, _ = rollup_rebuild.slot_columns(connection)
+    layouts = {filters.questionnaire_id: rollups.layout_of(filters.questionnaire_id)}
     pairs = rollup_rebuild.option_pairs(connection)
     if pairs is None:
         return {}
@@ -142,7 +150,7 @@ def _raw(filters: Filters, ranges: list[tuple[date, date]]) -> Counts:
         or_(*spans),
         *context_conditions(filters, Response),
     ]
-    facts = rollup_rebuild.profile_facts(connection, where, slots, pairs)
+    facts = rollup_rebuild.profile_facts(connection, where, layouts, pairs)
     width = _width(filters)
     query = select(facts.c.item, facts.c.option, *rollup_rebuild.tallies(facts, width)).group_by(
         facts.c.item, facts.c.option

@@ -28,7 +28,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
-    type_coerce,
+    true,
     union_all,
     values,
 )
@@ -63,6 +63,7 @@ def rebuild(session) -> int:
         return 0
     slots, width = slot_columns(connection)
     pairs = option_pairs(connection)
+    layouts = _layouts(connection)
     day = _local_day(connection, zone)
     month = first.astimezone(zone).date().replace(day=1)
     while month <= last.astimezone(zone).date():
@@ -74,7 +75,7 @@ def rebuild(session) -> int:
             _month(month, after, width, rollup_day, rollup_service_month, SERVICE_MONTH)
         )
         if pairs is not None:
-            connection.execute(_profile_month(connection, month, bounds, (slots, pairs), width))
+            connection.execute(_profile_month(connection, month, bounds, (layouts, pairs), width))
         month = after
     if connection.dialect.name == "postgresql":  # fresh statistics for the planner
         tables = ["response", "answer", *(t.name for t, _ in rollups.TABLES)]
@@ -99,6 +100,14 @@ def slot_columns(connection):
     return table, width
 
 
+def _layouts(connection) -> dict[int, dict[str, int]]:
+    """The first count column of each scored item, per stored version."""
+    return {
+        v.id: rollups.layout(Questionnaire(v.id, v.code, v.definition))
+        for v in connection.execute(select(QuestionnaireVersion)).all()
+    }
+
+
 def option_pairs(connection):
     """(questionnaire, profile item, option) of every stored version, as a VALUES CTE (None
     when no version asks a profile)."""
@@ -114,49 +123,59 @@ def option_pairs(connection):
     ).data(rows).cte("options")  # fmt: skip
 
 
-def _chosen_option(connection, item):
-    """The SQL for the option a response's profile gives to `item` (NULL: not answered)."""
+def _entries(connection):
+    """A response's profile as (key, value) rows: the database's JSON table function (on
+    PostgreSQL, a JSON null or scalar gives none instead of an error)."""
     if connection.dialect.name == "postgresql":
-        return Response.profile.op("->>", return_type=String)(item)
-    return type_coerce(func.json_extract(Response.profile, literal("$.") + item), String)
+        profile = case((func.json_typeof(Response.profile) == "object", Response.profile))
+        return func.json_each_text(profile).table_valued("key", "value", name="entry")
+    return func.json_each(Response.profile).table_valued("key", "value", name="entry")
 
 
-def profile_facts(connection, where: list, slots, pairs):
+def profile_facts(connection, where: list, layouts: dict[int, dict[str, int]], pairs):
     """One row per (counted response, answered profile option) and per answer of such a
-    response: its context, item, option and slot (-1: the response, -2: one with a comment)."""
-    items = select(pairs.c.questionnaire_id, pairs.c.item).distinct().cte("profile_items")
-    option = _chosen_option(connection, items.c.item)
-    answered = (
-        select(
-            Response.id.label("response_id"),
-            *(Response.__table__.c[n] for n in ("questionnaire_id", "unit_id", "service_id")),
-            Response.channel,
-            items.c.item,
-            option.label("option"),
-            case((Response.comment.is_not(None), -2), else_=-1).label("head"),
+    response: its context, item, option and slot (-1: the response, -2: one with a comment).
+
+    Each response is read once: its profile is expanded by the database's JSON table function,
+    and only the options the questionnaire offers are kept."""
+    entry = _entries(connection)
+    known = and_(
+        pairs.c.questionnaire_id == Response.questionnaire_id,
+        pairs.c.item == entry.c.key,
+        pairs.c.option == entry.c.value,
+    )
+    keys = [
+        Response.questionnaire_id,
+        Response.unit_id,
+        pairs.c.item,
+        pairs.c.option,
+    ]
+    where = [*where, Response.profile.is_not(None)]
+    head = case((Response.comment.is_not(None), -2), else_=-1)
+    # Two plain joins, no CTE between them: the planner estimates both from the responses.
+    heads = (
+        select(*keys, head.label("slot"))
+        .select_from(Response)
+        .join(entry, true())
+        .join(pairs, known)
+        .where(*where)
+    )
+    # The answer's count column, worked out per row (a join with a VALUES list of the columns
+    # would be planned from a guess of its size and read the answers item by item).
+    first = case(
+        *(
+            (and_(Response.questionnaire_id == version, Answer.item == item), base - 1)
+            for version, layout in layouts.items()
+            for item, base in layout.items()
         )
-        .join(items, items.c.questionnaire_id == Response.questionnaire_id)
-        .where(*where, Response.profile.is_not(None))
-        .subquery()
     )
-    known = and_(  # only the options the questionnaire offers
-        pairs.c.questionnaire_id == answered.c.questionnaire_id,
-        pairs.c.item == answered.c.item,
-        pairs.c.option == answered.c.option,
-    )
-    chosen = select(answered).join(pairs, known).cte("chosen")
-    keys = [chosen.c[n] for n in rollups.PROFILE_KEY[1:]]
-    heads = select(*keys, chosen.c.head.label("slot"))
     answers = (
-        select(*keys, (slots.c.base + Answer.value - 1).label("slot"))
-        .join(Answer, Answer.response_id == chosen.c.response_id)
-        .join(
-            slots,
-            and_(
-                slots.c.questionnaire_id == chosen.c.questionnaire_id, slots.c.item == Answer.item
-            ),
-        )
-        .where(Answer.value >= 1)
+        select(*keys, (first + Answer.value).label("slot"))
+        .select_from(Response)
+        .join(entry, true())
+        .join(pairs, known)
+        .join(Answer, Answer.response_id == Response.id)
+        .where(*where, Answer.value >= 1, first.is_not(None))
     )
     return union_all(heads, answers).subquery()
 
@@ -171,8 +190,8 @@ def tallies(facts, width: int) -> list:
 
 
 def _profile_month(connection, month: date, bounds: list[datetime], ctes: tuple, width: int):
-    """INSERT the profile rows of `month`, whose UTC `bounds` are given; `ctes`: the count
-    columns of the scored items and the options of the profile items."""
+    """INSERT the profile rows of `month`, whose UTC `bounds` are given; `ctes`: the layouts
+    of the stored versions and the options of their profile items."""
     where = [
         Response.flag_reason.is_(None),
         Response.captured_at >= bounds[0],

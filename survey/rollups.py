@@ -4,9 +4,9 @@ Two tables (survey/models.py): `rollup_day` per day, unit, procedure, counter an
 `rollup_month` per month, unit and procedure. A row holds the number of responses and, in
 column n<i * 5 + value - 1>, the answers `value` to the questionnaire's i-th scored item (the
 overall question, then the criteria, then the expectations, in questionnaire order: `layout`).
-One response touches one row of each. `rollup_profile` holds the same counts per month, unit,
-procedure and channel for each option a response's profile answers (one row per answered
-profile item): the breakdown "who is satisfied" (survey/profiles.py) reads it.
+One response touches one row of each. `rollup_profile` holds the same counts per month and unit
+for each option a response's profile answers (one row per answered profile item): the breakdown
+"who is satisfied" (survey/profiles.py) reads it.
 
 A listener on the ORM session, attached by `init_app`, compares, for every response touched by
 a flush, what it contributed before the flush with what it contributes after, and applies the
@@ -58,7 +58,7 @@ KEY_FIELDS = (
 DAY_KEY = ("day", "questionnaire_id", "unit_id", "service_id", "counter_id", "channel")
 MONTH_KEY = ("month", "questionnaire_id", "unit_id", "service_id")
 SERVICE_MONTH_KEY = ("month", "questionnaire_id", "service_id", "channel")
-PROFILE_KEY = ("month", "questionnaire_id", "unit_id", "service_id", "channel", "item", "option")
+PROFILE_KEY = ("month", "questionnaire_id", "unit_id", "item", "option")
 PROFILE = "profile"  # the first part of a change's key that counts toward rollup_profile
 NOT_NULL = ("responses", "comments")
 TABLES = (
@@ -150,7 +150,7 @@ def contribution(values, answers: Iterable[tuple[str, int | None]]) -> Counter:
     counts.update((key, column(version, item, value)) for item, value in answers if value)
     pairs = _profile_pairs(values)
     if pairs:
-        context = (key[0].replace(day=1), *key[1:4], key[5])
+        context = (key[0].replace(day=1), *key[1:3])
         for (_, name), n in list(counts.items()):
             counts.update({((PROFILE, *context, *pair), name): n for pair in pairs})
     return counts

@@ -4,8 +4,8 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-06 05:00:00
 
-`rollup_profile` (month: its first local day, questionnaire_id, unit_id, service_id, channel,
-item: the profile item's code, option: the option's code) holds, like `rollup_month`, the
+`rollup_profile` (month: its first local day, questionnaire_id, unit_id, item: the profile
+item's code, option: the option's code) holds, like `rollup_month`, the
 counted responses, those with a comment and the 200 count columns n0..n199 (n<i * 5 + value - 1>
 counts the answers `value` to the version's i-th scored item). A response counts once under
 each option its profile answers; flagged responses are not counted. The upgrade fills it from
@@ -27,16 +27,14 @@ depends_on = None
 
 ITEMS, LEVELS = 40, 5
 SLOTS = [f'n{i}' for i in range(ITEMS * LEVELS)]
-KEY = 'questionnaire_id, unit_id, service_id, channel, item, option'
+KEY = 'questionnaire_id, unit_id, item, option'
 
 
 def upgrade():
     op.create_table(
         'rollup_profile',
         sa.Column('month', sa.Date(), nullable=False),
-        *(sa.Column(n, sa.Integer(), nullable=False)
-          for n in ('questionnaire_id', 'unit_id', 'service_id')),
-        sa.Column('channel', sa.String(length=10), nullable=False),
+        *(sa.Column(n, sa.Integer(), nullable=False) for n in ('questionnaire_id', 'unit_id')),
         sa.Column('item', sa.String(length=20), nullable=False),
         sa.Column('option', sa.String(length=20), nullable=False),
         sa.Column('responses', sa.Integer(), nullable=False),
@@ -98,7 +96,7 @@ def _fill(connection, slots, options):
         f"WITH slots (questionnaire_id, item, base) AS (VALUES {slot_rows}), "
         f"options (questionnaire_id, item, option) AS (VALUES {option_rows}), "
         f"chosen AS (SELECT r.id AS response_id, {month} AS month, r.questionnaire_id,"
-        f" r.unit_id, r.service_id, r.channel, o.item, o.option,"
+        f" r.unit_id, o.item, o.option,"
         f" CASE WHEN r.comment IS NOT NULL THEN -2 ELSE -1 END AS head"
         f" FROM response r JOIN options o ON o.questionnaire_id = r.questionnaire_id"
         f" WHERE r.flag_reason IS NULL AND r.profile IS NOT NULL AND {option} = o.option), "
