@@ -263,6 +263,13 @@ def test_the_breakdown_follows_the_scope_and_filters(rated):
         assert _groups(profiles.breakdown(own, "vi"))[("gender", "male")].responses == 30
         kiosk = filters.Filters(date(2026, 3, 1), date(2026, 3, 31), q, channel="kiosk")
         assert all(not i.groups for i in profiles.breakdown(kiosk, "vi"))
+        # A procedure (not kept in rollup_profile) is counted from the raw responses.
+        birth = db.session.scalar(select(Service.id).filter_by(code="HT-KHAISINH"))
+        other = db.session.scalar(select(Service.id).filter_by(code="HT-KETHON"))
+        for service, men in ((birth, 30), (other, None)):
+            chosen = filters.Filters(date(2026, 3, 1), date(2026, 3, 31), q, service=service)
+            found = _groups(profiles.breakdown(chosen, "vi")).get(("gender", "male"))
+            assert (found.responses if found else None) == men
 
 
 def test_the_dashboard_section_who_is_satisfied(rated, client):
