@@ -61,7 +61,7 @@ def rebuild(session) -> int:
     ).one()
     if first is None:
         return 0
-    slots, width = slot_columns(connection)
+    slots, width = _slots(connection)
     pairs = option_pairs(connection)
     layouts = _layouts(connection)
     day = _local_day(connection, zone)
@@ -86,7 +86,7 @@ def rebuild(session) -> int:
     )
 
 
-def slot_columns(connection):
+def _slots(connection):
     """(questionnaire, item, first column) of every stored version, and the columns in use."""
     rows = []
     for version in connection.execute(select(QuestionnaireVersion)).all():
@@ -160,15 +160,7 @@ def profile_facts(connection, where: list, layouts: dict[int, dict[str, int]], p
         .join(pairs, known)
         .where(*where)
     )
-    # The answer's count column, worked out per row (a join with a VALUES list of the columns
-    # would be planned from a guess of its size and read the answers item by item).
-    first = case(
-        *(
-            (and_(Response.questionnaire_id == version, Answer.item == item), base - 1)
-            for version, layout in layouts.items()
-            for item, base in layout.items()
-        )
-    )
+    first = _first_column(layouts)
     answers = (
         select(*keys, (first + Answer.value).label("slot"))
         .select_from(Response)
@@ -178,6 +170,19 @@ def profile_facts(connection, where: list, layouts: dict[int, dict[str, int]], p
         .where(*where, Answer.value >= 1, first.is_not(None))
     )
     return union_all(heads, answers).subquery()
+
+
+def _first_column(layouts: dict[int, dict[str, int]]):
+    """The SQL for an answer's count column less its value, worked out per row (a join with
+    a VALUES list of the columns would be planned from a guess of its size and would read the
+    answers item by item); NULL for an item that is not scored."""
+    return case(
+        *(
+            (and_(Response.questionnaire_id == version, Answer.item == item), base - 1)
+            for version, layout in layouts.items()
+            for item, base in layout.items()
+        )
+    )
 
 
 def tallies(facts, width: int) -> list:
