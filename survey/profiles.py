@@ -18,12 +18,12 @@ import operator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, case, func, literal, or_, select, union_all
 
 from survey import questionnaire, rollup_query, rollup_rebuild, rollups, sipas
 from survey.extensions import db
 from survey.filters import Filters, context_conditions, utc_bounds
-from survey.models import ROLLUP_LEVELS, ROLLUP_SLOTS, Response, rollup_profile
+from survey.models import ROLLUP_LEVELS, ROLLUP_SLOTS, Answer, Response, rollup_profile
 from survey.summary import figures_from
 
 Counts = dict[tuple[str, str], list[int]]
@@ -133,13 +133,26 @@ def _from_rollup(filters: Filters, months: list[date]) -> Counts:
 
 def _raw(filters: Filters, ranges: list[tuple[date, date]]) -> Counts:
     """The counts of the raw responses captured within `ranges` (local days)."""
-    if not ranges:
+    q = questionnaire.by_id(filters.questionnaire_id)
+    items = [entry["code"] for entry in q.data.get("profile") or []]
+    if not ranges or not items:
         return {}
-    connection = db.session.connection()
-    layouts = {filters.questionnaire_id: rollups.layout_of(filters.questionnaire_id)}
-    pairs = rollup_rebuild.option_pairs(connection)
-    if pairs is None:
-        return {}
+    counts: Counts = {}
+    for item, option, slot, n in db.session.execute(_raw_query(filters, ranges, items)):
+        row = counts.setdefault((item, option), [0] * (2 + _width(filters)))
+        row[0] += n if slot < 0 else 0  # a response (-1), or one with a comment (-2)
+        row[1] += n if slot == -2 else 0
+        if slot >= 0:
+            row[2 + slot] += n
+    return counts
+
+
+def _raw_query(filters: Filters, ranges: list[tuple[date, date]], items: list[str]):
+    """The responses of `ranges` and their answers, each row with its count column (slot)
+    and the option of every profile item; counted per (item, option, slot).
+
+    One row per answer, not per answer and option: the profile items are columns, and each is
+    counted apart from the same rows (few groups: a hash aggregate)."""
     spans = []
     for since, until in ranges:
         start, end = utc_bounds(Filters(since, until, filters.questionnaire_id))
@@ -147,21 +160,29 @@ def _raw(filters: Filters, ranges: list[tuple[date, date]]) -> Counts:
     where = [
         Response.flag_reason.is_(None),
         Response.questionnaire_id == filters.questionnaire_id,
+        Response.profile.is_not(None),
         or_(*spans),
         *context_conditions(filters, Response),
     ]
-    facts = rollup_rebuild.profile_facts(connection, where, layouts, pairs)
-    # Counted per (item, option, slot) and laid out here: a hash aggregate over few groups,
-    # where one aggregate per count column would test every column on every row.
-    keys = (facts.c.item, facts.c.option, facts.c.slot)
-    counts: Counts = {}
-    for item, option, slot, n in db.session.execute(select(*keys, func.count()).group_by(*keys)):
-        row = counts.setdefault((item, option), [0] * (2 + _width(filters)))
-        row[0] += n if slot < 0 else 0  # a response (-1), or one with a comment (-2)
-        row[1] += n if slot == -2 else 0
-        if slot >= 0:
-            row[2 + slot] += n
-    return counts
+    options = [Response.profile[item].as_string().label(f"p{i}") for i, item in enumerate(items)]
+    head = case((Response.comment.is_not(None), -2), else_=-1)
+    first = rollup_rebuild.first_column(
+        {q: rollups.layout_of(q) for q in [filters.questionnaire_id]}
+    )
+    heads = select(head.label("slot"), *options).where(*where)
+    answers = (
+        select((first + Answer.value).label("slot"), *options)
+        .join(Answer, Answer.response_id == Response.id)
+        .where(*where, Answer.value >= 1, first.is_not(None))
+    )
+    facts = union_all(heads, answers).cte("facts")
+    parts = [
+        select(literal(item, String), facts.c[f"p{i}"], facts.c.slot, func.count())
+        .where(facts.c[f"p{i}"].is_not(None))
+        .group_by(facts.c[f"p{i}"], facts.c.slot)
+        for i, item in enumerate(items)
+    ]
+    return union_all(*parts)
 
 
 def breakdown_json(filters: Filters, items: list[Item]) -> dict:

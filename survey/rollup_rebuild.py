@@ -160,7 +160,7 @@ def profile_facts(connection, where: list, layouts: dict[int, dict[str, int]], p
         .join(pairs, known)
         .where(*where)
     )
-    first = _first_column(layouts)
+    first = first_column(layouts)
     answers = (
         select(*keys, (first + Answer.value).label("slot"))
         .select_from(Response)
@@ -172,7 +172,7 @@ def profile_facts(connection, where: list, layouts: dict[int, dict[str, int]], p
     return union_all(heads, answers).subquery()
 
 
-def _first_column(layouts: dict[int, dict[str, int]]):
+def first_column(layouts: dict[int, dict[str, int]]):
     """The SQL for an answer's count column less its value, worked out per row (a join with
     a VALUES list of the columns would be planned from a guess of its size and would read the
     answers item by item); NULL for an item that is not scored."""
