@@ -18,12 +18,12 @@ import operator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import String, case, func, literal, or_, select, union_all
+from sqlalchemy import func, or_, select
 
 from survey import questionnaire, rollup_query, rollup_rebuild, rollups, sipas
 from survey.extensions import db
 from survey.filters import Filters, context_conditions, utc_bounds
-from survey.models import ROLLUP_LEVELS, ROLLUP_SLOTS, Answer, Response, rollup_profile
+from survey.models import ROLLUP_LEVELS, ROLLUP_SLOTS, Response, rollup_profile
 from survey.summary import figures_from
 
 Counts = dict[tuple[str, str], list[int]]
@@ -148,11 +148,7 @@ def _raw(filters: Filters, ranges: list[tuple[date, date]]) -> Counts:
 
 
 def _raw_query(filters: Filters, ranges: list[tuple[date, date]], items: list[str]):
-    """The responses of `ranges` and their answers, each row with its count column (slot)
-    and the option of every profile item; counted per (item, option, slot).
-
-    One row per answer, not per answer and option: the profile items are columns, and each is
-    counted apart from the same rows (few groups: a hash aggregate)."""
+    """The counts per (item, option, slot) of the responses of `ranges` within `filters`."""
     spans = []
     for since, until in ranges:
         start, end = utc_bounds(Filters(since, until, filters.questionnaire_id))
@@ -160,29 +156,11 @@ def _raw_query(filters: Filters, ranges: list[tuple[date, date]], items: list[st
     where = [
         Response.flag_reason.is_(None),
         Response.questionnaire_id == filters.questionnaire_id,
-        Response.profile.is_not(None),
         or_(*spans),
         *context_conditions(filters, Response),
     ]
-    options = [Response.profile[item].as_string().label(f"p{i}") for i, item in enumerate(items)]
-    head = case((Response.comment.is_not(None), -2), else_=-1)
-    first = rollup_rebuild.first_column(
-        {q: rollups.layout_of(q) for q in [filters.questionnaire_id]}
-    )
-    heads = select(head.label("slot"), *options).where(*where)
-    answers = (
-        select((first + Answer.value).label("slot"), *options)
-        .join(Answer, Answer.response_id == Response.id)
-        .where(*where, Answer.value >= 1, first.is_not(None))
-    )
-    facts = union_all(heads, answers).cte("facts")
-    parts = [
-        select(literal(item, String), facts.c[f"p{i}"], facts.c.slot, func.count())
-        .where(facts.c[f"p{i}"].is_not(None))
-        .group_by(facts.c[f"p{i}"], facts.c.slot)
-        for i, item in enumerate(items)
-    ]
-    return union_all(*parts)
+    version = filters.questionnaire_id
+    return rollup_rebuild.profile_counts(where, {version: rollups.layout_of(version)}, items, [])
 
 
 def breakdown_json(filters: Filters, items: list[Item]) -> dict:

@@ -28,7 +28,6 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
-    true,
     union_all,
     values,
 )
@@ -123,53 +122,39 @@ def option_pairs(connection):
     ).data(rows).cte("options")  # fmt: skip
 
 
-def _entries(connection):
-    """A response's profile as (key, value) rows: the database's JSON table function (on
-    PostgreSQL, a JSON null or scalar gives none instead of an error)."""
-    if connection.dialect.name == "postgresql":
-        profile = case((func.json_typeof(Response.profile) == "object", Response.profile))
-        return func.json_each_text(profile).table_valued("key", "value", name="entry")
-    return func.json_each(Response.profile).table_valued("key", "value", name="entry")
+def profile_counts(where: list, layouts: dict[int, dict[str, int]], items: list[str], keys: list):
+    """The counted responses matching `where` and their answers, per `keys` (response
+    columns), profile item, option and slot (-1: a response, -2: one with a comment, else the
+    answer's count column): (*keys, item, option, slot, n).
 
-
-def profile_facts(connection, where: list, layouts: dict[int, dict[str, int]], pairs):
-    """One row per (counted response, answered profile option) and per answer of such a
-    response: its context, item, option and slot (-1: the response, -2: one with a comment).
-
-    Each response is read once: its profile is expanded by the database's JSON table function,
-    and only the options the questionnaire offers are kept."""
-    entry = _entries(connection)
-    known = and_(
-        pairs.c.questionnaire_id == Response.questionnaire_id,
-        pairs.c.item == entry.c.key,
-        pairs.c.option == entry.c.value,
-    )
-    keys = [
-        Response.questionnaire_id,
-        Response.unit_id,
-        pairs.c.item,
-        pairs.c.option,
-    ]
+    One row per answer with the profile items as columns (no row per answer and option), each
+    item counted apart from the same rows: hash aggregates over few groups."""
+    options = [Response.profile[item].as_string().label(f"p{i}") for i, item in enumerate(items)]
     where = [*where, Response.profile.is_not(None)]
     head = case((Response.comment.is_not(None), -2), else_=-1)
-    # Two plain joins, no CTE between them: the planner estimates both from the responses.
-    heads = (
-        select(*keys, head.label("slot"))
-        .select_from(Response)
-        .join(entry, true())
-        .join(pairs, known)
-        .where(*where)
-    )
     first = first_column(layouts)
+    heads = select(*keys, head.label("slot"), *options).where(*where)
     answers = (
-        select(*keys, (first + Answer.value).label("slot"))
-        .select_from(Response)
-        .join(entry, true())
-        .join(pairs, known)
+        select(*keys, (first + Answer.value).label("slot"), *options)
         .join(Answer, Answer.response_id == Response.id)
         .where(*where, Answer.value >= 1, first.is_not(None))
     )
-    return union_all(heads, answers).subquery()
+    facts = union_all(heads, answers).cte("facts")
+    context = [facts.c[k.name] for k in keys]
+    return union_all(
+        *(
+            select(
+                *context,
+                literal(item, String).label("item"),
+                facts.c[f"p{i}"].label("option"),
+                facts.c.slot,
+                func.count().label("n"),
+            )
+            .where(facts.c[f"p{i}"].is_not(None))
+            .group_by(*context, facts.c[f"p{i}"], facts.c.slot)
+            for i, item in enumerate(items)
+        )
+    )
 
 
 def first_column(layouts: dict[int, dict[str, int]]):
@@ -196,23 +181,31 @@ def tallies(facts, width: int) -> list:
 
 def _profile_month(connection, month: date, bounds: list[datetime], ctes: tuple, width: int):
     """INSERT the profile rows of `month`, whose UTC `bounds` are given; `ctes`: the layouts
-    of the stored versions and the options of their profile items."""
+    of the stored versions and the options of their profile items (only those are kept)."""
+    layouts, pairs = ctes
     where = [
         Response.flag_reason.is_(None),
         Response.captured_at >= bounds[0],
         Response.captured_at < bounds[1],
     ]
-    facts = profile_facts(connection, where, *ctes)
-    keys = [facts.c[n] for n in rollups.PROFILE_KEY[1:]]
-    # Counted per count column first (a hash aggregate), then laid out as columns: the
-    # per-column sums test few rows instead of every answer.
-    counted = select(*keys, facts.c.slot, func.count().label("n")).group_by(*keys, facts.c.slot)
-    counted = counted.subquery()
+    items = sorted({item for (item,) in connection.execute(select(pairs.c.item).distinct())})
+    keys = [Response.questionnaire_id, Response.unit_id]
+    counted = profile_counts(where, layouts, items, keys).subquery()
+    known = and_(
+        pairs.c.questionnaire_id == counted.c.questionnaire_id,
+        pairs.c.item == counted.c.item,
+        pairs.c.option == counted.c.option,
+    )
     outer = [counted.c[n] for n in rollups.PROFILE_KEY[1:]]
     slot, n = counted.c.slot, counted.c.n
     sums = [func.sum(n).filter(slot < 0), func.coalesce(func.sum(n).filter(slot == -2), 0)]
     sums += [func.sum(n).filter(slot == column) for column in range(width)]
-    query = select(literal(month, Date), *outer, *sums).group_by(*outer)
+    query = (
+        select(literal(month, Date), *outer, *sums)
+        .select_from(counted)
+        .join(pairs, known)
+        .group_by(*outer)
+    )
     names = [*rollups.PROFILE_KEY, *rollups.NOT_NULL, *ROLLUP_SLOTS[:width]]
     return insert(rollup_profile).from_select(names, query)
 
