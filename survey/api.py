@@ -19,6 +19,7 @@ from survey import (
     kiosks,
     openapi,
     periods,
+    profiles,
     questionnaire,
     responses,
     scope,
@@ -129,6 +130,24 @@ def get_export(what: str, fmt: str):
     except FilterError as exc:
         return _error(403 if exc.forbidden else 400, exc.field, exc.message)
     return exports.streamed(exports.Export(job, actor=user.email, via="api"), job)
+
+
+@bp.get("/api/v1/profile")
+def get_profile():
+    """The index per respondent profile option ("who is satisfied"), with the filters and
+    scope of /api/v1/summary; groups with fewer than 5 ratings are hidden."""
+    user = credentials.api_user()
+    if user is None:
+        return _error(401, None, _("A valid API token is required (Authorization: Bearer …)."))
+    form = SummaryFilterForm.from_query(api=True)
+    try:
+        filters = form.resolve(
+            visible=scope.visible_unit_ids(user),
+            today=periods.local_today(current_app.config["SURVEY_TIMEZONE"]),
+        )
+    except FilterError as exc:
+        return _error(403 if exc.forbidden else 400, exc.field, exc.message)
+    return profiles.breakdown_json(filters, profiles.breakdown(filters, i18n.current()))
 
 
 # --- Writes from kiosks and other devices --------------------------------------------------

@@ -21,6 +21,7 @@ from flask import session
 
 from survey import abuse, catalogue, i18n, questionnaire, responses, steps, visits
 from survey.extensions import db
+from survey.i18n import lazy_text as _l
 from survey.kiosk_mode import in_kiosk
 from survey.models import Counter, Response, Service, Unit, VisitCode
 from survey.questionnaire import Questionnaire
@@ -115,6 +116,8 @@ class Outcome:
 
     show: the page (a GET) · invalid: the page again, with `errors` (400) ·
     created, updated: on to "more" · next: on to the page `step` · finished: the thank-you page ·
+    profile: on to the optional respondent profile page (then the thank-you page) ·
+    unfinished: the profile page of a response not sent yet: back to "more" ·
     sent_before: the thank-you page, saying it had already been sent ·
     already_rated: the visit code was used already (409) · needs_visit_code: this unit asks
     for the receipt's code (403) · not_found: not this browser's response, or no such page (404).
@@ -255,7 +258,7 @@ def answer_step(
         if step == "comment":
             responses.clean_answers(q, answers, items=[])
             responses.finish_response(response, comment=comment)
-            return Outcome("finished", rid)
+            return Outcome("profile" if q.data.get("profile") else "finished", rid)
         cleaned = responses.clean_answers(q, answers, items=steps.items(q, step))
         responses.save_answers(response, cleaned)
     except Invalid as exc:
@@ -267,3 +270,43 @@ def finish(response: Response) -> Outcome:
     """ "Done" after the overall question: complete the response as it is."""
     responses.finish_response(response)
     return Outcome("finished", response.public_id)
+
+
+# --- The optional respondent profile -----------------------------------------------------------
+
+
+def answer_profile(response: Response, *, posted: Mapping[str, str] | None, skip: bool) -> Outcome:
+    """The optional profile page of a sent response: with `posted` (a POST) store the options
+    chosen (the profile as a whole is replaced, so sending it twice counts it once) and go on
+    to the thank-you page; `skip` goes on without storing anything."""
+    rid = response.public_id
+    if response.status == "partial":
+        return Outcome("unfinished", rid)
+    if posted is None:
+        return Outcome("show", rid)
+    if skip:
+        return Outcome("finished", rid)
+    try:
+        profile = clean_profile(questionnaire.by_id(response.questionnaire_id), posted)
+    except Invalid as exc:
+        return Outcome("invalid", rid, errors=tuple(exc.errors))
+    if profile and profile != (response.profile or {}):
+        response.profile = profile  # a new dict: the rollups see the change
+        db.session.commit()
+    return Outcome("finished", rid)
+
+
+def clean_profile(q: Questionnaire, posted: Mapping[str, str]) -> dict[str, str]:
+    """The options chosen on the profile page (unanswered items left out); Invalid for an
+    option the questionnaire does not offer."""
+    profile, errors = {}, []
+    for entry in q.data.get("profile") or []:
+        value = (posted.get(entry["code"]) or "").strip()
+        if not value:
+            continue
+        if value not in {o["code"] for o in entry["options"]}:
+            errors.append(FieldError(entry["code"], _l("Choose one of the answers shown.")))
+        profile[entry["code"]] = value
+    if errors:
+        raise Invalid(errors)
+    return profile

@@ -32,6 +32,7 @@ from survey.rollup_tables import (  # noqa: F401  (the rollups are part of the d
     ROLLUP_SLOTS,
     rollup_day,
     rollup_month,
+    rollup_profile,
     rollup_service_month,
 )
 
@@ -176,7 +177,8 @@ class Response(db.Model):
     flag_reason: Mapped[str | None] = mapped_column(String(20), active_history=True)
     flag_review: Mapped[str | None] = mapped_column(String(10))
     comment: Mapped[str | None] = mapped_column(Text, active_history=True)  # rollups count them
-    profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Optional answers about the respondent; counted per option in rollup_profile.
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSON, active_history=True)
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_device.id"))

@@ -129,6 +129,20 @@ def _schemas(comment_max: int) -> dict[str, Schema]:
                 "message": text,
             },
         },
+        "Profile": _obj(
+            ["period", "from", "to", "questionnaire", "items"],
+            **{"from": {"type": "string", "format": "date"}},
+            period=text,
+            to={"type": "string", "format": "date"},
+            questionnaire=text,
+            items={
+                "type": "array",
+                "description": "Per profile item (gender, age_band, ethnicity, …), its groups: "
+                "key, label, responses and overall (index, ci95, n); a group of 1 to 4 ratings "
+                "has only key, label and hidden: true",
+                "items": _obj(["key", "label", "groups"], key=text, label=text),
+            },
+        ),
     }
 
 
@@ -284,6 +298,19 @@ def _paths() -> dict:
             )
         },
         "/api/v1/export/{what}.{fmt}": {"get": _export_op(code)},
+        "/api/v1/profile": {
+            "get": _op(
+                "The overall index per respondent profile option (who is satisfied), with the "
+                "filters of /api/v1/summary; a group of fewer than 5 ratings is hidden",
+                {
+                    "200": _json(_ref("Profile"), "The index per profile item and option"),
+                    "403": _json(_ref("Errors"), "A unit outside the token user's scope"),
+                    **_errors("401", "503"),
+                },
+                security=API,
+                parameters=[_ref_param("lang"), *summary_params[:-1]],
+            )
+        },
         "/api/v1/visit-codes": {
             "post": _op(
                 "New single-use visit codes for a procedure (admin or manager token)",

@@ -113,6 +113,8 @@ REDIRECTS = {
     "created": (".more", {}),
     "updated": (".more", {}),
     "finished": (".thank_you", {}),
+    "profile": (".profile", {}),
+    "unfinished": (".more", {}),
     "sent_before": (".thank_you", {"again": 1}),
 }
 
@@ -290,13 +292,39 @@ def step(rid: str, step: str):
         response, step, locale=i18n.current(), posted=posted if outcome.errors else None
     )
     back = url_for(".step", rid=rid, step=page.back_step) if page.back_step else None
+    # A kiosk that loses the network on sending the comment asks the profile on the spot.
+    offline = step == "comment" and in_kiosk()
     return render_template(
         f"public/{'comment' if step == 'comment' else 'criteria'}.html",
         response=response,
         page=page,
+        profile=_profile_questions(response, {}) if offline else (),
         errors=outcome.errors,
         comment=form.comment.data if posted is not None else response.comment or "",
         back=back or url_for(".more", rid=rid),
+    ), 400 if outcome.errors else 200
+
+
+def _profile_questions(response, chosen) -> tuple:
+    q = questionnaire.by_id(response.questionnaire_id)
+    return steps.profile_questions(q, locale=i18n.current(), chosen=chosen)
+
+
+@bp.route("/<lang:lang>/r/<rid>/about-you", methods=["GET", "POST"])
+def profile(rid: str):
+    """The optional respondent profile, after the comment and before the thank-you page."""
+    response = _owned_response(rid)
+    posted = dict(request.form) if request.method == "POST" else None
+    skip = request.form.get("action") == "skip"
+    outcome = citizen.answer_profile(response, posted=posted, skip=skip)
+    if outcome.kind not in ("show", "invalid"):
+        return _follow(outcome)
+    chosen = posted if outcome.errors else response.profile
+    return render_template(
+        "public/profile.html",
+        response=response,
+        questions=_profile_questions(response, chosen),
+        errors=outcome.errors,
     ), 400 if outcome.errors else 200
 
 

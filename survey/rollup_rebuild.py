@@ -1,7 +1,8 @@
 """The rollups recomputed from the raw answers in set-based SQL, one local month at a time.
 
-Each month is three INSERT … SELECT statements: its days from the responses and answers, then
-from its days the units' month and the province's month per channel. The database does the
+Each month is four INSERT … SELECT statements: its days from the responses and answers, then
+from its days the units' month and the province's month per channel, and its profile rows from
+the responses that answered the profile and their answers. The database does the
 counting; this process holds one month's bounds, so its memory does not grow with the data,
 and the database's work per statement is one month's.
 """
@@ -40,6 +41,7 @@ from survey.models import (
     Response,
     rollup_day,
     rollup_month,
+    rollup_profile,
     rollup_service_month,
 )
 from survey.questionnaire import Questionnaire
@@ -59,6 +61,8 @@ def rebuild(session) -> int:
     if first is None:
         return 0
     slots, width = _slots(connection)
+    pairs = option_pairs(connection)
+    layouts = _layouts(connection)
     day = _local_day(connection, zone)
     month = first.astimezone(zone).date().replace(day=1)
     while month <= last.astimezone(zone).date():
@@ -69,6 +73,8 @@ def rebuild(session) -> int:
         connection.execute(
             _month(month, after, width, rollup_day, rollup_service_month, SERVICE_MONTH)
         )
+        if pairs is not None:
+            connection.execute(_profile_month(connection, month, bounds, (layouts, pairs), width))
         month = after
     if connection.dialect.name == "postgresql":  # fresh statistics for the planner
         tables = ["response", "answer", *(t.name for t, _ in rollups.TABLES)]
@@ -91,6 +97,117 @@ def _slots(connection):
         name="slots",
     ).data(rows).cte("slots")  # fmt: skip
     return table, width
+
+
+def _layouts(connection) -> dict[int, dict[str, int]]:
+    """The first count column of each scored item, per stored version."""
+    return {
+        v.id: rollups.layout(Questionnaire(v.id, v.code, v.definition))
+        for v in connection.execute(select(QuestionnaireVersion)).all()
+    }
+
+
+def option_pairs(connection):
+    """(questionnaire, profile item, option) of every stored version, as a VALUES CTE (None
+    when no version asks a profile)."""
+    rows = []
+    for version in connection.execute(select(QuestionnaireVersion)).all():
+        for entry in version.definition.get("profile") or []:
+            rows += [(version.id, entry["code"], o["code"]) for o in entry.get("options") or []]
+    if not rows:
+        return None
+    return values(
+        column("questionnaire_id", Integer), column("item", String), column("option", String),
+        name="options",
+    ).data(rows).cte("options")  # fmt: skip
+
+
+def profile_counts(where: list, layouts: dict[int, dict[str, int]], items: list[str], keys: list):
+    """The counted responses matching `where` and their answers, per `keys` (response
+    columns), profile item, option and slot (-1: a response, -2: one with a comment, else the
+    answer's count column): (*keys, item, option, slot, n).
+
+    One row per answer with the profile items as columns (no row per answer and option), each
+    item counted apart from the same rows: hash aggregates over few groups."""
+    options = [Response.profile[item].as_string().label(f"p{i}") for i, item in enumerate(items)]
+    where = [*where, Response.profile.is_not(None)]
+    head = case((Response.comment.is_not(None), -2), else_=-1)
+    first = first_column(layouts)
+    heads = select(*keys, head.label("slot"), *options).where(*where)
+    answers = (
+        select(*keys, (first + Answer.value).label("slot"), *options)
+        .join(Answer, Answer.response_id == Response.id)
+        .where(*where, Answer.value >= 1, first.is_not(None))
+    )
+    facts = union_all(heads, answers).cte("facts")
+    context = [facts.c[k.name] for k in keys]
+    return union_all(
+        *(
+            select(
+                *context,
+                literal(item, String).label("item"),
+                facts.c[f"p{i}"].label("option"),
+                facts.c.slot,
+                func.count().label("n"),
+            )
+            .where(facts.c[f"p{i}"].is_not(None))
+            .group_by(*context, facts.c[f"p{i}"], facts.c.slot)
+            for i, item in enumerate(items)
+        )
+    )
+
+
+def first_column(layouts: dict[int, dict[str, int]]):
+    """The SQL for an answer's count column less its value, worked out per row (a join with
+    a VALUES list of the columns would be planned from a guess of its size and would read the
+    answers item by item); NULL for an item that is not scored."""
+    return case(
+        *(
+            (and_(Response.questionnaire_id == version, Answer.item == item), base - 1)
+            for version, layout in layouts.items()
+            for item, base in layout.items()
+        )
+    )
+
+
+def tallies(facts, width: int) -> list:
+    """The responses, the comments and the count columns of `facts`' rows, as sums."""
+    one = literal_column("1")
+    counts = [func.sum(one).filter(facts.c.slot == slot) for slot in range(width)]
+    responses = func.count().filter(facts.c.slot < 0)
+    comments = func.count().filter(facts.c.slot == -2)
+    return [responses, comments, *counts]
+
+
+def _profile_month(connection, month: date, bounds: list[datetime], ctes: tuple, width: int):
+    """INSERT the profile rows of `month`, whose UTC `bounds` are given; `ctes`: the layouts
+    of the stored versions and the options of their profile items (only those are kept)."""
+    layouts, pairs = ctes
+    where = [
+        Response.flag_reason.is_(None),
+        Response.captured_at >= bounds[0],
+        Response.captured_at < bounds[1],
+    ]
+    items = sorted({item for (item,) in connection.execute(select(pairs.c.item).distinct())})
+    keys = [Response.questionnaire_id, Response.unit_id]
+    counted = profile_counts(where, layouts, items, keys).subquery()
+    known = and_(
+        pairs.c.questionnaire_id == counted.c.questionnaire_id,
+        pairs.c.item == counted.c.item,
+        pairs.c.option == counted.c.option,
+    )
+    outer = [counted.c[n] for n in rollups.PROFILE_KEY[1:]]
+    slot, n = counted.c.slot, counted.c.n
+    sums = [func.sum(n).filter(slot < 0), func.coalesce(func.sum(n).filter(slot == -2), 0)]
+    sums += [func.sum(n).filter(slot == column) for column in range(width)]
+    query = (
+        select(literal(month, Date), *outer, *sums)
+        .select_from(counted)
+        .join(pairs, known)
+        .group_by(*outer)
+    )
+    names = [*rollups.PROFILE_KEY, *rollups.NOT_NULL, *ROLLUP_SLOTS[:width]]
+    return insert(rollup_profile).from_select(names, query)
 
 
 def _local_day(connection, zone: ZoneInfo):
@@ -139,11 +256,7 @@ def _days(day, bounds: list[datetime], slots, width: int):
     )
     facts = union_all(heads, answers).subquery()
     keys = [facts.c[name] for name in rollups.DAY_KEY]
-    one = literal_column("1")
-    counts = [func.sum(one).filter(facts.c.slot == slot) for slot in range(width)]
-    responses = func.count().filter(facts.c.slot < 0)
-    comments = func.count().filter(facts.c.slot == -2)
-    query = select(*keys, responses, comments, *counts).group_by(*keys)
+    query = select(*keys, *tallies(facts, width)).group_by(*keys)
     names = [*rollups.DAY_KEY, *rollups.NOT_NULL, *ROLLUP_SLOTS[:width]]
     return insert(rollup_day).from_select(names, query)
 

@@ -55,3 +55,16 @@ rollup_service_month = _rollup_table(
     "rollup_service_month",
     [*_key("month", "service_id"), Column("channel", String(10), nullable=False)],
 )
+# Whole local months per unit, for each answered option of each respondent profile item
+# (survey/profiles.py): a response counts once under every option its profile names, so "who is
+# satisfied" reads months, never raw responses. No procedure or channel in the key: the rows are
+# bounded by months × units × options whatever the number of ratings; a breakdown filtered by
+# procedure, agency, field, channel or counter reads the raw responses it selects.
+rollup_profile = _rollup_table(
+    "rollup_profile",
+    [
+        *_key("month", "unit_id"),
+        Column("item", String(20), nullable=False),
+        Column("option", String(20), nullable=False),
+    ],
+)

@@ -4,13 +4,15 @@ Two tables (survey/models.py): `rollup_day` per day, unit, procedure, counter an
 `rollup_month` per month, unit and procedure. A row holds the number of responses and, in
 column n<i * 5 + value - 1>, the answers `value` to the questionnaire's i-th scored item (the
 overall question, then the criteria, then the expectations, in questionnaire order: `layout`).
-One response touches one row of each.
+One response touches one row of each. `rollup_profile` holds the same counts per month and unit
+for each option a response's profile answers (one row per answered profile item): the breakdown
+"who is satisfied" (survey/profiles.py) reads it.
 
 A listener on the ORM session, attached by `init_app`, compares, for every response touched by
 a flush, what it contributed before the flush with what it contributes after, and applies the
 difference in the same transaction; `count_new` does the same for a response written without
 the ORM. Flagged responses (a `flag_reason`, awaiting review or confirmed) contribute nothing.
-`rebuild()` recomputes both tables from the raw answers in set-based SQL, a month at a time.
+`rebuild()` recomputes every table from the raw answers in set-based SQL, a month at a time.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from survey.models import (
     Response,
     rollup_day,
     rollup_month,
+    rollup_profile,
     rollup_service_month,
 )
 from survey.questionnaire import Questionnaire
@@ -50,15 +53,19 @@ KEY_FIELDS = (
     "channel",
     "flag_reason",
     "comment",
+    "profile",
 )
 DAY_KEY = ("day", "questionnaire_id", "unit_id", "service_id", "counter_id", "channel")
 MONTH_KEY = ("month", "questionnaire_id", "unit_id", "service_id")
 SERVICE_MONTH_KEY = ("month", "questionnaire_id", "service_id", "channel")
+PROFILE_KEY = ("month", "questionnaire_id", "unit_id", "item", "option")
+PROFILE = "profile"  # the first part of a change's key that counts toward rollup_profile
 NOT_NULL = ("responses", "comments")
 TABLES = (
     (rollup_day, DAY_KEY),
     (rollup_month, MONTH_KEY),
     (rollup_service_month, SERVICE_MONTH_KEY),
+    (rollup_profile, PROFILE_KEY),
 )
 
 
@@ -112,13 +119,40 @@ def column(questionnaire_id: int, item: str, value: int) -> str:
     return ROLLUP_SLOTS[layout_of(questionnaire_id)[item] + value - 1]
 
 
+def profile_options(questionnaire_id: int) -> dict[str, frozenset[str]]:
+    """The profile items of a stored version and their option codes, kept like `layout_of`."""
+    kept = current_app.extensions.setdefault("survey_profile_options", {})
+    found = kept.get(questionnaire_id)
+    if found is None:
+        entries = questionnaire.by_id(questionnaire_id).data.get("profile") or []
+        found = kept[questionnaire_id] = {
+            e["code"]: frozenset(o["code"] for o in e.get("options") or []) for e in entries
+        }
+    return found
+
+
+def _profile_pairs(values) -> list[tuple[str, str]]:
+    """The (item, option) pairs a response's profile answers, as the questionnaire has them."""
+    profile = values.get("profile")
+    if not isinstance(profile, dict) or not profile:
+        return []
+    known = profile_options(values["questionnaire_id"])
+    return [(i, o) for i, o in profile.items() if isinstance(o, str) and o in known.get(i, ())]
+
+
 def contribution(values, answers: Iterable[tuple[str, int | None]]) -> Counter:
-    """What one unflagged response adds: {(day key, column): count}."""
+    """What one unflagged response adds: {(day key, column): count}, and the same counts
+    under a (PROFILE, rollup_profile key) for every option its profile answers."""
     key, version = _day_key(values), values["questionnaire_id"]
     counts = Counter({(key, "responses"): 1})
     if values.get("comment") is not None:
         counts[(key, "comments")] += 1
     counts.update((key, column(version, item, value)) for item, value in answers if value)
+    pairs = _profile_pairs(values)
+    if pairs:
+        context = (key[0].replace(day=1), *key[1:3])
+        for (_, name), n in list(counts.items()):
+            counts.update({((PROFILE, *context, *pair), name): n for pair in pairs})
     return counts
 
 
@@ -182,13 +216,17 @@ def count_new(session: Session, response: dict, answers: Iterable[tuple[str, int
 
 def _rows(change: Counter) -> list[dict]:
     """The change per row of each rollup (TABLES): {key: {column: n}}, zeros left out."""
-    rows: list[dict[tuple, Counter]] = [{}, {}, {}]
+    rows: list[dict[tuple, Counter]] = [{}, {}, {}, {}]
     for (key, column), n in change.items():
-        if n:
-            month = key[0].replace(day=1)
-            keys = (key, (month, *key[1:4]), (month, key[1], key[3], key[5]))
-            for into, row in zip(rows, keys, strict=True):
-                into.setdefault(row, Counter())[column] += n
+        if not n:
+            continue
+        if key[0] == PROFILE:
+            rows[3].setdefault(key[1:], Counter())[column] += n
+            continue
+        month = key[0].replace(day=1)
+        keys = (key, (month, *key[1:4]), (month, key[1], key[3], key[5]))
+        for into, row in zip(rows, keys, strict=False):
+            into.setdefault(row, Counter())[column] += n
     return rows
 
 
@@ -336,7 +374,7 @@ def _upsert_sql(parts: tuple) -> TextClause:
 
 
 def recompute() -> dict[tuple, dict[str, int]]:
-    """Both rollups computed afresh, in Python, from the raw responses and answers."""
+    """Every rollup computed afresh, in Python, from the raw responses and answers."""
     change: Counter = Counter()
     query = (
         select(*(getattr(Response, n) for n in KEY_FIELDS), Response.id, Answer.item, Answer.value)
@@ -344,13 +382,16 @@ def recompute() -> dict[tuple, dict[str, int]]:
         .where(Response.flag_reason.is_(None))
         .order_by(Response.id)
     )
-    last = None
+    current, answers = None, []
     for row in db.session.execute(query.execution_options(yield_per=5000)):
-        if row.id != last:
-            change.update(contribution(row._mapping, []))
-            last = row.id
+        if current is not None and row.id != current.id:
+            change.update(contribution(current._mapping, answers))
+            answers = []
+        current = row
         if row.value:
-            change[(_day_key(row._mapping), column(row.questionnaire_id, row.item, row.value))] += 1
+            answers.append((row.item, row.value))
+    if current is not None:
+        change.update(contribution(current._mapping, answers))
     return _keyed(_rows(change))
 
 
@@ -381,7 +422,7 @@ def counted() -> int:
 
 
 def rebuild() -> int:
-    """Replace both rollups with a recomputation from the raw answers; return their rows."""
+    """Replace every rollup with a recomputation from the raw answers; return their rows."""
     from survey import rollup_rebuild  # the SQL lives beside, to keep this module short
 
     rows = rollup_rebuild.rebuild(db.session)

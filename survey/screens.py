@@ -77,6 +77,15 @@ def citizen_tour(page, base: str, lang: str) -> Iterator[str]:
     yield "comment with error"
     page.fill("textarea", "Cảm ơn")
     page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/about-you$"))
+    yield "about you (optional)"
+    page.evaluate("document.getElementById('gender-1').value = 'robot'")
+    page.click("label[for=gender-1]")
+    page.click("button[value=save]")
+    expect(page.locator(".error-summary")).to_be_focused()
+    yield "about you with error"
+    page.click("label[for=gender-2]")
+    page.click("button[value=save]")
     expect(page).to_have_url(re.compile("/thank-you$"))
     yield "thank-you"
     page.click(".site-footer a")

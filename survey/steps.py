@@ -132,6 +132,32 @@ def step_page(
     )
 
 
+@dataclass(frozen=True)
+class ProfileQuestion:
+    """One profile item: its code, its text, its options and the option shown as chosen."""
+
+    code: str
+    label: str
+    options: tuple[Option, ...]
+    value: str | None
+
+
+def profile_questions(
+    q: Questionnaire, *, locale: str, chosen: Mapping[str, Any] | None
+) -> tuple[ProfileQuestion, ...]:
+    """The questionnaire's respondent profile items, in `locale`, the `chosen` options checked."""
+    chosen = chosen or {}
+    return tuple(
+        ProfileQuestion(
+            entry["code"],
+            questionnaire.label(entry, locale),
+            tuple(Option(o["code"], questionnaire.label(o, locale)) for o in entry["options"]),
+            chosen.get(entry["code"]),
+        )
+        for entry in q.data.get("profile") or []
+    )
+
+
 def _shown(values: Mapping[str, Any], code: str, expectations: bool) -> Any:
     """The answer shown as chosen: the value, "na" for a criterion answered not applicable."""
     value = values.get(code)

@@ -395,8 +395,10 @@ def _complete(sub: Submission, response: Response, *, unit, channel) -> str:
     rollups); "duplicate" when there is nothing to change."""
     if not _owns(response, unit=unit, channel=channel):
         raise Invalid([FieldError("id", _l("This response id belongs to another rating."))])
-    if response.status != "partial" or response.service_id != sub.service.id:
+    if response.service_id != sub.service.id:
         return "duplicate"
+    if response.status != "partial":
+        return _add_profile(sub, response)
     new = {k: v for k, v in sub.answers.items() if k not in {a.item for a in response.answers}}
     if not new and not sub.complete:
         return "duplicate"
@@ -407,4 +409,13 @@ def _complete(sub: Submission, response: Response, *, unit, channel) -> str:
         response.contact_phone, response.contact_consent = sub.phone, True
     if sub.complete:
         mark_complete(response, sub.comment)
+    return "updated"
+
+
+def _add_profile(sub: Submission, response: Response) -> str:
+    """A sent response whose profile page was answered while the kiosk was offline: the queued
+    profile is stored if the response has none yet ("updated"); anything else changes nothing."""
+    if not sub.profile or response.profile:
+        return "duplicate"
+    response.profile = dict(sub.profile)  # the listener counts it in rollup_profile
     return "updated"

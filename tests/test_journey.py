@@ -66,6 +66,8 @@ def test_full_journey_stores_one_complete_response(app, client):
     assert client.post(f"/vi/r/{rid}/expectations", data=expectations).status_code == 303
     comment = unicodedata.normalize("NFD", "Cán bộ tận tình")
     reply = client.post(f"/vi/r/{rid}/comment", data={"comment": comment})
+    assert reply.headers["Location"] == f"/vi/r/{rid}/about-you"  # the optional profile
+    reply = client.post(reply.headers["Location"], data={"action": "skip"})
     assert reply.headers["Location"] == f"/vi/r/{rid}/thank-you"
     assert "Cảm ơn" in client.get(reply.headers["Location"]).text
     with app.app_context():

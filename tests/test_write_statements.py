@@ -82,6 +82,19 @@ def test_one_kiosk_rating(app, client, device, statements):
     _in_step(app)
 
 
+def test_a_kiosk_rating_with_a_profile(app, client, device, statements):
+    """A profile adds its rollup_profile rows (one per profile item answered, here 3): on
+    PostgreSQL as more WITH clauses of the same statement, on SQLite one upsert each."""
+    _warm(client, device)
+    statements.clear()
+    profile = {"gender": "female", "ethnicity": "khmer", "age_band": "25-34"}
+    body = {**_rating(3), "profile": profile}
+    reply = client.post("/api/v1/responses", json=body, headers=bearer(device))
+    assert reply.status_code == 201, reply.text
+    assert len(statements) == _expected(app, postgresql=4, sqlite=8 + 3), statements
+    _in_step(app)
+
+
 def test_a_batch_of_five(app, client, device, statements):
     _warm(client, device)
     statements.clear()

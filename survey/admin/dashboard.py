@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, render_template
 from flask_login import current_user
 
-from survey import charts, exports, i18n, periods, scope
+from survey import charts, exports, i18n, periods, profiles, scope
 from survey import dashboard as boards
 from survey.admin import bp
 from survey.catalogue import filter_choices
@@ -53,6 +53,7 @@ def summary():
         period_name=period_label(filters.period),
         named=".." not in filters.period,
         kinds=boards.KIND_TITLES.items(),
+        who=profiles.breakdown(filters, i18n.current()),
     )
 
 

@@ -145,8 +145,18 @@
   }
 
   // --- Turning a page's form into an outbox item ---
+  // The profile page's options (its fields are named by the lowercase profile item codes).
+  function profileFrom(form) {
+    var profile = {};
+    new FormData(form).forEach(function (value, name) {
+      var own = name === "action" || name === "csrf_token";
+      if (/^[a-z][a-z_]*$/.test(name) && !own && value) { profile[name] = value; }
+    });
+    return profile;
+  }
   function itemFrom(form) {
     var data = new FormData(form), answers = {}, expectations = {}, comment = null;
+    if (form.dataset.step === "profile") { data = new FormData(); }
     data.forEach(function (value, name) {
       if (/^EX\d+$/.test(name)) { expectations[name.slice(2)] = value === "na" ? null : Number(value); }
       else if (name === "comment") { comment = value || null; }
@@ -165,31 +175,65 @@
     main.appendChild(document.getElementById("offline-thanks").content.cloneNode(true));
     startThanksTimer();
   }
-  function queueAndThank(form) {
+  // Offline on the profile page: the response was sent already; its profile is queued alone
+  // (the server adds it to the sent response). "Skip", or nothing chosen: nothing to queue.
+  function queueProfile(form, skipped) {
+    var item = itemFrom(form), profile = skipped ? {} : profileFrom(form);
+    if (!Object.keys(profile).length) { return showOfflineThanks(); }
+    item.profile = profile;
+    return put("outbox", item).then(showStatus).then(showOfflineThanks);
+  }
+  // Offline on the comment page: the rating is queued, then the profile is asked on the spot
+  // (a copy kept in the page) and, when answered, travels in the same queued item.
+  var pending = null;
+  function askProfile(item) {
+    var template = document.getElementById("offline-profile");
+    if (!template) { return showOfflineThanks(); }
+    pending = item;
+    var main = document.getElementById("main");
+    main.innerHTML = "";
+    main.appendChild(template.content.cloneNode(true));
+    var first = main.querySelector("h1");
+    if (first) { first.setAttribute("tabindex", "-1"); first.focus(); }
+  }
+  function finishOfflineProfile(form, skipped) {
+    var profile = skipped ? {} : profileFrom(form), item = pending;
+    pending = null;
+    if (!item || !Object.keys(profile).length) { return showOfflineThanks(); }
+    item.profile = profile;
+    return put("outbox", item).then(showStatus).then(showOfflineThanks);
+  }
+  function queueAndThank(form, skipped) {
+    if (form.dataset.step === "profile") { return queueProfile(form, skipped); }
     var item = itemFrom(form);
     if (!item.id || !item.service || !Object.keys(item.answers).length && form.dataset.step === "ov") {
       return form.submit();
     }
-    put("outbox", item).then(showStatus).then(showOfflineThanks);
+    var next = form.dataset.step === "comment" ? function () { askProfile(item); } : showOfflineThanks;
+    put("outbox", item).then(showStatus).then(next);
     scheduleSync(Math.max(backoff, notBefore - Date.now()));
   }
 
   // --- Forms: one tap sends once; a network failure or a server error queues the rating ---
   document.addEventListener("submit", function (event) {
-    var form = event.target;
+    var form = event.target, submitter = event.submitter;
+    var skipped = !!submitter && submitter.value === "skip";
+    if (form.dataset.offlineProfile) { event.preventDefault(); return finishOfflineProfile(form, skipped); }
     if (!form.dataset.service) { return; }
     event.preventDefault();
     if (form.dataset.sending) { return; }
     form.dataset.sending = "1";
-    var button = form.querySelector("[type=submit]");
+    var button = submitter || form.querySelector("[type=submit]");
     if (button) { button.setAttribute("aria-busy", "true"); }
-    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+    var data = new FormData(form);
+    if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
+    fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
       .then(function (reply) {
         if (reply.ok) { location.assign(reply.url); }
-        else if (reply.status >= 500) { queueAndThank(form); }
+        else if (reply.status >= 500) { queueAndThank(form, skipped); }
         else { form.submit(); }  // the server explains the problem on its own page
       })
-      .catch(function () { queueAndThank(form); });
+      .catch(function () { queueAndThank(form, skipped); });
   });
 
   // --- Idle: a dialog after 60 s, a 30 s countdown, then everything is cleared ---

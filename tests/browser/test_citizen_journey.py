@@ -50,10 +50,18 @@ def test_phone_journey(app, live_server, phone, shoot, lang):
     page.fill("textarea[name=comment]", "Cán bộ hướng dẫn tận tình. ខ្ញុំពេញចិត្ត")
     shoot(page, f"{lang}-8-comment")
     page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/about-you$"))  # the optional profile
+    expect(page.locator("fieldset legend")).to_have_count(6)
+    page.click("label[for=gender-2]")
+    page.click("label[for=age_band-3]")
+    shoot(page, f"{lang}-8b-profile")
+    page.click("button[value=save]")
     expect(page).to_have_url(re.compile("/thank-you$"))
     if lang in TITLES:
         expect(page.locator("h1")).to_have_text(TITLES[lang])
     shoot(page, f"{lang}-9-thank-you")
+    page.go_back()  # the profile page again: its answers shown as chosen
+    expect(page.locator("#gender-2")).to_be_checked()
     page.go_back()  # back to the comment page after sending: it says it was sent
     expect(page).to_have_url(re.compile("again=1$"))
     with app.app_context():
@@ -64,3 +72,4 @@ def test_phone_journey(app, live_server, phone, shoot, lang):
     assert answers["OV"] == 5 and answers["TC1"] == 4 and answers["TC3"] is None
     assert answers["EX1"] == 4 and len(answers) == 1 + 16 + 10
     assert response.comment.endswith("ខ្ញុំពេញចិត្ត")
+    assert response.profile == {"gender": "female", "age_band": "35-49"}

@@ -50,6 +50,9 @@ def test_the_whole_survey_with_a_keyboard_only(app, browser, live_server):
     page.keyboard.type("Rất tốt")
     tab_to(page, "button[type=submit]")
     page.keyboard.press("Enter")
+    page.wait_for_url(re.compile("/about-you$"))
+    tab_to(page, "button[value=skip]")  # the optional profile, skipped
+    page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile("/thank-you$"))
     page.context.close()
     with app.app_context():

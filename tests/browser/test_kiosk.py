@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from survey import kiosks
+from survey import kiosks, rollups
 from survey.extensions import db
 from survey.models import KioskDevice, Response
 
@@ -117,6 +117,70 @@ def test_offline_rating_is_queued_then_sent_once(app, kiosk, live_server):
             "XA1-Q01",
             "partial",
         )
+
+
+def _sync(page) -> None:
+    page.context.set_offline(False)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    page.clock.run_for(2000)
+    for _ in range(50):
+        if page.evaluate(QUEUED) == 0:
+            break
+        page.clock.run_for(1000)
+    assert page.evaluate(QUEUED) == 0
+
+
+def _to_comment(page, live_server) -> None:
+    open_overall(page, live_server)
+    page.click("label[for=OV-2]")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/more$"))
+    page.click("a.button")
+    for step in ("tc", "tt", "cc", "kq", "pa", "expectations"):
+        expect(page).to_have_url(re.compile(f"/{step}$"))
+        page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/comment$"))
+    settled(page)
+
+
+def test_offline_at_the_comment_the_profile_travels_with_the_queued_rating(app, kiosk, live_server):
+    page = kiosk
+    _to_comment(page, live_server)
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.context.set_offline(True)
+    page.fill("textarea", "Tốt")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Thông tin về Ông/Bà")  # asked on the spot
+    page.click("label[for=ethnicity-2]")
+    page.click("button[value=save]")
+    expect(page.locator("h1")).to_have_text("Cảm ơn Ông/Bà")
+    assert page.evaluate(QUEUED) == 1
+    _sync(page)
+    with app.app_context():
+        stored = db.session.scalar(select(Response))
+        assert (stored.status, stored.comment, stored.profile) == (
+            "complete",
+            "Tốt",
+            {"ethnicity": "khmer"},
+        )
+
+
+def test_offline_on_the_profile_page_the_profile_is_queued_alone(app, kiosk, live_server):
+    page = kiosk
+    _to_comment(page, live_server)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile("/about-you$"))
+    settled(page)
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.context.set_offline(True)
+    page.click("label[for=gender-1]")
+    page.click("button[value=save]")
+    expect(page.locator("h1")).to_have_text("Cảm ơn Ông/Bà")
+    assert page.evaluate(QUEUED) == 1
+    _sync(page)
+    with app.app_context():
+        assert db.session.scalar(select(Response.profile)) == {"gender": "male"}
+        assert rollups.stored() == rollups.recompute()
 
 
 def test_a_server_error_during_sync_keeps_the_item(app, kiosk, live_server):
