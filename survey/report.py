@@ -6,8 +6,9 @@ command line render that same object, so they show the same figures as the summa
 same period and unit. The manager's additions (số/ký hiệu, picked comments, recommendations) are
 kept in a `ReportDraft` per period and scope (scope "" for every unit, else a unit's code).
 
-Respondent-profile breakdowns (who is satisfied: gender, age band…) belong in section II, after
-the national comparison: templates/admin/report/profile.html is their place once they exist.
+Section II ends with who is satisfied: the index per respondent profile option (gender, age
+band, ethnicity…) from survey/profiles.py, with the dashboard's rules (a group of 1 to 4 ratings
+is not shown, n < 30 greyed).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from survey import periods, questionnaire, rankings, sipas
+from survey import periods, profiles, questionnaire, rankings, sipas
 from survey.dashboard import Comment, _priorities, national_reference
 from survey.extensions import db
 from survey.filters import Filters, SummaryFilterForm, comment_conditions, period_label
@@ -64,6 +65,7 @@ class Report:
     ranked: dict[str, list[rankings.Ranked]]
     compared: dict[str, rankings.Comparison]
     expectations: list[tuple[str, sipas.Proportion]]
+    who: list[profiles.Item]  # the index per respondent profile option
     with_comments: bool  # whether the reader's role may read comments
     comments: list[Comment]  # the picked ones, within the period and scope
     number: str
@@ -167,6 +169,7 @@ def build_report(
         ranked=ranked,
         compared={kind: rankings.compare(rows) for kind, rows in ranked.items()},
         expectations=_priorities(summary, locale),
+        who=[] if summary.hidden else profiles.breakdown(filters, locale),
         with_comments=with_comments,
         comments=_picked(filters, picked, locale) if picked else [],
         number=(draft.number or "") if draft else "",

@@ -283,7 +283,9 @@ def insert_counted(
     params["a_values"] = [value for _, value in answers]
     if kiosk_at is not None:
         params["k_at"] = kiosk_at
-    columns = None
+    columns, pairs = None, _profile_pairs(response) if counts else []
+    for i, (item, option) in enumerate(pairs):
+        params.update({f"p_item{i}": item, f"p_option{i}": option})
     if counts:
         day = _day_key(response)[0]
         added = {column: n for (_, column), n in counts.items()}
@@ -291,7 +293,9 @@ def insert_counted(
         params.update({"k_day": day, "k_month": day.replace(day=1)})
         params["k_counter"] = response["counter_id"] or 0
         params.update({f"c_{c}": added.get(c, 0) for c in (*NOT_NULL, *columns)})
-    statement = _counted_sql(tuple(response), bool(answers), columns, kiosk_at is not None)
+    statement = _counted_sql(
+        tuple(response), bool(answers), columns, kiosk_at is not None, len(pairs)
+    )
     session.connection().exec_driver_sql(statement, params)
 
 
@@ -308,11 +312,16 @@ _KEY_PARAMS = {
 
 @lru_cache(maxsize=1024)
 def _counted_sql(
-    response: tuple[str, ...], answers: bool, counted: tuple[str, ...] | None, kiosk: bool
+    response: tuple[str, ...],
+    answers: bool,
+    counted: tuple[str, ...] | None,
+    kiosk: bool,
+    profile: int = 0,
 ) -> str:
     """The statement of insert_counted for its shape, in the driver's own form (psycopg's
     %(name)s: nothing to compile per write): the response's columns, whether it has answers,
-    the count columns it adds to (None: not counted) and whether the kiosk moves."""
+    the count columns it adds to (None: not counted), whether the kiosk moves, and how many
+    profile options it counts toward (a rollup_profile row each, with the same counts)."""
     values = [f"CAST(%(r_{c})s AS JSON)" if c == "profile" else f"%(r_{c})s" for c in response]
     ctes = [
         f"new_response AS (INSERT INTO response ({', '.join(response)}) "
@@ -331,15 +340,23 @@ def _counted_sql(
         )
     if counted is None:
         return f"WITH {', '.join(ctes)} SELECT 1"
-    *first, last = [_shared_upsert(t.name, names, counted) for t, names in TABLES]
+    upserts = [_shared_upsert(t.name, names, counted) for t, names in TABLES[:3]]
+    upserts += [
+        _shared_upsert(rollup_profile.name, PROFILE_KEY, counted, i) for i in range(profile)
+    ]
+    *first, last = upserts
     ctes += [f"row_{i} AS ({s})" for i, s in enumerate(first)]
     return f"WITH {', '.join(ctes)} {last}"
 
 
-def _shared_upsert(table: str, names: tuple[str, ...], columns: tuple[str, ...]) -> str:
-    """One rollup row's upsert with the shared values of insert_counted."""
+def _shared_upsert(
+    table: str, names: tuple[str, ...], columns: tuple[str, ...], option: int | None = None
+) -> str:
+    """One rollup row's upsert with the shared values of insert_counted; `option` numbers a
+    rollup_profile row's item and option parameters."""
     every = (*names, *NOT_NULL, *columns)
-    values = [f"%({_KEY_PARAMS[n]})s" for n in names]
+    keys = {**_KEY_PARAMS, "item": f"p_item{option}", "option": f"p_option{option}"}
+    values = [f"%({keys[n]})s" for n in names]
     values += [f"%(c_{c})s" for c in (*NOT_NULL, *columns)]
     added = [f"{c} = {table}.{c} + excluded.{c}" for c in NOT_NULL]
     added += [f"{c} = coalesce({table}.{c}, 0) + excluded.{c}" for c in columns]

@@ -91,7 +91,7 @@ def test_a_kiosk_rating_with_a_profile(app, client, device, statements):
     body = {**_rating(3), "profile": profile}
     reply = client.post("/api/v1/responses", json=body, headers=bearer(device))
     assert reply.status_code == 201, reply.text
-    assert len(statements) == _expected(app, postgresql=4, sqlite=8 + 3), statements
+    assert len(statements) == _expected(app, postgresql=2, sqlite=8 + 3), statements
     _in_step(app)
 
 
