@@ -289,3 +289,24 @@ def test_saving_the_draft_needs_the_form_token(app, world):
         assert saved.status_code == 303
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_the_report_says_who_is_satisfied_as_the_profile_api_does(app, world):
+    """Section II.6: the index per profile option, equal to GET /api/v1/profile; a group of 1 to
+    4 ratings shows no figure and no count."""
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Response).filter_by(comment=None).order_by(Response.id).limit(33)
+        ).all()
+        for n, response in enumerate(rows):
+            response.profile = {"gender": "male" if n < 30 else "female"}
+        db.session.commit()
+    html = _client(app, "admin@ag.vn").get(f"/admin/report?{Q3}").text
+    section = html[html.index('id="r-who"') :]
+    api = api_json(app, world, f"/api/v1/profile?{Q3}")
+    gender = next(i for i in api["items"] if i["key"] == "gender")
+    men, women = gender["groups"]
+    assert "Ai hài lòng?" in html and women["hidden"] is True
+    assert f'<td class="num">{_pct(men["overall"]["index"] / 100)}</td>' in section
+    assert f'<td class="num">{men["overall"]["n"]}</td>' in section
+    assert "<th scope=\"row\">Nữ</th><td class=\"num\">—</td>" in section
