@@ -18,7 +18,7 @@ import operator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select
 
 from survey import questionnaire, rollup_query, rollup_rebuild, rollups, sipas
 from survey.extensions import db
@@ -119,8 +119,12 @@ def _width(filters: Filters) -> int:
 def _from_rollup(filters: Filters, months: list[date]) -> Counts:
     table = rollup_profile
     columns = ("responses", "comments", *ROLLUP_SLOTS[: _width(filters)])
+    # The breakdown shows the overall index: only the criteria's counts are added up.
+    criteria = questionnaire.by_id(filters.questionnaire_id).criteria
+    summed = rollup_query.columns_of(filters.questionnaire_id, criteria)
+    sums = [func.sum(table.c[c]) if c in summed else literal(0) for c in columns]
     query = (
-        select(table.c.item, table.c.option, *(func.sum(table.c[c]) for c in columns))
+        select(table.c.item, table.c.option, *sums)
         .where(
             table.c.month.in_(months),
             table.c.questionnaire_id == filters.questionnaire_id,

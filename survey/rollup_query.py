@@ -86,7 +86,7 @@ def fetch(
     fine = by_counter or (bool(filters.channel) and not province)
     by_bucket = len(ranges) > 1 or group_by in ("month", "quarter")
     width = _width(filters.questionnaire_id)
-    summed = None if items is None else _columns_of(filters.questionnaire_id, items)
+    summed = None if items is None else columns_of(filters.questionnaire_id, items)
     read = _Read(filters, group_by, by_bucket, width, span, summed)
     months = _months(*span)
     whole = [m for m in months if _whole(m, ranges, span)]
@@ -108,7 +108,7 @@ def _width(questionnaire_id: int) -> int:
     return max(rollups.layout_of(questionnaire_id).values()) + ROLLUP_LEVELS
 
 
-def _columns_of(questionnaire_id: int, items: Iterable[str]) -> frozenset[str]:
+def columns_of(questionnaire_id: int, items: Iterable[str]) -> frozenset[str]:
     """The count columns of `items` (with the responses and comments)."""
     layout = rollups.layout_of(questionnaire_id)
     slots = (ROLLUP_SLOTS[layout[i] : layout[i] + ROLLUP_LEVELS] for i in items if i in layout)
