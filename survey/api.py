@@ -18,7 +18,6 @@ from survey import (
     i18n,
     kiosks,
     openapi,
-    periods,
     profiles,
     questionnaire,
     responses,
@@ -28,7 +27,7 @@ from survey import (
     visits,
 )
 from survey.extensions import csrf, db, limiter
-from survey.filters import FilterError, SummaryFilterForm
+from survey.filters import FilterError, Filters, SummaryFilterForm
 from survey.jsonio import error as _error
 from survey.jsonio import json_body as _json_body
 from survey.summary_json import summary_json
@@ -100,19 +99,26 @@ def units():
 @bp.get("/api/v1/summary")
 def get_summary():
     """SIPAS figures for a period, within the unit scope of the token's user."""
-    user = credentials.api_user()
-    if user is None:
-        return _error(401, None, _("A valid API token is required (Authorization: Bearer …)."))
     form = SummaryFilterForm.from_query(api=True)
-    try:
-        filters = form.resolve(
-            visible=scope.visible_unit_ids(user),
-            today=periods.local_today(current_app.config["SURVEY_TIMEZONE"]),
-        )
-    except FilterError as exc:
-        return _error(403 if exc.forbidden else 400, exc.field, exc.message)
+    filters = _token_filters(form)
     result = summary.build_summary(filters, group_by=form.group_by.data, locale=i18n.current())
     return summary_json(result)
+
+
+def _token_filters(form: SummaryFilterForm) -> Filters:
+    """The form's filters within the scope of the API token's user; the error reply (401,
+    400 or 403) raised otherwise."""
+    user = credentials.api_user()
+    if user is None:
+        abort(
+            make_response(
+                *_error(401, None, _("A valid API token is required (Authorization: Bearer …)."))
+            )
+        )
+    try:
+        return form.resolve(visible=scope.visible_unit_ids(user))
+    except FilterError as exc:
+        abort(make_response(*_error(403 if exc.forbidden else 400, exc.field, exc.message)))
 
 
 @bp.get("/api/v1/export/<what>.<fmt>")
@@ -136,17 +142,7 @@ def get_export(what: str, fmt: str):
 def get_profile():
     """The index per respondent profile option ("who is satisfied"), with the filters and
     scope of /api/v1/summary; groups with fewer than 5 ratings are hidden."""
-    user = credentials.api_user()
-    if user is None:
-        return _error(401, None, _("A valid API token is required (Authorization: Bearer …)."))
-    form = SummaryFilterForm.from_query(api=True)
-    try:
-        filters = form.resolve(
-            visible=scope.visible_unit_ids(user),
-            today=periods.local_today(current_app.config["SURVEY_TIMEZONE"]),
-        )
-    except FilterError as exc:
-        return _error(403 if exc.forbidden else 400, exc.field, exc.message)
+    filters = _token_filters(SummaryFilterForm.from_query(api=True))
     return profiles.breakdown_json(filters, profiles.breakdown(filters, i18n.current()))
 
 

@@ -16,7 +16,7 @@ from flask import Response, current_app, request
 from flask.globals import request_ctx
 from flask_babel import force_locale
 
-from survey import audit, periods, scope
+from survey import audit, scope
 from survey.config import LOCALES
 from survey.export_files import STYLES, Table, Tally, csv_chunks, file_chunks, xlsx_file
 from survey.export_tables import comment_table, response_tables, summary_tables
@@ -77,10 +77,7 @@ def prepare(what: str, fmt: str, *, user: User | None, api: bool, lang: str | No
     if not may_read(what, user):
         raise ExportRefused(what)
     form = SummaryFilterForm.from_query(api=api)
-    filters = form.resolve(
-        visible=None if user is None else scope.visible_unit_ids(user),
-        today=periods.local_today(current_app.config["SURVEY_TIMEZONE"]),
-    )
+    filters = form.resolve(visible=None if user is None else scope.visible_unit_ids(user))
     wanted = request.args.get("lang")
     chosen = wanted if wanted in LOCALES else (lang or DEFAULT_LANG)
     return Job(what, fmt, chosen, filters, form.link_args(), form.low_only)

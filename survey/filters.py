@@ -177,7 +177,7 @@ class SummaryFilterForm(QueryForm):
         form.period.data = form.period.data or (
             "custom" if form.since.data or api else "this-month"
         )
-        form.period.choices = period_choices(_today(), _cutoff())
+        form.period.choices = period_choices(centre_today(), _cutoff())
         return form
 
     def day(self, field) -> date | None:
@@ -214,7 +214,7 @@ class SummaryFilterForm(QueryForm):
     def validate_period(self, field) -> None:
         if self.custom:
             return
-        period = periods.named_period(field.data, _today(), _cutoff())
+        period = periods.named_period(field.data, centre_today(), _cutoff())
         if period is not None and not (FIRST_DAY <= period.since and period.until <= LAST_DAY):
             raise ValidationError(_l("Enter a date between 01/01/2000 and 31/12/2099."))
         if period is None:
@@ -260,12 +260,13 @@ class SummaryFilterForm(QueryForm):
         if field.data and field.data not in CHANNELS:
             raise ValidationError(_l("Unknown channel %(code)s.", code=field.data))
 
-    def resolve(self, *, visible: set[int] | None, today: date) -> Filters:
-        """The valid form as Filters within the scope `visible`; FilterError otherwise."""
+    def resolve(self, *, visible: set[int] | None, today: date | None = None) -> Filters:
+        """The valid form as Filters within the scope `visible` (periods around `today`, the
+        centre's today by default); FilterError otherwise."""
         if not self.validate():
             wrong = next(f for f in self if f.errors)
             raise FilterError(wrong.name, wrong.errors[0])
-        period = self.chosen_period(today)
+        period = self.chosen_period(today or centre_today())
         units = _units(_find("unit", self.unit.data), visible)
         found = {name: _find(name, self[name].data) for name in UNKNOWN_CODE if name != "unit"}
         counter = found["counter"]
@@ -288,7 +289,8 @@ def _raw(field) -> str:
     return field.raw_data[0] if field.raw_data else ""
 
 
-def _today() -> date:
+def centre_today() -> date:
+    """Today in the centre's time zone (SURVEY_TIMEZONE)."""
     return periods.local_today(current_app.config["SURVEY_TIMEZONE"])
 
 

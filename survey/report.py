@@ -23,10 +23,16 @@ from sqlalchemy import select
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from survey import periods, profiles, questionnaire, rankings, sipas
+from survey import profiles, questionnaire, rankings, sipas
 from survey.dashboard import Comment, _priorities, national_reference
 from survey.extensions import db
-from survey.filters import Filters, SummaryFilterForm, comment_conditions, period_label
+from survey.filters import (
+    Filters,
+    SummaryFilterForm,
+    centre_today,
+    comment_conditions,
+    period_label,
+)
 from survey.models import ReportDraft, Response, Service, Unit, utcnow
 from survey.summary import Summary, build_summary
 
@@ -181,15 +187,14 @@ def report_from_query(locale: str) -> Report:
     """The report of this request's `period` and `unit` over every unit's scope, comments
     included (the command line: an operator of the server)."""
     form = SummaryFilterForm.from_query()
-    config = current_app.config
-    filters = form.resolve(visible=None, today=periods.local_today(config["SURVEY_TIMEZONE"]))
+    filters = form.resolve(visible=None)
     with force_locale(locale):
         return build_report(
             filters,
             scope=form.unit.data or "",
             locale=locale,
             with_comments=True,
-            today=periods.local_today(config["SURVEY_TIMEZONE"]),
+            today=centre_today(),
         )
 
 

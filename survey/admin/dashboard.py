@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, render_template
 from flask_login import current_user
 
-from survey import charts, exports, i18n, periods, profiles, scope
+from survey import charts, exports, i18n, profiles, scope
 from survey import dashboard as boards
 from survey.admin import bp
 from survey.catalogue import filter_choices
@@ -16,10 +16,7 @@ def _resolve(form: SummaryFilterForm) -> Filters:
     """The form's filters within the account's scope: 403 for a unit outside it, FilterError
     for anything else that is wrong."""
     try:
-        return form.resolve(
-            visible=scope.visible_unit_ids(current_user),
-            today=periods.local_today(current_app.config["SURVEY_TIMEZONE"]),
-        )
+        return form.resolve(visible=scope.visible_unit_ids(current_user))
     except FilterError as exc:
         if exc.forbidden:
             abort(403)

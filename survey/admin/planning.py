@@ -3,8 +3,6 @@ procedure needs and how far the ratings are toward it; managers import or type t
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -17,7 +15,7 @@ from wtforms.validators import InputRequired, NumberRange
 from survey import i18n, periods, planning, scope
 from survey.admin import bp, role_required
 from survey.catalogue import filter_choices, find_code
-from survey.filters import FilterError, Filters, SummaryFilterForm, period_label
+from survey.filters import FilterError, Filters, SummaryFilterForm, centre_today, period_label
 from survey.forms import choices
 from survey.i18n import lazy_text as _l
 
@@ -54,15 +52,10 @@ def _upload_limit(endpoint: str | None, values: dict | None) -> None:
         request.max_content_length = planning.UPLOAD_LIMIT
 
 
-def _today() -> date:
-    """Today in the centre's time zone."""
-    return periods.local_today(current_app.config["SURVEY_TIMEZONE"])
-
-
 def _filters(form: SummaryFilterForm) -> Filters:
     """The form's filters within the account's scope: 403 for a unit outside it."""
     try:
-        return form.resolve(visible=scope.visible_unit_ids(current_user), today=_today())
+        return form.resolve(visible=scope.visible_unit_ids(current_user))
     except FilterError as exc:
         if exc.forbidden:
             abort(403)
@@ -71,7 +64,9 @@ def _filters(form: SummaryFilterForm) -> Filters:
 
 def _offer(entry: EntryForm, names: dict, filters: Filters | None) -> None:
     """Fill the entry form's <select>s: recent named periods, one's units, every procedure."""
-    offered = periods.recent_keywords(_today(), current_app.config.get("SURVEY_REPORT_CUTOFF"))
+    offered = periods.recent_keywords(
+        centre_today(), current_app.config.get("SURVEY_REPORT_CUTOFF")
+    )
     entry.period.choices = {
         str(year): choices((key, period_label(key)) for key in keys)
         for year, keys in offered.items()
@@ -156,7 +151,7 @@ def planning_import():
 def _entry_period(key: str | None) -> periods.Period | None:
     """The named period an entry is for (not custom dates), or None."""
     period = periods.named_period(
-        key or "", _today(), current_app.config.get("SURVEY_REPORT_CUTOFF")
+        key or "", centre_today(), current_app.config.get("SURVEY_REPORT_CUTOFF")
     )
     return period if period is not None and period.preset != "custom" else None
 

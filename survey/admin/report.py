@@ -14,7 +14,6 @@ from dataclasses import replace
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -27,11 +26,11 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from survey import audit, catalogue, i18n, periods, scope
+from survey import audit, catalogue, i18n, scope
 from survey import report as reports
 from survey.admin import bp, role_required
 from survey.extensions import db
-from survey.filters import FilterError, Filters, SummaryFilterForm
+from survey.filters import FilterError, Filters, SummaryFilterForm, centre_today
 from survey.i18n import lazy_text as _l
 
 
@@ -75,10 +74,7 @@ def _filter_form() -> SummaryFilterForm:
 def _resolve(form: SummaryFilterForm) -> Filters:
     """Only the period and the unit count (403 for a unit outside the scope)."""
     try:
-        filters = form.resolve(
-            visible=scope.visible_unit_ids(current_user),
-            today=periods.local_today(current_app.config["SURVEY_TIMEZONE"]),
-        )
+        filters = form.resolve(visible=scope.visible_unit_ids(current_user))
     except FilterError as exc:
         if exc.forbidden:
             abort(403)
@@ -100,7 +96,7 @@ def _build(filters: Filters, form: SummaryFilterForm) -> reports.Report:
         scope=form.unit.data or "",
         locale=i18n.current(),
         with_comments=may_read_comments(),
-        today=periods.local_today(current_app.config["SURVEY_TIMEZONE"]),
+        today=centre_today(),
     )
 
 
