@@ -114,7 +114,7 @@ def _rankings(
     return {**found, "service": rankings.rank(summary.groups, before.groups)}
 
 
-def _priorities(summary: Summary, locale: str) -> list[tuple[str, sipas.Proportion]]:
+def priorities(summary: Summary, locale: str) -> list[tuple[str, sipas.Proportion]]:
     """The expectations, the most wanted first (those with few answers last)."""
     return sorted(
         (
@@ -159,7 +159,7 @@ def build_dashboard(
         rankings=ranked,
         comparisons={kind: rankings.compare(listed) for kind, listed in ranked.items()},
         trend=trend,
-        priorities=_priorities(summary, locale),
+        priorities=priorities(summary, locale),
         comments=comments,
         comments_total=total,
         comments_more=comments_page * COMMENTS_PER_PAGE < total,

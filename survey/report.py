@@ -23,8 +23,8 @@ from sqlalchemy import select
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from survey import profiles, questionnaire, rankings, sipas
-from survey.dashboard import Comment, _priorities, national_reference
+from survey import audit, profiles, questionnaire, rankings, sipas
+from survey.dashboard import Comment, national_reference, priorities
 from survey.extensions import db
 from survey.filters import (
     Filters,
@@ -174,7 +174,7 @@ def build_report(
         national=national_reference(),
         ranked=ranked,
         compared={kind: rankings.compare(rows) for kind, rows in ranked.items()},
-        expectations=_priorities(summary, locale),
+        expectations=priorities(summary, locale),
         who=[] if summary.hidden else profiles.breakdown(filters, locale),
         with_comments=with_comments,
         comments=_picked(filters, picked, locale) if picked else [],
@@ -207,14 +207,22 @@ def save_draft(
     comment_ids: list[int] | None,
     actor: str,
 ) -> ReportDraft:
-    """Create or update the draft of this period and scope; `comment_ids` None keeps the
-    picked comments (a role that may not read them never changes them)."""
+    """Create or update the draft of this period and scope, audited, and commit; `comment_ids`
+    None keeps the picked comments (a role that may not read them never changes them)."""
     draft = draft_for(filters, scope) or ReportDraft(period=filters.period, scope=scope)
     draft.number, draft.recommendations = number or None, recommendations or None
     if comment_ids is not None:
         draft.comment_ids = allowed_comment_ids(filters, comment_ids)
     draft.updated_by, draft.updated_at = actor, utcnow()
     db.session.add(draft)
+    audit.record(
+        "report_draft",
+        actor=actor,
+        target=f"{filters.period}/{scope or '*'}",
+        detail={"comments": len(comment_ids or [])},
+        commit=False,
+    )
+    db.session.commit()
     return draft
 
 

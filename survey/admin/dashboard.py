@@ -39,14 +39,18 @@ def summary():
         low_only=form.low_only,
         with_comments=current_user.role != "viewer",
     )
+    return _board_page(form, filters, board)
+
+
+def _board_page(form: SummaryFilterForm, filters: Filters, board: boards.Dashboard) -> str:
+    """The dashboard page of `board`: its charts, the period's name and who is satisfied."""
     target = current_app.config.get("SURVEY_TARGET")
-    shown = charts.dashboard(board, boards.national_reference(), target)
     return render_template(
         "admin/summary.html",
         form=form,
         error=None,
         board=board,
-        charts=shown,
+        charts=charts.dashboard(board, boards.national_reference(), target),
         period_name=period_label(filters.period),
         named=".." not in filters.period,
         kinds=boards.KIND_TITLES.items(),

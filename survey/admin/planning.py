@@ -136,16 +136,19 @@ def planning_import():
         abort(403)
     except planning.DossierError as exc:
         return _page(errors=exc.errors, status=400)
-    flash(
-        _(
-            "%(name)s: %(rows)s rows imported (%(added)s new, %(replaced)s replaced).",
-            name=name,
-            rows=format_decimal(done.rows),
-            added=format_decimal(done.added),
-            replaced=format_decimal(done.replaced),
-        )
-    )
+    flash(_imported(name, done))
     return _back()
+
+
+def _imported(name: str, done) -> str:
+    """What the page says after an import."""
+    return _(
+        "%(name)s: %(rows)s rows imported (%(added)s new, %(replaced)s replaced).",
+        name=name,
+        rows=format_decimal(done.rows),
+        added=format_decimal(done.added),
+        replaced=format_decimal(done.replaced),
+    )
 
 
 def _entry_period(key: str | None) -> periods.Period | None:
@@ -156,11 +159,9 @@ def _entry_period(key: str | None) -> periods.Period | None:
     return period if period is not None and period.preset != "custom" else None
 
 
-@bp.route("/planning/entry", methods=["POST"])
-@role_required("admin", "manager")
-def planning_entry():
-    """Store the dossiers of a procedure at one of one's units for a whole period."""
-    entry = EntryForm()
+def _entry_choices(entry: EntryForm) -> tuple | None:
+    """The (period, unit, service) a valid entry names, each error on its field otherwise
+    (None); 403 for a unit outside one's scope."""
     unit, service = (
         find_code("unit", entry.unit.data or ""),
         find_code("service", entry.service.data or ""),
@@ -177,8 +178,18 @@ def planning_entry():
         if found is None:
             field.errors = [*field.errors, message]
             valid = False
-    if not valid:
+    return (period, unit, service) if valid else None
+
+
+@bp.route("/planning/entry", methods=["POST"])
+@role_required("admin", "manager")
+def planning_entry():
+    """Store the dossiers of a procedure at one of one's units for a whole period."""
+    entry = EntryForm()
+    chosen = _entry_choices(entry)
+    if chosen is None:
         return _page(entry=entry, status=400)
+    period, unit, service = chosen
     planning.enter(
         period,
         unit=unit,

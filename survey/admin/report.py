@@ -29,7 +29,6 @@ from wtforms.validators import Length
 from survey import audit, catalogue, i18n, scope
 from survey import report as reports
 from survey.admin import bp, role_required
-from survey.extensions import db
 from survey.filters import FilterError, Filters, SummaryFilterForm, centre_today
 from survey.i18n import lazy_text as _l
 
@@ -157,14 +156,6 @@ def report_save():
         comment_ids=draft_form.comments.data or [],
         actor=current_user.email,
     )
-    audit.record(
-        "report_draft",
-        actor=current_user.email,
-        target=f"{filters.period}/{draft_scope or '*'}",
-        detail={"comments": len(draft_form.comments.data or [])},
-        commit=False,
-    )
-    db.session.commit()
     flash(_("The report draft was saved."))
     return redirect(url_for("admin.report", **_link_args(form)), code=303)
 
