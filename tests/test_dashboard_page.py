@@ -6,25 +6,17 @@ the trend, and counters always named with their unit."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from survey import periods
 from tests.builders import make_user, rate, sign_in
+from tests.test_rankings import NOW
+from tests.test_rankings import RATINGS as RANKED_RATINGS
 
-NOW, BEFORE = datetime(2026, 8, 10, 3, tzinfo=UTC), datetime(2025, 8, 10, 3, tzinfo=UTC)
-# (procedure, unit, when, how many, TC1 answer): the same ratings as tests/test_rankings.py
-RATINGS = [
-    ("CT-BANSAO", "CTR", NOW, 30, 5),
-    ("CT-BANSAO", "CTR", NOW, 10, 2),  # 75% of 40
-    ("HT-KHAISINH", "XA1", NOW, 35, 5),  # 100% of 35
-    ("HT-KETHON", "XA1", NOW, 10, 5),  # too few to rank
-    ("HT-KHAISINH", "XA1", BEFORE, 20, 5),
-    ("HT-KHAISINH", "XA1", BEFORE, 15, 2),  # 57.1% of 35
-    ("HT-KETHON", "XA1", BEFORE, 40, 4),
-    ("HT-KETHON", "XA1", NOW, 5, None),  # the general question only
-]
+# The ratings of tests/test_rankings.py, and a few that answer the general question only.
+RATINGS = [*RANKED_RATINGS, ("HT-KETHON", "XA1", NOW, 5, None)]
 Q3 = "/admin/?period=2026-Q3"
 
 
