@@ -47,6 +47,7 @@ def create_kiosk(
         token_hash=token_digest(token),
         unit=place_unit,
         counter=place_counter,
+        paired_at=utcnow(),
     )
     db.session.add(device)
     audit.record(

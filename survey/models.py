@@ -293,7 +293,7 @@ class KioskDevice(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -303,8 +303,19 @@ class KioskDevice(db.Model):
     queued: Mapped[int] = mapped_column(Integer, default=0)
     dead_letters: Mapped[int] = mapped_column(Integer, default=0)
     last_rating_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # What the manager set: the language the kiosk returns to after a reset, and the one
+    # procedure it rates (none: the citizen picks one).
+    default_language: Mapped[str] = mapped_column(String(5), default="vi", server_default="vi")
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id"))
+    # A kiosk registered on the web has no credential until staff type its pairing code on
+    # the kiosk's own screen; only a hash of the code is kept.
+    pairing_code_hash: Mapped[str | None] = mapped_column(String(64))
+    pairing_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    pairing_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    paired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     unit: Mapped[Unit] = relationship()
     counter: Mapped[Counter | None] = relationship()
+    service: Mapped[Service | None] = relationship()
 
 
 class VisitCode(db.Model):
