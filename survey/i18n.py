@@ -126,6 +126,26 @@ def percent(value: float | None) -> str:
     return prefix + f"{rounded:f}".replace(".", decimal_sign) + suffix
 
 
+def decimal(value, pattern: str | None = None) -> str:
+    """Format a number in the page's language as Babel's format_decimal does (1.234 in vi);
+    whole numbers (the dashboard's hundreds of n) and one-decimal figures without Babel's
+    pattern machinery, rounded as Babel rounds them (half to even, on the decimal text)."""
+    if isinstance(value, int) and pattern is None:
+        group = _number_signs(str(get_locale() or "vi"))[0]
+        return f"{value:,}".replace(",", group) if group != "," else f"{value:,}"
+    if pattern != "#,##0.0" or not isinstance(value, float | int) or not -999 < value < 999:
+        return format_decimal(value, pattern)
+    rounded = Decimal(str(value)).quantize(TENTH, ROUND_HALF_EVEN)
+    return f"{rounded:f}".replace(".", _number_signs(str(get_locale() or "vi"))[1])
+
+
+@lru_cache(maxsize=16)
+def _number_signs(locale: str) -> tuple[str, str]:
+    """The locale's group sign and decimal sign."""
+    sample = babel_numbers.format_decimal(1234567.5, "#,##0.0", locale=locale)  # 1.234.567,5
+    return sample[1], sample[-2]
+
+
 @lru_cache(maxsize=16)
 def _percent_signs(locale: str) -> tuple[str, str, str]:
     """What precedes the number in a percentage, its decimal sign and what follows it."""
@@ -147,7 +167,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters.update(
         percent=percent,
-        decimal=format_decimal,
+        decimal=decimal,
         number=lambda v: "" if v is None else format_decimal(v, "#,##0.00"),
         percent2=lambda v: "" if v is None else format_percent(v / 100, "#,##0.00%"),
         localtime=lambda v: format_datetime(v, "HH:mm"),
