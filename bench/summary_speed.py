@@ -230,7 +230,10 @@ def print_sizes(engine) -> None:
                 "answer",
                 "rollup_day",
                 "rollup_month",
+                "rollup_unit_month",
                 "rollup_service_month",
+                "rollup_profile",
+                "rollup_province_profile",
             )
         }
         size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))

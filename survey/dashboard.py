@@ -98,16 +98,13 @@ def _by_catalogue(
 def _rankings(
     filters: Filters, summary: Summary, before: Summary, rows: list[rollup_query.Row], locale: str
 ) -> dict[str, list[rankings.Ranked]]:
-    """Units, agencies, lĩnh vực and procedures ranked; only the units read the rollups again,
-    once per period so that a row comes back per unit, not per unit and month, adding up only
-    the criteria's counts."""
+    """Units, agencies, lĩnh vực and procedures ranked; only the units read the rollups again
+    (their months over all procedures, for both periods at once), adding up only the criteria's
+    counts."""
     regrouped = _by_catalogue([filters, before.filters], rows)
     criteria = summary.questionnaire.criteria  # all the overall index is made of
-    regrouped["unit"] = [
-        row
-        for f in (filters, before.filters)
-        for row in rollup_query.fetch(filters, [(f.since, f.until)], "unit", items=criteria)
-    ]
+    ranges = [(f.since, f.until) for f in (filters, before.filters)]
+    regrouped["unit"] = rollup_query.fetch(filters, ranges, "unit", items=criteria)
     found = rankings.rankings(
         filters, locale=locale, kinds=("unit", "agency", "field"), rows=regrouped
     )

@@ -33,7 +33,9 @@ from survey.rollup_tables import (  # noqa: F401  (the rollups are part of the d
     rollup_day,
     rollup_month,
     rollup_profile,
+    rollup_province_profile,
     rollup_service_month,
+    rollup_unit_month,
 )
 
 # Where a response came from: the hall kiosk, a QR code scanned on a phone, the web, a paper form.

@@ -23,7 +23,13 @@ from sqlalchemy import func, literal, or_, select
 from survey import questionnaire, rollup_query, rollup_rebuild, rollups, sipas
 from survey.extensions import db
 from survey.filters import Filters, context_conditions, utc_bounds
-from survey.models import ROLLUP_LEVELS, ROLLUP_SLOTS, Response, rollup_profile
+from survey.models import (
+    ROLLUP_LEVELS,
+    ROLLUP_SLOTS,
+    Response,
+    rollup_profile,
+    rollup_province_profile,
+)
 from survey.summary import figures_from
 
 Counts = dict[tuple[str, str], list[int]]
@@ -117,7 +123,8 @@ def _width(filters: Filters) -> int:
 
 
 def _from_rollup(filters: Filters, months: list[date]) -> Counts:
-    table = rollup_profile
+    # Every unit together: the province's months (a few hundred rows a year).
+    table = rollup_province_profile if filters.units is None else rollup_profile
     columns = ("responses", "comments", *ROLLUP_SLOTS[: _width(filters)])
     # The breakdown shows the overall index: only the criteria's counts are added up.
     criteria = questionnaire.by_id(filters.questionnaire_id).criteria

@@ -1,10 +1,12 @@
 """Reading the rollups: the counts of one or more date ranges in at most two queries.
 
 Whole months come from `rollup_service_month` (per procedure and channel) when every unit is
-counted together, else from `rollup_month`; the days of a month only partly inside a range, and
-everything filtered or grouped by counter or channel (which the month rows do not keep), from
-`rollup_day`. Rows come back per time bucket (a whole month, or a day) and group, so several
-ranges (the dashboard's period, trend and year before) are read together and summed apart.
+counted together, else from `rollup_unit_month` (per unit), or from `rollup_month` (per unit
+and procedure) when a procedure, agency or lĩnh vực is filtered or grouped by; the days of a
+month only partly inside a range, and everything filtered or grouped by counter or channel
+(which the month rows do not keep), from `rollup_day`. Rows come back per time bucket (a whole
+month, or a day) and group, so several ranges (the dashboard's period, trend and year before)
+are read together and summed apart.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from survey.models import (
     rollup_day,
     rollup_month,
     rollup_service_month,
+    rollup_unit_month,
 )
 
 Range = tuple[date, date]
@@ -93,7 +96,7 @@ def fetch(
     partial = [m for m in months if fine or m not in whole]
     rows: list[Row] = []
     if whole and not fine:
-        table = rollup_service_month if province else rollup_month
+        table = _month_table(filters, group_by, province)
         rows += _query(read, table, table.c.month, table.c.month.in_(whole), set(whole))
     if partial:
         day = rollup_day.c.day
@@ -102,6 +105,17 @@ def fetch(
         bucket = _month_bucket(day, inside) if inside else day
         rows += _query(read, rollup_day, bucket, where, set(inside))
     return rows
+
+
+def _month_table(filters: Filters, group_by: str | None, province: bool):
+    """The table of whole months: the province's per procedure and channel when every unit
+    counts together; else the units' months, per procedure only when one is needed."""
+    if province:
+        return rollup_service_month
+    by_procedure = group_by in ("service", "field", "agency") or any(
+        v is not None for v in (filters.service, filters.agency, filters.field)
+    )
+    return rollup_month if by_procedure else rollup_unit_month
 
 
 def _width(questionnaire_id: int) -> int:
@@ -140,8 +154,11 @@ def _query(read: _Read, table, bucket, where, whole: set[date]) -> list[Row]:
     groups = _group_columns(table, read.group_by)
     keys = ([bucket] if read.by_bucket else []) + groups
     columns = (*rollups.NOT_NULL, *ROLLUP_SLOTS[: read.width])
+    # Summed to 0 rather than NULL: a row comes back as the list of its counts as it is.
     sums = [
-        func.sum(table.c[name]) if read.summed is None or name in read.summed else literal(0)
+        func.coalesce(func.sum(table.c[name]), 0)
+        if read.summed is None or name in read.summed
+        else literal(0)
         for name in columns
     ]
     query = select(*keys, *sums).where(
@@ -153,7 +170,7 @@ def _query(read: _Read, table, bucket, where, whole: set[date]) -> list[Row]:
         query = query.join(Service, Service.id == table.c.service_id)
     rows = []
     for row in db.session.execute(query.group_by(*keys)):
-        counts = [n or 0 for n in row[len(keys) :]]
+        counts = list(row[len(keys) :])
         if read.by_bucket:
             first = row[0]
             last = month_end(first) if first in whole else first

@@ -1,7 +1,8 @@
 """The rollups recomputed from the raw answers in set-based SQL, one local month at a time.
 
-Each month is four INSERT … SELECT statements: its days from the responses and answers, then
-from its days the units' month and the province's month per channel, and its profile rows from
+Each month is five INSERT … SELECT statements: its days from the responses and answers, then
+from its days the units' months per procedure, from those the units' months, from the days the
+province's month per channel, and its profile rows from
 the responses that answered the profile and their answers. The database does the
 counting; this process holds one month's bounds, so its memory does not grow with the data,
 and the database's work per statement is one month's.
@@ -42,11 +43,14 @@ from survey.models import (
     rollup_day,
     rollup_month,
     rollup_profile,
+    rollup_province_profile,
     rollup_service_month,
+    rollup_unit_month,
 )
 from survey.questionnaire import Questionnaire
 
 MONTH, SERVICE_MONTH = rollups.MONTH_KEY, rollups.SERVICE_MONTH_KEY
+UNIT_MONTH, PROVINCE_PROFILE = rollups.UNIT_MONTH_KEY, rollups.PROVINCE_PROFILE_KEY
 
 
 def rebuild(session) -> int:
@@ -70,11 +74,14 @@ def rebuild(session) -> int:
         bounds = [datetime.combine(d, time.min, zone).astimezone(UTC) for d in (month, after)]
         connection.execute(_days(day, bounds, slots, width))
         connection.execute(_month(month, after, width, rollup_day, rollup_month, MONTH))
+        connection.execute(_month(month, after, width, rollup_month, rollup_unit_month, UNIT_MONTH))
         connection.execute(
             _month(month, after, width, rollup_day, rollup_service_month, SERVICE_MONTH)
         )
         if pairs is not None:
             connection.execute(_profile_month(connection, month, bounds, (layouts, pairs), width))
+            province = (rollup_province_profile, PROVINCE_PROFILE)
+            connection.execute(_month(month, after, width, rollup_profile, *province))
         month = after
     if connection.dialect.name == "postgresql":  # fresh statistics for the planner
         tables = ["response", "answer", *(t.name for t, _ in rollups.TABLES)]

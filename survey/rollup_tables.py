@@ -49,6 +49,10 @@ rollup_day = _rollup_table(
 Index("ix_rollup_day_unit", rollup_day.c.unit_id, rollup_day.c.day)
 # Whole local months (the 1st) per unit and procedure: what a unit's summaries read.
 rollup_month = _rollup_table("rollup_month", _key("month", "unit_id", "service_id"))
+# Whole local months per unit, every procedure together: what a ranking of units and a unit's
+# or a scope's figures without a procedure filter read (a hundred units make about 1,200 rows a
+# year, where their procedures' months make tens of thousands).
+rollup_unit_month = _rollup_table("rollup_unit_month", _key("month", "unit_id"))
 # Whole local months per procedure and channel over every unit: what province-wide summaries
 # read (a channel filter too).
 rollup_service_month = _rollup_table(
@@ -64,6 +68,16 @@ rollup_profile = _rollup_table(
     "rollup_profile",
     [
         *_key("month", "unit_id"),
+        Column("item", String(20), nullable=False),
+        Column("option", String(20), nullable=False),
+    ],
+)
+# The same over every unit together: what a province-wide breakdown reads (a few hundred rows
+# a year, where the units' make tens of thousands).
+rollup_province_profile = _rollup_table(
+    "rollup_province_profile",
+    [
+        *_key("month"),
         Column("item", String(20), nullable=False),
         Column("option", String(20), nullable=False),
     ],

@@ -1,12 +1,14 @@
 """Rollups: per local day and per local month, the counts the summaries read, kept in step.
 
-Two tables (survey/models.py): `rollup_day` per day, unit, procedure, counter and channel, and
-`rollup_month` per month, unit and procedure. A row holds the number of responses and, in
-column n<i * 5 + value - 1>, the answers `value` to the questionnaire's i-th scored item (the
-overall question, then the criteria, then the expectations, in questionnaire order: `layout`).
-One response touches one row of each. `rollup_profile` holds the same counts per month and unit
-for each option a response's profile answers (one row per answered profile item): the breakdown
-"who is satisfied" (survey/profiles.py) reads it.
+Four tables (survey/rollup_tables.py): `rollup_day` per day, unit, procedure, counter and
+channel, `rollup_month` per month, unit and procedure, `rollup_unit_month` per month and unit,
+`rollup_service_month` per month, procedure and channel. A row holds the number of responses
+and, in column n<i * 5 + value - 1>, the answers `value` to the questionnaire's i-th scored
+item (the overall question, then the criteria, then the expectations, in questionnaire order:
+`layout`). One response touches one row of each. `rollup_profile` holds the same counts per
+month and unit (`rollup_province_profile` per month over every unit) for each option a
+response's profile answers (one row per answered profile item): the breakdown "who is
+satisfied" (survey/profiles.py) reads them.
 
 A listener on the ORM session, attached by `init_app`, compares, for every response touched by
 a flush, what it contributed before the flush with what it contributes after, and applies the
@@ -39,7 +41,9 @@ from survey.models import (
     rollup_day,
     rollup_month,
     rollup_profile,
+    rollup_province_profile,
     rollup_service_month,
+    rollup_unit_month,
 )
 from survey.questionnaire import Questionnaire
 
@@ -58,15 +62,20 @@ KEY_FIELDS = (
 DAY_KEY = ("day", "questionnaire_id", "unit_id", "service_id", "counter_id", "channel")
 MONTH_KEY = ("month", "questionnaire_id", "unit_id", "service_id")
 SERVICE_MONTH_KEY = ("month", "questionnaire_id", "service_id", "channel")
+UNIT_MONTH_KEY = ("month", "questionnaire_id", "unit_id")
 PROFILE_KEY = ("month", "questionnaire_id", "unit_id", "item", "option")
+PROVINCE_PROFILE_KEY = ("month", "questionnaire_id", "item", "option")
 PROFILE = "profile"  # the first part of a change's key that counts toward rollup_profile
 NOT_NULL = ("responses", "comments")
 TABLES = (
     (rollup_day, DAY_KEY),
     (rollup_month, MONTH_KEY),
     (rollup_service_month, SERVICE_MONTH_KEY),
+    (rollup_unit_month, UNIT_MONTH_KEY),
     (rollup_profile, PROFILE_KEY),
+    (rollup_province_profile, PROVINCE_PROFILE_KEY),
 )
+COUNTED, PROFILES = TABLES[:-2], TABLES[-2:]  # every counted response's; its profile options'
 
 
 class LayoutError(ValueError):
@@ -216,15 +225,16 @@ def count_new(session: Session, response: dict, answers: Iterable[tuple[str, int
 
 def _rows(change: Counter) -> list[dict]:
     """The change per row of each rollup (TABLES): {key: {column: n}}, zeros left out."""
-    rows: list[dict[tuple, Counter]] = [{}, {}, {}, {}]
+    rows: list[dict[tuple, Counter]] = [{} for _ in TABLES]
     for (key, column), n in change.items():
         if not n:
             continue
         if key[0] == PROFILE:
-            rows[3].setdefault(key[1:], Counter())[column] += n
+            rows[-2].setdefault(key[1:], Counter())[column] += n
+            rows[-1].setdefault((*key[1:3], *key[4:]), Counter())[column] += n
             continue
         month = key[0].replace(day=1)
-        keys = (key, (month, *key[1:4]), (month, key[1], key[3], key[5]))
+        keys = (key, (month, *key[1:4]), (month, key[1], key[3], key[5]), (month, *key[1:3]))
         for into, row in zip(rows, keys, strict=False):
             into.setdefault(row, Counter())[column] += n
     return rows
@@ -272,7 +282,7 @@ def insert_counted(
     (data-modifying WITH clauses), and move its kiosk's last rating time to `kiosk_at` when
     given: one round trip where other databases take up to six statements.
 
-    One response adds the same counts to its row of each rollup, so the three upserts share
+    One response adds the same counts to its row of each rollup, so the four upserts share
     their values: few parameters (the driver keeps the converted text of a statement with at
     most 50), and one statement per shape."""
     counts = contribution(response, answers) if response.get("flag_reason") is None else {}
@@ -321,7 +331,8 @@ def _counted_sql(
     """The statement of insert_counted for its shape, in the driver's own form (psycopg's
     %(name)s: nothing to compile per write): the response's columns, whether it has answers,
     the count columns it adds to (None: not counted), whether the kiosk moves, and how many
-    profile options it counts toward (a rollup_profile row each, with the same counts)."""
+    profile options it counts toward (a row each of both profile rollups, with the same
+    counts)."""
     values = [f"CAST(%(r_{c})s AS JSON)" if c == "profile" else f"%(r_{c})s" for c in response]
     ctes = [
         f"new_response AS (INSERT INTO response ({', '.join(response)}) "
@@ -340,9 +351,9 @@ def _counted_sql(
         )
     if counted is None:
         return f"WITH {', '.join(ctes)} SELECT 1"
-    upserts = [_shared_upsert(t.name, names, counted) for t, names in TABLES[:3]]
+    upserts = [_shared_upsert(t.name, names, counted) for t, names in COUNTED]
     upserts += [
-        _shared_upsert(rollup_profile.name, PROFILE_KEY, counted, i) for i in range(profile)
+        _shared_upsert(t.name, names, counted, i) for i in range(profile) for t, names in PROFILES
     ]
     *first, last = upserts
     ctes += [f"row_{i} AS ({s})" for i, s in enumerate(first)]

@@ -7,11 +7,13 @@ A new kiosk rating, on PostgreSQL (2): the kiosk with its unit and counter, the 
 rating names, whether its id is stored, the active questionnaire and, for the streak check, the
 kiosk's own last ratings and their answers (one statement of plain rows), and one statement of
 data-modifying WITH clauses for the response, its answers, its rollup counts (its day row, its
-unit's month row, the province's month row) and the kiosk's last rating time (as it moves on).
+unit's month row per procedure and for all procedures, the province's month row) and the
+kiosk's last rating time (as it moves on).
 Each statement commits itself (autocommit): the write is one statement.
-SQLite (8) reads the last ratings apart and writes the kiosk's last rating time (an UPDATE),
+SQLite (9) reads the last ratings apart and writes the kiosk's last rating time (an UPDATE),
 the response (INSERT … RETURNING), its answers (one executemany, without the ORM: no ids are
-read back) and the three rollup upserts one by one, in one transaction.
+read back) and the four rollup upserts one by one, in one transaction (the fourth, the unit's
+month over all its procedures, came with the rankings of units: 8 → 9).
 Nothing the request wrote is read back.
 The citizen's overall question (5): the service with the unit of its link and the active
 questionnaire (one statement), the response id, the phone limits' check, the response, its
@@ -78,20 +80,22 @@ def test_one_kiosk_rating(app, client, device, statements):
     statements.clear()
     reply = client.post("/api/v1/responses", json=_rating(3), headers=bearer(device))
     assert reply.status_code == 201, reply.text
-    assert len(statements) == _expected(app, postgresql=2, sqlite=8), statements
+    assert len(statements) == _expected(app, postgresql=2, sqlite=9), statements
     _in_step(app)
 
 
 def test_a_kiosk_rating_with_a_profile(app, client, device, statements):
-    """A profile adds its rollup_profile rows (one per profile item answered, here 3): on
-    PostgreSQL as more WITH clauses of the same statement, on SQLite one upsert each."""
+    """A profile adds its rows of the two profile rollups (the unit's and the province's, one
+    each per profile item answered, here 3): on PostgreSQL as more WITH clauses of the same
+    statement, on SQLite one upsert each (2 × 3, since the province's rollup came with the
+    province-wide breakdown)."""
     _warm(client, device)
     statements.clear()
     profile = {"gender": "female", "ethnicity": "khmer", "age_band": "25-34"}
     body = {**_rating(3), "profile": profile}
     reply = client.post("/api/v1/responses", json=body, headers=bearer(device))
     assert reply.status_code == 201, reply.text
-    assert len(statements) == _expected(app, postgresql=2, sqlite=8 + 3), statements
+    assert len(statements) == _expected(app, postgresql=2, sqlite=9 + 2 * 3), statements
     _in_step(app)
 
 
@@ -105,9 +109,9 @@ def test_a_batch_of_five(app, client, device, statements):
     assert [r["status"] for r in reply.get_json()["results"]] == ["created"] * 5
     # Once: the kiosk (with the first item's service, the questionnaire and, on PostgreSQL,
     # the first item's streak check), the stored ids of all five (one statement); then 2 per
-    # rating (7 on SQLite): the streak check (but for the first item on PostgreSQL), then the
+    # rating (8 on SQLite): the streak check (but for the first item on PostgreSQL), then the
     # response, its answers, its rollup counts and the kiosk's last rating time.
-    assert len(statements) == _expected(app, postgresql=11, sqlite=37), statements
+    assert len(statements) == _expected(app, postgresql=11, sqlite=42), statements
     _in_step(app)
 
 
