@@ -30,7 +30,7 @@ from survey.models import (
     rollup_profile,
     rollup_province_profile,
 )
-from survey.summary import figures_from
+from survey.summary import figures_of
 
 Counts = dict[tuple[str, str], list[int]]
 
@@ -77,7 +77,7 @@ def breakdown(filters: Filters, locale: str) -> list[Item]:
             found = counts.get((entry["code"], option["code"]))
             if found is None or not found[0]:
                 continue
-            figures = figures_from(q, rollup_query.items(q.id, found))
+            figures = figures_of(q, found)
             hidden = figures.responses < sipas.COUNTER_MIN_N
             label = questionnaire.label(option, locale)
             overall = None if hidden else figures.overall

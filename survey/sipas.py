@@ -116,8 +116,12 @@ def criterion(counts: Counts) -> Criterion:
 def criterion_share(counts: Counts) -> Proportion:
     """P_c and its n only, without the interval: all that elements and the overall index use."""
     valid = _valid(counts, SCALE)
-    n = sum(valid.values())
-    return Proportion(index=_share(valid[4] + valid[5], n), n=n, ci95=None)
+    return satisfied_share(valid[4] + valid[5], sum(valid.values()))
+
+
+def satisfied_share(satisfied: int, n: int) -> Proportion:
+    """P_c of `satisfied` (4 or 5) among `n` valid answers, without the interval."""
+    return Proportion(index=_share(satisfied, n), n=n, ci95=None)
 
 
 def mean_of(values: Iterable[float | None]) -> float | None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from survey import questionnaire, rollup_query, rollups, sipas
 from survey.extensions import db
 from survey.filters import Filters
-from survey.models import Agency, Field, Service, Unit
+from survey.models import ROLLUP_LEVELS, Agency, Field, Service, Unit
 from survey.models import Counter as Counter_
 from survey.questionnaire import Questionnaire
 
@@ -25,11 +25,21 @@ class Figures:
 
     FIELDS = ("responses", "overall", "overall_question", "elements", "criteria", "expectations")
 
-    def __init__(self, q: Questionnaire, items: dict[str, Counter]) -> None:
-        self._q, self._items = q, items
+    def __init__(
+        self, q: Questionnaire, items: dict[str, Counter] | None, counts: list[int] | None = None
+    ) -> None:
+        self._q, self._counts = q, counts
+        if items is not None or counts is None:
+            self._items = items or {}
+
+    @cached_property
+    def _items(self) -> dict[str, dict[int, int]]:
+        return rollup_query.items(self._q.id, self._counts)
 
     @property
     def responses(self) -> int:
+        if self._counts is not None:
+            return self._counts[0]
         return self._items.get(rollups.RESPONSES, Counter()).get(0, 0)
 
     @property
@@ -40,11 +50,22 @@ class Figures:
     def criteria(self) -> dict[str, sipas.Criterion]:
         return {code: sipas.criterion(self._items.get(code, {})) for code in self._q.criteria}
 
+    def _shares(self) -> dict[str, sipas.Proportion]:
+        """P_c of every criterion; from a rollup's count list, read off its columns (the
+        satisfied are its 4th and 5th level) without building the answers per item."""
+        if "_items" in self.__dict__:
+            return {c: sipas.criterion_share(self._items.get(c, {})) for c in self._q.criteria}
+        layout, counts = rollups.layout_of(self._q.id), self._counts
+        shares = {}
+        for code in self._q.criteria:
+            first = 2 + layout[code]  # after the responses and comments
+            levels = counts[first : first + ROLLUP_LEVELS]
+            shares[code] = sipas.satisfied_share(levels[3] + levels[4], sum(levels))
+        return shares
+
     @cached_property
     def elements(self) -> dict[str, sipas.Proportion]:
-        shares = self.__dict__.get("criteria") or {
-            code: sipas.criterion_share(self._items.get(code, {})) for code in self._q.criteria
-        }
+        shares = self.__dict__.get("criteria") or self._shares()
         return {
             e["code"]: sipas.element([shares[c["code"]] for c in e["criteria"]])
             for e in self._q.elements
@@ -96,6 +117,11 @@ class Summary:
 def figures_from(q: Questionnaire, items: dict[str, Counter]) -> Figures:
     """Every SIPAS figure of answer counts per item (sipas.py does the arithmetic)."""
     return Figures(q, items)
+
+
+def figures_of(q: Questionnaire, counts: list[int] | None) -> Figures:
+    """Every SIPAS figure of a rollup's summed counts (rollup_query.Row.counts)."""
+    return Figures(q, None, counts) if counts else Figures(q, {})
 
 
 def _group_key(group_by: str | None):
@@ -165,11 +191,11 @@ def build_summary(
     if group_by:
         labels = _labels(group_by, list(grouped), locale)
         for key, counts in sorted(grouped.items()):
-            figures = figures_from(q, rollup_query.items(q.id, counts))
+            figures = figures_of(q, counts)
             hidden = _too_few(figures)
             code, label = labels.get(key, (str(key[0]), str(key[0])))
             groups.append(Group(code, label, figures_from(q, {}) if hidden else figures, hidden))
-    figures = figures_from(q, rollup_query.items(q.id, total) if total else {})
+    figures = figures_of(q, total)
     if _too_few(figures):
         return Summary(filters, q, figures_from(q, {}), [], hidden=True)
     return Summary(filters, q, figures, groups, comments=total[1] if total else 0)
