@@ -144,12 +144,29 @@ class FlagReviewForm(FlaskForm):
 
 
 class KioskForm(FlaskForm):
-    """Rename or move a kiosk. The unit and counter are checked against the places one may
-    see by the view and kiosks.update_kiosk (a counter of another unit is refused there)."""
+    """A kiosk's settings. The unit and counter are checked against the places one may see by
+    the view, and every code by kiosks (a counter of another unit is refused there); a
+    language left out keeps the kiosk's."""
 
-    name = StringField(_l("Name"))
+    name = StringField(
+        _l("Name"), validators=[Length(max=100, message=_l("Use at most 100 characters."))]
+    )
     unit = StringField(_l("Unit"))
     counter = StringField(_l("Counter"))
+    language = StringField(_l("Default language"))
+    service = StringField(_l("Procedure"))
+
+
+class NewKioskForm(KioskForm):
+    """Register a kiosk: its name is needed."""
+
+    name = StringField(
+        _l("Name"),
+        validators=[
+            DataRequired(_l("Enter a name for the kiosk.")),
+            Length(max=100, message=_l("Use at most 100 characters.")),
+        ],
+    )
 
 
 class RevokeKioskForm(FlaskForm):
