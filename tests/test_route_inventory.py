@@ -129,6 +129,15 @@ MATRIX: dict[str, tuple[int, ...]] = {
                                        (302, 302, 404, 403, 200, 404, 200, 302, 302, 302, 302),
     "GET /admin/kiosks/{kiosk_id}":    (302, 302, 404, 403, 200, 404, 200, 302, 302, 302, 302),
     "POST /admin/kiosks/{kiosk_id}":   (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    # The catalogue: admins every kind, managers the units and counters of their scope
+    "GET /admin/catalogue":            (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/catalogue/counter/new":(302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/catalogue/counter/new":
+                                       (302, 302, 404, 403, 303, 403, 303, 302, 302, 302, 302),
+    "GET /admin/catalogue/counter/XA1-Q01":
+                                       (302, 302, 404, 403, 200, 404, 200, 302, 302, 302, 302),
+    "POST /admin/catalogue/counter/XA1-Q01":
+                                       (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
     "GET /admin/flags":                (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "POST /admin/flags":               (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
     "GET /admin/qr":                   (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
@@ -181,6 +190,8 @@ FORMS = {
     "POST /admin/kiosks/{kiosk_id}": {"name": "Sảnh", "unit": "XA1", "counter": "XA1-Q01"},
     "POST /admin/kiosks/new": {"name": "Sảnh mới", "unit": "XA1", "language": "km"},
     "POST /k/pair": {"code": "123", "key": "4"},
+    "POST /admin/catalogue/counter/new": {"code": "{new_id}", "parent": "XA1", "name_vi": "Quầy"},
+    "POST /admin/catalogue/counter/XA1-Q01": {"parent": "XA1", "name_vi": "Quầy 01"},
     "POST /admin/flags": {"id": "{flagged}", "decision": "confirm"},
     # A file (content, name): each request sends a fresh copy; the dossiers are XA1's
     "POST /admin/planning/import": {
