@@ -15,6 +15,7 @@ from survey import (
     errors,
     i18n,
     kiosk,
+    kiosk_pairing,
     public,
     rollups,
     security,
@@ -59,6 +60,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(public.bp, url_prefix=PREFIX, name="kiosk")
     app.register_blueprint(kiosk.bp)
+    app.register_blueprint(kiosk_pairing.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
 

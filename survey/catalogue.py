@@ -1,15 +1,13 @@
 """The catalogue of units, counters, agencies, fields and services, and its CSV import.
 
 One CSV row per entity (`kind,code,parent,name_vi,name_en,name_km,national_code,field,agency,
-active`). A file is checked whole before anything is written: one bad line and nothing is
-imported, and every bad line is reported with its number and reason.
+active`). A file is checked whole before anything is written (survey/catalogue_rules.py, whose
+rules the web forms share): one bad line and nothing is imported, and every bad line is
+reported with its number and reason.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,101 +18,23 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, false, func, select
 from sqlalchemy.orm import aliased, joinedload
 
+from survey.catalogue_rules import (  # noqa: F401 (callers read them as catalogue.X)
+    HEADER,
+    KINDS,
+    NATIONAL_RE,
+    CatalogueError,
+    LineError,
+    parse,
+)
 from survey.extensions import db
 from survey.models import Agency, Counter, Field, Service, Unit, rollup_day
 
-HEADER = [
-    "kind",
-    "code",
-    "parent",
-    "name_vi",
-    "name_en",
-    "name_km",
-    "national_code",
-    "field",
-    "agency",
-    "active",
-]
-KINDS = {"unit": Unit, "counter": Counter, "agency": Agency, "field": Field, "service": Service}
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
-NATIONAL_RE = re.compile(r"^[0-9]\.[0-9]{6}$")
 DEMO_FILE = Path(__file__).resolve().parent / "data" / "catalogue-an-giang.csv"
 
 
-@dataclass(frozen=True)
-class LineError:
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
-
-
-class CatalogueError(ValueError):
-    """A catalogue file refused whole; `errors` lists every bad line."""
-
-    def __init__(self, errors: list[LineError]):
-        super().__init__("\n".join(map(str, errors)))
-        self.errors = errors
-
-
-def _known_codes() -> dict[str, set[str]]:
-    return {kind: set(db.session.scalars(select(model.code))) for kind, model in KINDS.items()}
-
-
-def _check_row(row: dict[str, str], known: dict[str, set[str]]) -> str | None:
-    """Return why `row` cannot be imported, or None."""
-    kind, code = row["kind"], row["code"]
-    if kind not in KINDS:
-        return f"unknown kind '{kind}' (expected one of {', '.join(KINDS)})"
-    if not CODE_RE.match(code):
-        return f"invalid code '{code}' (letters, digits, '-', '_', '.'; at most 40)"
-    if not row["name_vi"]:
-        return "name_vi is empty"
-    parent = row["parent"]
-    if kind == "counter" and parent not in known["unit"]:
-        return f"unknown unit '{parent}' in parent"
-    if kind == "unit" and parent and parent not in known["unit"]:
-        return f"unknown unit '{parent}' in parent"
-    if kind == "service":
-        if row["national_code"] and not NATIONAL_RE.match(row["national_code"]):
-            return f"national_code '{row['national_code']}' is not of the form 1.234567"
-        if row["field"] not in known["field"]:
-            return f"unknown field '{row['field']}'"
-        if row["agency"] not in known["agency"]:
-            return f"unknown agency '{row['agency']}'"
-        if row["active"] not in ("", "0", "1"):
-            return f"active must be 0 or 1, not '{row['active']}'"
-    return None
-
-
-def parse(text: str) -> list[dict[str, str]]:
-    """Check a whole catalogue CSV and return its rows; raise CatalogueError otherwise."""
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames != HEADER:
-        raise CatalogueError([LineError(1, "the header must be: " + ",".join(HEADER))])
-    known, rows, errors, seen = _known_codes(), [], [], set()
-    for row in reader:
-        line = reader.line_num
-        if None in row or any(v is None for v in row.values()):
-            errors.append(LineError(line, f"expected {len(HEADER)} columns"))
-            continue
-        row = {k: v.strip() for k, v in row.items()}
-        reason = _check_row(row, known)
-        if reason is None and (row["kind"], row["code"]) in seen:
-            reason = f"the {row['kind']} code '{row['code']}' appears twice"
-        if reason:
-            errors.append(LineError(line, reason))
-            continue
-        seen.add((row["kind"], row["code"]))
-        known[row["kind"]].add(row["code"])
-        rows.append(row)
-    if errors:
-        raise CatalogueError(errors)
-    return rows
-
-
-def _apply(row: dict[str, str], cache: dict[tuple[str, str], object]) -> None:
+def apply_row(row: dict[str, str], cache: dict[tuple[str, str], object]) -> None:
+    """Create or update the entity of a checked row (its code names it); `cache` holds the
+    entities of the rows applied before it, not yet flushed."""
     model = KINDS[row["kind"]]
     entity = db.session.scalar(select(model).filter_by(code=row["code"])) or model(code=row["code"])
     entity.name_vi, entity.name_en, entity.name_km = row["name_vi"], row["name_en"], row["name_km"]
@@ -147,7 +67,7 @@ def import_csv(data: bytes | str) -> int:
     rows = parse(data)
     cache: dict[tuple[str, str], object] = {}
     for row in rows:
-        _apply(row, cache)
+        apply_row(row, cache)
     db.session.commit()
     return len(rows)
 

@@ -1,4 +1,8 @@
-"""Kiosk devices: creation with a one-time shown token, heartbeats, moves and revocation."""
+"""Kiosk devices: registration, settings, heartbeats, moves and revocation.
+
+A kiosk is registered by the command line (`survey kiosk create`: its token is printed once) or
+on the web (no credential until it is paired, survey/pairing.py).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from survey import audit, questionnaire
 from survey.accounts import token_digest
+from survey.config import LOCALES
 from survey.extensions import db
 from survey.models import Counter, KioskDevice, Response, Service, Unit, utcnow
 
@@ -21,19 +26,28 @@ OFFLINE_AFTER = timedelta(minutes=10)
 
 
 class KioskError(ValueError):
-    """A kiosk request that cannot be carried out."""
+    """A kiosk request that cannot be carried out; `field` names the setting refused."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def _place(unit_code: str, counter_code: str | None) -> tuple[Unit, Counter | None]:
     unit = db.session.scalar(select(Unit).filter_by(code=unit_code))
     if unit is None:
-        raise KioskError(f"unknown unit {unit_code}")
+        raise KioskError(f"unknown unit {unit_code}", "unit")
     counter = None
     if counter_code:
         counter = db.session.scalar(select(Counter).filter_by(code=counter_code))
         if counter is None or counter.unit_id != unit.id:
-            raise KioskError(f"unknown counter {counter_code} at unit {unit_code}")
+            raise KioskError(f"unknown counter {counter_code} at unit {unit_code}", "counter")
     return unit, counter
+
+
+def new_token() -> str:
+    """A new kiosk credential (only its digest is stored)."""
+    return "kd_" + secrets.token_urlsafe(32)
 
 
 def create_kiosk(
@@ -41,7 +55,7 @@ def create_kiosk(
 ) -> tuple[KioskDevice, str]:
     """Register a kiosk; return it and its token (shown once, stored hashed)."""
     place_unit, place_counter = _place(unit, counter)
-    token = "kd_" + secrets.token_urlsafe(32)
+    token = new_token()
     device = KioskDevice(
         name=name.strip()[:100] or "kiosk",
         token_hash=token_digest(token),
@@ -178,18 +192,64 @@ def device_for_write(
     return device, service, stored, questionnaire.version(version_id, code)
 
 
-def update_kiosk(
-    device: KioskDevice, *, name: str, unit: str, counter: str | None, actor: str
-) -> None:
-    """Rename or move a kiosk."""
-    device.unit, device.counter = _place(unit, counter)
-    device.name = name.strip()[:100] or device.name
+@dataclass(frozen=True)
+class Settings:
+    """What a manager sets for a kiosk: its name, place, default language and the one
+    procedure it rates (None: the citizen picks one). Codes, as a form posts them."""
+
+    name: str
+    unit: str
+    counter: str | None
+    language: str = "vi"
+    service: str | None = None
+
+
+def _apply(device: KioskDevice, settings: Settings) -> None:
+    device.unit, device.counter = _place(settings.unit, settings.counter)
+    device.name = settings.name.strip()[:100] or device.name or "kiosk"
+    if settings.language not in LOCALES:
+        raise KioskError(f"unknown language {settings.language}", "language")
+    device.default_language = settings.language
+    device.service = None
+    if settings.service:
+        device.service = db.session.scalar(
+            select(Service).filter_by(code=settings.service, active=True)
+        )
+        if device.service is None:
+            raise KioskError(f"unknown procedure {settings.service}", "service")
+
+
+def _detail(settings: Settings) -> dict:
+    return {
+        "unit": settings.unit,
+        "counter": settings.counter,
+        "language": settings.language,
+        "service": settings.service,
+    }
+
+
+def register_kiosk(settings: Settings, *, actor: str) -> KioskDevice:
+    """Register a kiosk on the web: no credential until it is paired (survey/pairing.py).
+    Nothing is stored when a setting is refused (KioskError)."""
+    device = KioskDevice(name="", token_hash=None)
+    _apply(device, settings)  # before the kiosk joins the session: a refusal stores nothing
+    db.session.add(device)
     audit.record(
-        "kiosk.update",
-        actor=actor,
-        target=device.name,
-        detail={"unit": unit, "counter": counter},
-        commit=False,
+        "kiosk.register", actor=actor, target=device.name, detail=_detail(settings), commit=False
+    )
+    db.session.commit()
+    return device
+
+
+def update_kiosk(device: KioskDevice, settings: Settings, *, actor: str) -> None:
+    """Rename or move a kiosk, or change its language or procedure (all or nothing)."""
+    try:
+        _apply(device, settings)
+    except KioskError:
+        db.session.rollback()
+        raise
+    audit.record(
+        "kiosk.update", actor=actor, target=device.name, detail=_detail(settings), commit=False
     )
     db.session.commit()
 
@@ -230,6 +290,15 @@ class KioskRow:
     device: KioskDevice
     offline: bool
 
+    @property
+    def state(self) -> str:
+        """revoked, unpaired (never paired: no credential yet), offline or active."""
+        if self.device.revoked_at is not None:
+            return "revoked"
+        if self.device.token_hash is None:
+            return "unpaired"
+        return "offline" if self.offline else "active"
+
 
 def list_kiosks(visible: set[int] | None, *, now: datetime | None = None) -> list[KioskRow]:
     """The kiosks of the units one may see, with their offline state at `now` (default: now)."""
@@ -238,4 +307,7 @@ def list_kiosks(visible: set[int] | None, *, now: datetime | None = None) -> lis
     if visible is not None:
         query = query.where(KioskDevice.unit_id.in_(visible))
     rows = db.session.scalars(query)
-    return [KioskRow(d, d.revoked_at is None and is_offline(d, now=now)) for d in rows]
+    return [
+        KioskRow(d, d.revoked_at is None and d.token_hash is not None and is_offline(d, now=now))
+        for d in rows
+    ]

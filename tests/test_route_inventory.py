@@ -73,6 +73,10 @@ MATRIX: dict[str, tuple[int, ...]] = {
     # Activation: a confirmation page, then a POST; never on a browser signed in as staff (403)
     "GET /k/activate?token={kiosk}":   (200, 200, 200, 403, 403, 403, 403, 200, 200, 200, 200),
     "POST /k/activate":                (303, 303, 303, 403, 403, 403, 403, 303, 303, 303, 303),
+    # Pairing (survey/kiosk_pairing.py): a keypad open to any browser but a staff one (403);
+    # a key press comes back with the digit typed (200)
+    "GET /k/pair":                     (200, 200, 200, 403, 403, 403, 403, 200, 200, 200, 200),
+    "POST /k/pair":                    (200, 200, 200, 403, 403, 403, 403, 200, 200, 200, 200),
     "POST /k/reset":                   (401, 401, 303, 401, 401, 401, 401, 401, 401, 401, 303),
     "GET /k/sw.js":                    (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
     "GET /k/s/HT-KHAISINH":            (401, 401, 302, 401, 401, 401, 401, 401, 401, 401, 302),
@@ -119,8 +123,21 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "GET /admin/report.pdf?unit=XA1&period=2026-Q1":
                                        (302, 302, 404, 200, 200, 403, 200, 302, 302, 302, 302),
     "GET /admin/kiosks":               (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/kiosks/new":           (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/kiosks/new":          (302, 302, 404, 403, 200, 403, 200, 302, 302, 302, 302),
+    "POST /admin/kiosks/{kiosk_id}/pairing-code":
+                                       (302, 302, 404, 403, 200, 404, 200, 302, 302, 302, 302),
     "GET /admin/kiosks/{kiosk_id}":    (302, 302, 404, 403, 200, 404, 200, 302, 302, 302, 302),
     "POST /admin/kiosks/{kiosk_id}":   (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    # The catalogue: admins every kind, managers the units and counters of their scope
+    "GET /admin/catalogue":            (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/catalogue/counter/new":(302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/catalogue/counter/new":
+                                       (302, 302, 404, 403, 303, 403, 303, 302, 302, 302, 302),
+    "GET /admin/catalogue/counter/XA1-Q01":
+                                       (302, 302, 404, 403, 200, 404, 200, 302, 302, 302, 302),
+    "POST /admin/catalogue/counter/XA1-Q01":
+                                       (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
     "GET /admin/flags":                (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "POST /admin/flags":               (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
     "GET /admin/qr":                   (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
@@ -157,13 +174,24 @@ MATRIX: dict[str, tuple[int, ...]] = {
 # fmt: on
 
 # The kiosk-only views exist under /k/ alone: outside it every caller gets 404.
-NO_ROUTE = ("GET /activate", "POST /activate", "POST /reset", "GET /sw.js")
+NO_ROUTE = (
+    "GET /activate",
+    "POST /activate",
+    "GET /pair",
+    "POST /pair",
+    "POST /reset",
+    "GET /sw.js",
+)
 
 # Bodies of the requests that need one (form fields, or JSON for the API).
 FORMS = {
     "POST /vi/s/HT-KHAISINH": {"OV": "4"},
     "POST /k/vi/s/HT-KHAISINH": {"OV": "4"},
     "POST /admin/kiosks/{kiosk_id}": {"name": "Sảnh", "unit": "XA1", "counter": "XA1-Q01"},
+    "POST /admin/kiosks/new": {"name": "Sảnh mới", "unit": "XA1", "language": "km"},
+    "POST /k/pair": {"code": "123", "key": "4"},
+    "POST /admin/catalogue/counter/new": {"code": "{new_id}", "parent": "XA1", "name_vi": "Quầy"},
+    "POST /admin/catalogue/counter/XA1-Q01": {"parent": "XA1", "name_vi": "Quầy 01"},
     "POST /admin/flags": {"id": "{flagged}", "decision": "confirm"},
     # A file (content, name): each request sends a fresh copy; the dossiers are XA1's
     "POST /admin/planning/import": {

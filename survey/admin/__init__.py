@@ -86,6 +86,7 @@ def role_required(*roles: str):
 from survey.admin import (  # noqa: E402,F401
     account,
     auth,
+    catalogue,
     dashboard,
     devices,
     planning,

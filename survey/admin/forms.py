@@ -144,15 +144,57 @@ class FlagReviewForm(FlaskForm):
 
 
 class KioskForm(FlaskForm):
-    """Rename or move a kiosk. The unit and counter are checked against the places one may
-    see by the view and kiosks.update_kiosk (a counter of another unit is refused there)."""
+    """A kiosk's settings. The unit and counter are checked against the places one may see by
+    the view, and every code by kiosks (a counter of another unit is refused there); a
+    language left out keeps the kiosk's."""
 
-    name = StringField(_l("Name"))
+    name = StringField(
+        _l("Name"), validators=[Length(max=100, message=_l("Use at most 100 characters."))]
+    )
     unit = StringField(_l("Unit"))
     counter = StringField(_l("Counter"))
+    language = StringField(_l("Default language"))
+    service = StringField(_l("Procedure"))
+
+
+class NewKioskForm(KioskForm):
+    """Register a kiosk: its name is needed."""
+
+    name = StringField(
+        _l("Name"),
+        validators=[
+            DataRequired(_l("Enter a name for the kiosk.")),
+            Length(max=100, message=_l("Use at most 100 characters.")),
+        ],
+    )
 
 
 class RevokeKioskForm(FlaskForm):
     """Revoke a kiosk: the page's second form, told apart by its `action`."""
 
     action = HiddenField(validators=[AnyOf(["revoke"])])
+
+
+def _at_most(n: int) -> Length:
+    return Length(max=n, message=_l("Use at most %(n)s characters.", n=n))
+
+
+class CatalogueForm(FlaskForm):
+    """One catalogue entry, as a row of the CSV import: survey/catalogue_rules.py checks it
+    (the form only bounds the lengths). Which fields a kind uses is the template's."""
+
+    code = StringField(_l("Code"), validators=[_at_most(40)])
+    parent = StringField(_l("Unit"))
+    name_vi = StringField(_l("Name in Vietnamese"), validators=[_at_most(300)])
+    name_en = StringField(_l("Name in English (optional)"), validators=[_at_most(300)])
+    name_km = StringField(_l("Name in Khmer (optional)"), validators=[_at_most(300)])
+    national_code = StringField(_l("National procedure code (optional)"))
+    field = StringField(_l("Field (lĩnh vực)"))
+    agency = StringField(_l("Agency"))
+    active = BooleanField(_l("Citizens may choose and rate this procedure"), default=True)
+
+    def row(self) -> dict[str, str]:
+        """The entry as a row of the import."""
+        names = ("code", "parent", "name_vi", "name_en", "name_km", "national_code", "field")
+        row = {name: self[name].data or "" for name in (*names, "agency")}
+        return {**row, "active": "1" if self.active.data else "0"}
