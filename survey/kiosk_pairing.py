@@ -3,21 +3,24 @@
 Kiosks have no keyboard and no camera, so the screen carries its own keypad. Each key is a
 submit button: without script, a key posts the digits typed so far and the page comes back
 with one more (nothing is stored); the small script types on the page itself. Only the
-"Pair" button tries the code (survey/pairing.py counts and checks it). A browser signed in to
-the manager pages is refused, as activation refuses it.
+"Pair" button tries the code (survey/pairing.py counts and checks it), at most as often from
+one address as a sign-in (SURVEY_SIGNIN_RATE_LIMIT, in the shared limits store). A browser
+signed in to the manager pages is refused, as activation refuses it.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
+from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import Regexp
 
 from survey import activation, pairing, public
 from survey.config import LOCALES
+from survey.extensions import limiter
 from survey.forms import QueryForm
 from survey.i18n import lazy_text as _l
 from survey.kiosk_mode import PREFIX
@@ -63,6 +66,13 @@ def _language():
 
 
 @bp.route("/pair", methods=["GET", "POST"])
+@limiter.limit(  # tries of a code, as sign-ins: a key typing a digit is no try
+    lambda: current_app.config["SURVEY_SIGNIN_RATE_LIMIT"],
+    key_func=get_remote_address,
+    methods=["POST"],
+    exempt_when=lambda: request.form.get("key") != "pair",
+    scope="kiosk-pair",
+)
 def pair():
     """The pairing screen: a keypad; the right code makes this browser that kiosk, once."""
     if activation.staff_browser():

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from survey import pairing
-from survey.extensions import db
+from survey.extensions import db, limiter
 from survey.models import AuditEvent, KioskDevice, utcnow
 from tests.builders import bearer, kiosk_token, make_user, sign_in
 
@@ -135,6 +135,16 @@ def test_the_keypad_works_without_script(app):
     back = kiosk.post("/k/pair", data={"code": "123", "key": "back"})
     assert 'name="code" value="12"' in back.text
     assert kiosk.get_cookie(KIOSK_COOKIE) is None
+
+
+def test_tries_from_one_address_are_limited_as_sign_ins(app):
+    app.config.update(SURVEY_SIGNIN_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI="memory://")
+    limiter.init_app(app)
+    kiosk = app.test_client()
+    for _ in range(5):  # digits typed without script are no tries
+        assert kiosk.post("/k/pair", data={"code": "1", "key": "2"}).status_code == 200
+    tries = [kiosk.post("/k/pair", data={"code": "12345678", "key": "pair"}) for _ in range(4)]
+    assert [t.status_code for t in tries] == [403, 403, 403, 429]
 
 
 def test_bad_codes_get_a_message_in_the_screens_language(app):
