@@ -150,13 +150,22 @@ def _group_columns(table, group_by: str | None) -> list:
     return [table.c[f"{group_by}_id"]]
 
 
+def _one_per_row(table, keys: list) -> bool:
+    """Whether the groups of `keys` are the table's own rows (one questionnaire version is
+    read): then the database need not add them up, row by row and count by count."""
+    named = {key.name for key in keys if getattr(key, "table", None) is table}
+    return named >= {c.name for c in table.primary_key.columns} - {"questionnaire_id"}
+
+
 def _query(read: _Read, table, bucket, where, whole: set[date]) -> list[Row]:
     groups = _group_columns(table, read.group_by)
     keys = ([bucket] if read.by_bucket else []) + groups
     columns = (*rollups.NOT_NULL, *ROLLUP_SLOTS[: read.width])
-    # Summed to 0 rather than NULL: a row comes back as the list of its counts as it is.
+    # A row per stored row (the units' months by unit and month): nothing to add up.
+    stored = _one_per_row(table, keys)
+    # 0 rather than NULL: a row comes back as the list of its counts as it is.
     sums = [
-        func.coalesce(func.sum(table.c[name]), 0)
+        func.coalesce(table.c[name] if stored else func.sum(table.c[name]), 0)
         if read.summed is None or name in read.summed
         else literal(0)
         for name in columns
@@ -169,7 +178,7 @@ def _query(read: _Read, table, bucket, where, whole: set[date]) -> list[Row]:
     if read.group_by in ("field", "agency"):
         query = query.join(Service, Service.id == table.c.service_id)
     rows = []
-    for row in db.session.execute(query.group_by(*keys)):
+    for row in db.session.execute(query if stored else query.group_by(*keys)):
         counts = list(row[len(keys) :])
         if read.by_bucket:
             first = row[0]
