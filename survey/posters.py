@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 import segno
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from weasyprint import HTML
@@ -36,13 +36,24 @@ class Poster:
     size: str
     names: dict[str, str]  # service name per language
     counter: str | None
-    unit: str | None  # the counter's unit, else the centre at the top of the catalogue
+    unit: str | None  # where it hangs: see `place`
     lines: dict[str, dict[str, str]]  # per language: title, scan, minute, anonymous
 
 
 def short_url(service: Service, counter: Counter | None) -> str:
     """The address printed under the code: the short QR target of the service."""
     return public_url(f"/s/{service.code}" + (f"?counter={counter.code}" if counter else ""))
+
+
+def place(counter: Counter | None) -> str | None:
+    """The name the poster is headed with: the counter's unit; for the whole centre, the
+    centre's configured name (SURVEY_CENTRE_NAME, when set), else the unit at the top of the
+    catalogue."""
+    if counter is not None:
+        return counter.unit.name_vi
+    configured = current_app.config.get("SURVEY_CENTRE_NAME")
+    unit = None if configured else top_unit()
+    return configured or (unit.name_vi if unit else None)
 
 
 def make_poster(service: Service, counter: Counter | None, size: str) -> Poster:
@@ -57,14 +68,13 @@ def make_poster(service: Service, counter: Counter | None, size: str) -> Poster:
                 "anonymous": _("Anonymous: we do not ask for your name."),
             }
     url = short_url(service, counter)
-    unit = counter.unit if counter else top_unit()
     return Poster(
         url,
         url.split("://", 1)[-1],
         size,
         {locale: service.name_in(locale) for locale in LOCALES},
         counter.name_vi if counter else None,
-        unit.name_vi if unit else None,
+        place(counter),
         lines,
     )
 

@@ -141,3 +141,12 @@ def test_the_a4_svg_poster_has_the_same_wide_code(app, client):
     ).groups()
     assert float(width) * (int(modules) - 8) / int(modules) >= 100  # the quiet zone aside
     assert "Điểm phục vụ xã Một" in svg and "Chỉ mất khoảng một phút." in svg and "Zalo" in svg
+
+
+def test_a_poster_for_the_whole_centre_is_headed_with_its_configured_name(app, client):
+    with app.app_context():
+        make_user("manager@ag.vn", "manager", ("CTR",))
+    sign_in(client, "manager@ag.vn")
+    assert "Trung tâm Phục vụ hành chính công tỉnh" in client.get("/admin/qr/HT-KHAISINH.svg").text
+    app.config["SURVEY_CENTRE_NAME"] = "Trung tâm Phục vụ hành chính công tỉnh An Giang"
+    assert "tỉnh An Giang" in client.get("/admin/qr/HT-KHAISINH.svg?size=a5").text

@@ -131,16 +131,38 @@ class PosterForm(QueryForm):
 
 
 class FlagReviewForm(FlaskForm):
-    """A manager's decision on one suspect rating: confirm its flag or clear it."""
+    """A manager's decision on the checked suspect ratings (`id`, one value per rating):
+    exclude them from the index for good, or keep them and count them again."""
 
-    id = HiddenField()
+    id = SelectMultipleField(choices=[], validate_choice=False)
     decision = SelectField(
         choices=[
-            SelectChoice("confirm", _l("Confirm")),
-            SelectChoice("clear", _l("Clear: count it")),
+            SelectChoice("confirm", _l("Exclude from the index")),
+            SelectChoice("clear", _l("Keep it and count it in the index")),
         ],
         validate_choice=True,
     )
+
+
+class FlagFilterForm(QueryForm):
+    """The filters and page of the suspect ratings; an unknown value reads as "all"."""
+
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            SelectChoice("", _l("All")),
+            SelectChoice("pending", _l("Awaiting review")),
+            SelectChoice("confirmed", _l("Excluded from the index")),
+        ],
+        validate_choice=False,
+        id="f-status",
+    )
+    reason = SelectField(_l("Reason"), choices=[], validate_choice=False, id="f-reason")
+    page = PageField()
+
+    def kept(self) -> dict[str, str]:
+        """The filters a page link or a redirect carries on (those set)."""
+        return {k: v for k, v in (("status", self.status.data), ("reason", self.reason.data)) if v}
 
 
 class KioskForm(FlaskForm):
