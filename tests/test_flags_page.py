@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -174,4 +175,8 @@ def test_choosing_nothing_says_so(app, client, people):
     reply = client.post("/admin/flags", data={"decision": "confirm"})
     assert reply.status_code == 400
     assert "Lỗi:" in reply.text and "Chọn ít nhất một phiếu" in reply.text
+    assert state(app, ids) == [("burst", None)]
+    fake = [str(uuid.uuid4()) for _ in range(50)]
+    too_many = client.post("/admin/flags", data={"id": [*ids, *fake], "decision": "confirm"})
+    assert too_many.status_code == 400 and "Chỉ chọn tối đa" in too_many.text
     assert state(app, ids) == [("burst", None)]

@@ -85,9 +85,9 @@ def flags():
     form, filters = FlagReviewForm(), FlagFilterForm()
     if form.is_submitted():
         if not form.validate():
-            abort(400)
-        if not form.id.data:
-            return _flags_page(form, filters, visible, error=_("Choose at least one rating."))
+            if not form.id.errors:
+                abort(400)  # a decision no button sends
+            return _flags_page(form, filters, visible, error=form.id.errors[0])
         ids, decision = form.id.data, form.decision.data
         if not review_flags(ids, decision=decision, visible=visible, actor=current_user.email):
             abort(404)

@@ -17,6 +17,7 @@ from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Regexp, Val
 
 from survey.accounts import ROLES
 from survey.filters import PageField
+from survey.flags import PAGE_SIZE
 from survey.forms import QueryForm, choices
 from survey.i18n import lazy_text as _l
 
@@ -130,11 +131,19 @@ class PosterForm(QueryForm):
     counter = StringField()
 
 
+def one_page_of_ratings(form, field) -> None:
+    """At least one rating, and no more than one page of the list offers."""
+    if not field.data:
+        raise ValidationError(_l("Choose at least one rating."))
+    if len(field.data) > PAGE_SIZE:
+        raise ValidationError(_l("Choose at most the ratings of one page."))
+
+
 class FlagReviewForm(FlaskForm):
     """A manager's decision on the checked suspect ratings (`id`, one value per rating):
     exclude them from the index for good, or keep them and count them again."""
 
-    id = SelectMultipleField(choices=[], validate_choice=False)
+    id = SelectMultipleField(choices=[], validate_choice=False, validators=[one_page_of_ratings])
     decision = SelectField(
         choices=[
             SelectChoice("confirm", _l("Exclude from the index")),
