@@ -21,11 +21,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from limits import parse
-from sqlalchemy import ColumnElement, Select, bindparam, select, true, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, true, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from survey import abuse, audit, tally
+from survey import abuse, audit, questionnaire, tally
+from survey.answer_words import Worded, worded
 from survey.extensions import db
 from survey.i18n import lazy_text as _l
 from survey.models import Answer, KioskDevice, Response
@@ -175,6 +176,10 @@ def set_flag(response: Response, reason: str | None) -> None:
     db.session.commit()
 
 
+PAGE_SIZE = 50
+STATUSES = ("pending", CONFIRMED)  # the list's filter: awaiting review, or confirmed
+
+
 @dataclass(frozen=True)
 class Flagged:
     public_id: str
@@ -182,27 +187,59 @@ class Flagged:
     service: str
     unit: str
     kiosk: str | None
+    kiosk_id: int | None
+    channel: str
     reason: str
     confirmed: bool
-    answers: dict[str, int | None]
+    answers: tuple[Worded, ...]
 
 
-def flagged(*, visible: set[int] | None, locale: str, limit: int = 200) -> list[Flagged]:
-    """Flagged responses of the visible units, newest first."""
+def _filtered(query: Select, *, visible: set[int] | None, status: str, reason: str) -> Select:
+    """`query` narrowed to the flagged ratings of the visible units, of this status (one of
+    STATUSES, else any) and reason (one of REASONS, else any)."""
+    query = query.where(Response.flag_reason.is_not(None))
+    if visible is not None:
+        query = query.where(Response.unit_id.in_(visible or {-1}))
+    if status in STATUSES:
+        query = query.where(
+            Response.flag_review.is_(None)
+            if status == "pending"
+            else Response.flag_review == status
+        )
+    if reason in REASONS:
+        query = query.where(Response.flag_reason == reason)
+    return query
+
+
+def count_flagged(*, visible: set[int] | None, status: str = "", reason: str = "") -> int:
+    """How many flagged ratings the list holds with these filters (see `flagged`)."""
+    query = select(func.count(Response.id))
+    return db.session.scalar(_filtered(query, visible=visible, status=status, reason=reason))
+
+
+def flagged(
+    *,
+    visible: set[int] | None,
+    locale: str,
+    status: str = "",
+    reason: str = "",
+    page: int = 1,
+) -> list[Flagged]:
+    """One page (PAGE_SIZE) of the flagged ratings of the visible units, newest first, their
+    answers in words; the same statements for any number of rows."""
     query = (
         select(Response, KioskDevice.name)
         .outerjoin(KioskDevice, KioskDevice.id == Response.kiosk_id)
-        .where(Response.flag_reason.is_not(None))
         .options(
             joinedload(Response.service),
             joinedload(Response.unit),
             selectinload(Response.answers),
         )
-        .order_by(Response.captured_at.desc())
-        .limit(limit)
+        .order_by(Response.captured_at.desc(), Response.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
     )
-    if visible is not None:
-        query = query.where(Response.unit_id.in_(visible or {-1}))
+    rows = db.session.execute(_filtered(query, visible=visible, status=status, reason=reason))
     return [
         Flagged(
             r.public_id,
@@ -210,30 +247,56 @@ def flagged(*, visible: set[int] | None, locale: str, limit: int = 200) -> list[
             r.service.name_in(locale),
             r.unit.name_in(locale),
             kiosk,
+            r.kiosk_id,
+            r.channel,
             r.flag_reason,
             r.flag_review == CONFIRMED,
-            {a.item: a.value for a in r.answers},
+            worded(
+                questionnaire.by_id(r.questionnaire_id),
+                {a.item: a.value for a in r.answers},
+                locale,
+            ),
         )
-        for r, kiosk in db.session.execute(query)
+        for r, kiosk in rows
     ]
 
 
 def review_flag(public_id: str, *, decision: str, visible: set[int] | None, actor: str) -> bool:
     """Confirm a flag (the rating stays out of the index) or clear it (it counts again)."""
-    response = db.session.scalar(select(Response).filter_by(public_id=public_id))
-    if (
-        response is None
-        or response.flag_reason is None
-        or (visible is not None and response.unit_id not in visible)
+    return review_flags([public_id], decision=decision, visible=visible, actor=actor)
+
+
+def review_flags(
+    public_ids: list[str], *, decision: str, visible: set[int] | None, actor: str
+) -> bool:
+    """Confirm the flags of these ratings (they stay out of the index) or clear them (they
+    count again), each decision audited, all in one transaction (the rollups follow in it);
+    nothing changes, and False, when one of them is not a flagged rating of a visible unit."""
+    wanted = set(public_ids)
+    responses = db.session.scalars(
+        select(Response)
+        .where(Response.public_id.in_(wanted))
+        .options(selectinload(Response.answers))
+    ).all()
+    if not wanted or len(responses) != len(wanted):
+        return False
+    if any(
+        r.flag_reason is None or (visible is not None and r.unit_id not in visible)
+        for r in responses
     ):
         return False
-    reason = response.flag_reason
-    if decision == "confirm":
-        response.flag_review = CONFIRMED
-    else:
-        response.flag_reason = response.flag_review = None
-    audit.record(
-        f"flag.{decision}", actor=actor, target=public_id, detail={"reason": reason}, commit=False
-    )
+    for response in responses:
+        reason = response.flag_reason
+        if decision == "confirm":
+            response.flag_review = CONFIRMED
+        else:
+            response.flag_reason = response.flag_review = None
+        audit.record(
+            f"flag.{decision}",
+            actor=actor,
+            target=response.public_id,
+            detail={"reason": reason},
+            commit=False,
+        )
     db.session.commit()
     return True

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from survey import i18n, kiosks, pairing, scope
 from survey.admin import bp, role_required
 from survey.admin.forms import (
     ButtonForm,
+    FlagFilterForm,
     FlagReviewForm,
     KioskForm,
     NewKioskForm,
@@ -17,7 +19,8 @@ from survey.admin.forms import (
 )
 from survey.catalogue import active_services, filter_choices, find_unit
 from survey.extensions import db
-from survey.flags import REASONS, flagged, review_flag
+from survey.filters import CHANNEL_LABELS
+from survey.flags import PAGE_SIZE, REASONS, count_flagged, flagged, review_flags
 from survey.models import KioskDevice
 
 
@@ -140,16 +143,47 @@ def _kiosk_page(template: str, form: KioskForm, errors: list, *, device: KioskDe
 @bp.route("/flags", methods=["GET", "POST"])
 @role_required("admin", "manager")
 def flags():
-    """Suspect ratings: kept and left out of the index until a manager clears them."""
+    """Suspect ratings, kept and left out of the index, a page at a time: a manager excludes
+    the checked ones for good or keeps them (they count again)."""
     visible = scope.visible_unit_ids(current_user)
-    form = FlagReviewForm()
+    form, filters = FlagReviewForm(), FlagFilterForm()
     if form.is_submitted():
         if not form.validate():
-            abort(400)
-        target, decision = form.id.data or "", form.decision.data
-        if not review_flag(target, decision=decision, visible=visible, actor=current_user.email):
+            if not form.id.errors:
+                abort(400)  # a decision no button sends
+            return _flags_page(form, filters, visible, error=form.id.errors[0])
+        ids, decision = form.id.data, form.decision.data
+        if not review_flags(ids, decision=decision, visible=visible, actor=current_user.email):
             abort(404)
-        flash(_("Your decision has been recorded."))
-        return redirect(url_for("admin.flags"), 303)
-    items = flagged(visible=visible, locale=i18n.current())
-    return render_template("admin/flags.html", form=form, items=items, reasons=REASONS)
+        flash(
+            ngettext(
+                "Your decision on %(num)d rating has been recorded.",
+                "Your decision on %(num)d ratings has been recorded.",
+                len(set(ids)),
+            )
+        )
+        return redirect(url_for("admin.flags", page=filters.page.data, **filters.kept()), 303)
+    return _flags_page(form, filters, visible)
+
+
+def _flags_page(form, filters, visible: set[int] | None, error: str | None = None):
+    """The list of suspect ratings as the filters ask; with `error`, a refused decision (400)."""
+    filters.reason.choices = [("", _("All")), *REASONS.items()]
+    chosen = {"status": filters.status.data or "", "reason": filters.reason.data or ""}
+    total = count_flagged(visible=visible, **chosen)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(filters.page.data, pages)  # past the end (the last rows decided): the last page
+    items = flagged(visible=visible, locale=i18n.current(), page=page, **chosen)
+    return render_template(
+        "admin/flags.html",
+        form=form,
+        filters=filters,
+        items=items,
+        total=total,
+        page=page,
+        pages=pages,
+        reasons=REASONS,
+        channels=CHANNEL_LABELS,
+        error=error,
+        has_errors=error is not None,
+    ), 400 if error else 200

@@ -17,6 +17,7 @@ from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Regexp, Val
 
 from survey.accounts import ROLES
 from survey.filters import PageField
+from survey.flags import PAGE_SIZE
 from survey.forms import QueryForm, choices
 from survey.i18n import lazy_text as _l
 
@@ -130,17 +131,47 @@ class PosterForm(QueryForm):
     counter = StringField()
 
 
-class FlagReviewForm(FlaskForm):
-    """A manager's decision on one suspect rating: confirm its flag or clear it."""
+def one_page_of_ratings(form, field) -> None:
+    """At least one rating, and no more than one page of the list offers."""
+    if not field.data:
+        raise ValidationError(_l("Choose at least one rating."))
+    if len(field.data) > PAGE_SIZE:
+        raise ValidationError(_l("Choose at most the ratings of one page."))
 
-    id = HiddenField()
+
+class FlagReviewForm(FlaskForm):
+    """A manager's decision on the checked suspect ratings (`id`, one value per rating):
+    exclude them from the index for good, or keep them and count them again."""
+
+    id = SelectMultipleField(choices=[], validate_choice=False, validators=[one_page_of_ratings])
     decision = SelectField(
         choices=[
-            SelectChoice("confirm", _l("Confirm")),
-            SelectChoice("clear", _l("Clear: count it")),
+            SelectChoice("confirm", _l("Exclude from the index")),
+            SelectChoice("clear", _l("Keep it and count it in the index")),
         ],
         validate_choice=True,
     )
+
+
+class FlagFilterForm(QueryForm):
+    """The filters and page of the suspect ratings; an unknown value reads as "all"."""
+
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            SelectChoice("", _l("All")),
+            SelectChoice("pending", _l("Awaiting review")),
+            SelectChoice("confirmed", _l("Excluded from the index")),
+        ],
+        validate_choice=False,
+        id="f-status",
+    )
+    reason = SelectField(_l("Reason"), choices=[], validate_choice=False, id="f-reason")
+    page = PageField()
+
+    def kept(self) -> dict[str, str]:
+        """The filters a page link or a redirect carries on (those set)."""
+        return {k: v for k, v in (("status", self.status.data), ("reason", self.reason.data)) if v}
 
 
 class KioskForm(FlaskForm):
