@@ -88,6 +88,7 @@ from survey.admin import (  # noqa: E402,F401
     auth,
     dashboard,
     devices,
+    paper,
     planning,
     posters,
     report,
