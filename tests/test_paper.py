@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from survey import accounts, questionnaire, rollups
+from survey import accounts, paper_import, questionnaire, rollups
 from survey.extensions import db
 from survey.filters import centre_today
 from survey.models import AuditEvent, ReportDraft, Response, User, rollup_day
@@ -195,3 +195,23 @@ def test_no_warning_without_a_report(app, staff):
     sign_in(client, "nhap1@xa1.vn")
     page = client.post("/admin/paper", data=form_data(app), follow_redirects=True).text
     assert "số liệu của báo cáo sẽ thay đổi" not in page
+
+
+def test_the_export_lists_counted_paper_forms_under_their_channel(app, staff):
+    """Five forms imported (fewer are not shown, so that no one is recognised) and one waiting
+    for its second typing, which is not a response yet."""
+    day = (today(app) - timedelta(days=1)).strftime("%d/%m/%Y")
+    lines = "".join(f"P-{n},XA1,HT-KHAISINH,{day},{n}\n" for n in range(1, 6))
+    with app.app_context():
+        paper_import.import_csv(
+            "serial,unit,service,date,OV\n" + lines,
+            q=questionnaire.active(),
+            actor="t",
+            visible=None,
+        )
+    typed_by(app, "nhap1@xa1.vn", form_data(app, "XA1-000011", double=True))
+    client = app.test_client()
+    sign_in(client, "nhap2@xa1.vn")
+    url = f"/admin/export/responses.csv?period=custom&from={day}&to={day}&unit=XA1"
+    export = client.get(url).text
+    assert export.count(";Phiếu giấy;") == 5

@@ -21,6 +21,7 @@ from survey.admin.paper_forms import (
 from survey.catalogue import filter_choices, find_code, find_service
 from survey.extensions import db
 from survey.filters import UNKNOWN_CODE, centre_today
+from survey.i18n import lazy_text as _l
 from survey.paper_reports import produced_reports
 from survey.periods import parse_local_date
 from survey.responses import Invalid, clean_comment
@@ -153,7 +154,11 @@ def _typed(form: EntryForm, q) -> paper.Typed | None:
     written_on = parse_local_date(form.written_on.data)
     errors = {
         "unit": None if unit else _("Choose a unit."),
-        "service": None if service else UNKNOWN_CODE["service"](code or "—"),
+        "service": None
+        if service
+        else UNKNOWN_CODE["service"](code)
+        if code
+        else _l("Choose a procedure."),
         "written_on": paper.date_error(written_on, centre_today()),
     }
     try:
