@@ -272,11 +272,11 @@ def open_forms(*, visible: set[int] | None, locale: str, limit: int = 100) -> li
         .order_by(PaperForm.status, PaperForm.created_at)
         .limit(limit)
     )
+    if visible is not None:  # a form typed for one of the visible units, by any typing
+        query = query.where(PaperForm.entries.any(PaperEntry.unit_id.in_(visible or {-1})))
     found = []
     for form in db.session.scalars(query):
         first = form.entries[0]
-        if visible is not None and first.unit_id not in visible:
-            continue
         values = [entry_values(e) for e in form.entries[:2]]
         shown = []
         if len(values) == 2:

@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from survey import audit, paper, questionnaire
@@ -28,7 +29,7 @@ from survey.extensions import db
 from survey.filters import UNKNOWN_CODE, centre_today
 from survey.i18n import lazy_text as _l
 from survey.paper_models import COUNTED, PaperForm
-from survey.paper_reports import produced_reports
+from survey.paper_reports import changed_reports
 from survey.periods import parse_local_date
 from survey.planning import LineError
 from survey.questionnaire import Questionnaire
@@ -190,15 +191,17 @@ def import_csv(
     """Check a whole file and store its new forms, counted, in one transaction; audited.
     PaperImportError for bad lines (nothing is stored then)."""
     forms, skipped = parse(data, q, visible)
-    reports: list[str] = []
-    for typed in forms:
-        paper.enter(typed, q=q, actor=actor, double=False, kind="imported", audited=False)
-        reports.extend(produced_reports(typed.written_on, typed.unit))
-    result = Imported(len(forms), skipped, list(dict.fromkeys(reports)))
-    detail = {"added": result.added, "skipped": result.skipped}
-    audit.record("paper.import", actor=actor, target=name or None, detail=detail, commit=False)
-    db.session.commit()
-    return result
+    try:
+        for typed in forms:
+            paper.enter(typed, q=q, actor=actor, double=False, kind="imported", audited=False)
+        detail = {"added": len(forms), "skipped": skipped}
+        audit.record("paper.import", actor=actor, target=name or None, detail=detail, commit=False)
+        db.session.commit()
+    except IntegrityError as exc:  # a form of the file stored by someone else meanwhile
+        db.session.rollback()
+        message = _l("Some of these forms have just been stored by someone else: import again.")
+        raise PaperImportError([LineError(1, message)]) from exc
+    return Imported(len(forms), skipped, changed_reports(forms))
 
 
 @click.command("import-responses")

@@ -41,25 +41,43 @@ def _from_link(args: dict, today: date) -> periods.Period | None:
     return _period(key or "this-month", today)
 
 
-def produced_reports(day: date, unit: Unit) -> list[str]:
-    """The names of the periods whose report was produced and covers a form of `unit` dated
-    `day` ("Quý III/2026"), each once."""
+def produced_periods(unit: Unit, since: date) -> list[periods.Period]:
+    """The periods whose report was produced for every unit or for `unit` (reports downloaded
+    before `since`'s year are not read)."""
     scopes, found = ("", unit.code), []
     zone = ZoneInfo(current_app.config["SURVEY_TIMEZONE"])
     drafts = db.session.scalars(select(ReportDraft).where(ReportDraft.scope.in_(scopes)))
     for draft in drafts:
-        found.append(_period(draft.period, day))
+        found.append(_period(draft.period, since))
     events = db.session.scalars(
         select(AuditEvent).where(
-            AuditEvent.action == "report_pdf", AuditEvent.at >= _floor(day, zone)
+            AuditEvent.action == "report_pdf", AuditEvent.at >= _floor(since, zone)
         )
     )
     for event in events:
         args = (event.detail or {}).get("args") or {}
         if isinstance(args, dict) and (args.get("unit") or "") in scopes:
             found.append(_from_link(args, event.at.astimezone(zone).date()))
-    covering = [p for p in found if p is not None and p.since <= day <= p.until]
+    return [p for p in found if p is not None]
+
+
+def produced_reports(day: date, unit: Unit) -> list[str]:
+    """The names of the periods whose report was produced and covers a form of `unit` dated
+    `day` ("Quý III/2026"), each once."""
+    covering = [p for p in produced_periods(unit, day) if p.since <= day <= p.until]
     return list(dict.fromkeys(_name(p) for p in covering))
+
+
+def changed_reports(forms: list) -> list[str]:
+    """The produced reports that forms (each with a `unit` and a `written_on` date) change:
+    the reports are read once per unit."""
+    names: list[str] = []
+    for unit in {f.unit.id: f.unit for f in forms}.values():
+        days = [f.written_on for f in forms if f.unit.id == unit.id]
+        for period in produced_periods(unit, min(days)):
+            if any(period.since <= day <= period.until for day in days):
+                names.append(_name(period))
+    return list(dict.fromkeys(names))
 
 
 def _floor(day: date, zone: ZoneInfo):

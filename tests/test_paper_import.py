@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from survey import questionnaire, rollups
 from survey.extensions import db
-from survey.models import AuditEvent, Response
+from survey.models import AuditEvent, ReportDraft, Response
 from survey.paper_models import PaperForm
 from tests.builders import make_user, sign_in
 from tests.test_paper import paper_figures, today
@@ -87,6 +87,17 @@ def test_the_same_file_twice_stores_each_form_once(app, manager):
         assert rollups.stored() == rollups.recompute()
         events = db.session.scalars(select(AuditEvent.detail).filter_by(action="paper.import"))
         assert [e["added"] for e in events] == [2, 0]
+
+
+def test_an_import_into_a_reported_period_warns(app, manager):
+    day = today(app) - timedelta(days=3)
+    with app.app_context():
+        db.session.add(ReportDraft(period=f"{day.year}-M{day.month:02d}", scope="XA1"))
+        db.session.add(ReportDraft(period=f"{day.year - 1}", scope=""))  # another year
+        db.session.commit()
+    reply = upload(manager, csv_file(app, [good(app, "P-000001")]))
+    assert f"Báo cáo Tháng {day.month:02d}/{day.year} đã được lập" in reply.text
+    assert str(day.year - 1) not in reply.text
 
 
 def test_a_serial_stored_with_other_answers_is_a_bad_line(app, manager):
