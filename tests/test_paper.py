@@ -105,7 +105,7 @@ def test_double_entry_disagreement_stays_out_until_a_third_person(app, staff):
     sign_in(client, "nhap2@xa1.vn")
     page = client.get("/admin/paper").text
     assert "XA1-000007" in page and "TC2" in page
-    assert "TC2</span>: 4 / 2" in page  # the differing item, with both typings
+    assert "<strong>TC2</strong>: 4 / 2" in page  # the differing item, with both typings
     assert paper_figures(app, staff) == (0, 0)  # the disagreement keeps it out
     # Neither typist may resolve it; a third person types it from the paper.
     assert typed_by(app, "nhap2@xa1.vn", second).status_code == 400

@@ -14,6 +14,7 @@ from survey.admin import bp, role_required
 from survey.admin.paper_forms import (
     LANGUAGE_NAMES,
     EntryForm,
+    KeptForm,
     PrintForm,
     UploadForm,
     entry_form,
@@ -65,13 +66,14 @@ def _upload_limit(endpoint: str | None, values: dict | None) -> None:
 def paper_entry():
     """The page where staff type paper forms, and the forms waiting for a typing."""
     q = _questionnaire()
-    return _page(q, entry_form(q, formdata=None))
+    return _page(q, entry_form(q, formdata=None, data=KeptForm().kept()))
 
 
 @bp.post("/paper")
 @role_required("admin", "manager")
 def paper_save():
-    """Store one typing of a paper form (double entry applies), then back to an empty page."""
+    """Store one typing of a paper form (double entry applies), then back to an empty form
+    that keeps the unit, date and language of this one."""
     q = _questionnaire()
     form = entry_form(q)
     typed = _typed(form, q)
@@ -90,7 +92,8 @@ def paper_save():
         return _page(q, _with_error(form, _("Someone has just stored this form: try again.")), 409)
     flash(_outcome(outcome))
     _warn_reports(typed)
-    return redirect(url_for("admin.paper_entry"), code=303)
+    kept = {"unit": typed.unit.code, "written_on": form.written_on.data, "locale": typed.locale}
+    return redirect(url_for("admin.paper_entry", **kept), code=303)
 
 
 def _outcome(outcome: paper.Outcome) -> str:

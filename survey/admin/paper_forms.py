@@ -57,6 +57,19 @@ def entry_form(q: Questionnaire, **kwargs) -> EntryForm:
     return type("PaperEntryForm", (EntryForm,), fields)(**kwargs)
 
 
+class KeptForm(QueryForm):
+    """What the next form of a batch most likely shares with the last one: the unit, the date
+    written on it and its language (carried in the link after a save)."""
+
+    unit = StringField()
+    written_on = StringField()
+    locale = StringField()
+
+    def kept(self) -> dict[str, str]:
+        """The carried values, to prefill the next form."""
+        return {name: field.data for name, field in self._fields.items() if field.data}
+
+
 class UploadForm(FlaskForm):
     file = FileField(
         _l("CSV file of typed forms"),

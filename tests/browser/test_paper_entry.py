@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from survey import questionnaire
+from survey import catalogue, paper, questionnaire
 from survey.extensions import db
 from survey.filters import centre_today
 from survey.models import Response
@@ -63,6 +63,9 @@ def test_a_whole_form_typed_with_the_keyboard_only(app, typist, live_server, sho
     page.keyboard.press("Enter")  # Enter on the last field saves the form
     expect(page.get_by_role("status").first).to_contain_text("XA1-000042")
     expect(page.locator("#pf-serial")).to_be_focused()  # ready for the next form
+    expect(page.locator("#pf-serial")).to_have_value("")
+    expect(page.locator("#pf-unit")).to_have_value("XA1")  # a batch shares unit and date
+    expect(page.locator("#pf-date")).to_have_value(day.strftime("%d/%m/%Y"))
     with app.app_context():
         response = db.session.scalar(select(Response))
         assert response.channel == "paper" and response.unit.code == "XA1"
@@ -70,10 +73,26 @@ def test_a_whole_form_typed_with_the_keyboard_only(app, typist, live_server, sho
         assert response.captured_at.date() in (day, day - timedelta(days=1))
 
 
+def _disputed(app, day) -> None:
+    """A form typed twice by two others, the typings differing on TC2 and the comment."""
+    with app.app_context():
+        q = questionnaire.active()
+        unit, service = catalogue.find_unit("XA1"), catalogue.find_service("HT-KHAISINH")
+        answers = {code: 4 for code in paper.items(q)}
+        for who, tc2, comment in (("a@xa1.vn", 4, None), ("b@xa1.vn", 2, "Nhanh")):
+            typed = paper.Typed(
+                "XA1-000077", unit, service, day, "vi", answers | {"TC2": tc2}, comment
+            )
+            paper.enter(typed, q=q, actor=who, double=True)
+        db.session.commit()
+
+
 @pytest.mark.parametrize("lang", ["vi", "km"])
 def test_the_paper_pages_pass_axe(app, typist, live_server, shoot, lang):
     page, day, items = typist
+    _disputed(app, day)
     page.goto(f"{live_server}/admin/language/{lang}?next=/admin/paper")
+    expect(page.locator("#h-waiting + div")).to_contain_text("XA1-000077")
     shoot(page, f"paper-entry-{lang}")
     assert axe_violations(page) == []
     page.fill("#pf-serial", "XA1-1")
