@@ -151,3 +151,14 @@ def test_viewers_may_not_import(app):
     client = app.test_client()
     sign_in(client, "xem@xa1.vn")
     assert upload(client, csv_file(app, [good(app, "P-000001")])).status_code == 403
+
+
+def test_paper_forms_are_exempt_from_the_abuse_rules(app, manager):
+    """Twelve identical forms dated the same day: a kiosk's streak or a phone's limits would
+    flag them; typed by signed-in staff, they all count."""
+    lines = [good(app, f"P-{n:06d}") for n in range(1, 13)]
+    assert upload(manager, csv_file(app, lines)).status_code == 200
+    assert paper_figures(app) == (12, 12)
+    with app.app_context():
+        flagged = select(func.count()).where(Response.flag_reason.is_not(None))
+        assert db.session.scalar(flagged) == 0
