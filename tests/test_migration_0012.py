@@ -1,4 +1,4 @@
-"""Migration 0011 upgrades a database at 0010 that holds responses: they stay as they were and
+"""Migration 0012 upgrades a database at 0011 that holds responses: they stay as they were and
 count as before, paper forms can then be stored, and the downgrade drops only the paper tables."""
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ CAPTURED = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def app_at_0010(empty_database, tmp_path):  # noqa: F811
-    """An app on a database at 0010 holding two responses, one of each channel, as the previous
+def app_at_0011(empty_database, tmp_path):  # noqa: F811
+    """An app on a database at 0011 holding two responses, one of each channel, as the previous
     release wrote them."""
     app = build_app(empty_database, tmp_path / "instance")
     with app.app_context():
-        upgrade(revision="0010")
+        upgrade(revision="0011")
         version = questionnaire.ensure_default()
         make_catalogue()
         db.session.commit()
@@ -59,9 +59,9 @@ def app_at_0010(empty_database, tmp_path):  # noqa: F811
         db.engine.dispose()
 
 
-def test_0011_adds_the_paper_tables_and_keeps_every_response(app_at_0010):
-    with app_at_0010.app_context():
-        upgrade(revision="0011")
+def test_0012_adds_the_paper_tables_and_keeps_every_response(app_at_0011):
+    with app_at_0011.app_context():
+        upgrade(revision="0012")
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT channel FROM response ORDER BY id")).scalars()
             assert list(rows) == ["kiosk", "qr"]
@@ -88,7 +88,7 @@ def test_0011_adds_the_paper_tables_and_keeps_every_response(app_at_0010):
         with db.engine.connect() as conn:
             kept = conn.execute(text("SELECT serial, response_id FROM paper_form")).all()
             assert [tuple(r) for r in kept] == [("P-000001", None)]
-        downgrade(revision="0010")
+        downgrade(revision="0011")
         tables = inspect(db.engine).get_table_names()
         assert "paper_form" not in tables and "paper_entry" not in tables
         with db.engine.connect() as conn:

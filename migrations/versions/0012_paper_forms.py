@@ -1,7 +1,7 @@
 """paper forms: each paper questionnaire by its serial number, and every typing of it
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 06:40:00
 
 Two new tables, nothing else changes (a counted paper form is an ordinary response whose
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
