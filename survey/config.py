@@ -95,6 +95,9 @@ def from_environment(folder: str) -> dict:
             "SURVEY_REPORT_RECIPIENTS", "UBND tỉnh (để báo cáo);Sở Nội vụ;Lưu: VT."
         ),
         "SURVEY_KIOSK_RATE_LIMIT": env("SURVEY_KIOSK_RATE_LIMIT", "120 per minute"),
+        # Every paper form typed twice, by two people (survey/paper.py); else chosen per form.
+        "SURVEY_PAPER_DOUBLE_ENTRY": env("SURVEY_PAPER_DOUBLE_ENTRY", "0").lower()
+        in ("1", "true", "yes", "on"),
         **phone_limits(env),
     }
 

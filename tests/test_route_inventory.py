@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
@@ -122,6 +122,13 @@ MATRIX: dict[str, tuple[int, ...]] = {
                                        (302, 302, 404, 403, 303, 403, 303, 302, 302, 302, 302),
     "GET /admin/report.pdf?unit=XA1&period=2026-Q1":
                                        (302, 302, 404, 200, 200, 403, 200, 302, 302, 302, 302),
+    "GET /admin/paper":                (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/paper":               (302, 302, 404, 403, 303, 403, 303, 302, 302, 302, 302),
+    "GET /admin/paper/import":         (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/paper/import":        (302, 302, 404, 403, 303, 400, 303, 302, 302, 302, 302),
+    "GET /admin/paper/print":          (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/paper/forms.pdf?lang=km&prefix=P&first=1&count=1":
+                                       (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
     "GET /admin/kiosks":               (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "GET /admin/kiosks/new":           (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "POST /admin/kiosks/new":          (302, 302, 404, 403, 200, 403, 200, 302, 302, 302, 302),
@@ -183,6 +190,7 @@ NO_ROUTE = (
     "GET /sw.js",
 )
 
+YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).strftime("%d/%m/%Y")
 # Bodies of the requests that need one (form fields, or JSON for the API).
 FORMS = {
     "POST /vi/s/HT-KHAISINH": {"OV": "4"},
@@ -204,6 +212,19 @@ FORMS = {
         "dossiers": "9",
     },
     "POST /k/activate": {"token": "{kiosk}"},
+    # A paper form of XA1 (a new serial each time), dated yesterday; the file of one form is
+    # imported by the manager, skipped for the admin (stored already), refused out of scope
+    "POST /admin/paper": {
+        "serial": "P-{new_id}",
+        "unit": "XA1",
+        "service": "HT-KHAISINH",
+        "written_on": YESTERDAY,
+        "locale": "vi",
+        "OV": "4",
+    },
+    "POST /admin/paper/import": {
+        "file": (f"serial,unit,service,date,OV\nP-1,XA1,HT-KHAISINH,{YESTERDAY},5\n".encode(), "p")
+    },
 }
 RATING = {
     "id": "{new_id}",

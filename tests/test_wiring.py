@@ -52,8 +52,14 @@ def test_one_page_skeleton_for_citizen_and_manager_pages(app, client):
         for path in templates.rglob("*.html")
         if "<!doctype html>" in path.read_text().lower()
     }
-    # The poster and the printed report are documents of their own, printed by WeasyPrint.
-    assert documents == {"skeleton.html", "posters/poster.html", "admin/report/print.html"}
+    # The poster, the printed report and the blank paper form are documents of their own,
+    # printed by WeasyPrint.
+    assert documents == {
+        "skeleton.html",
+        "posters/poster.html",
+        "admin/report/print.html",
+        "admin/paper/sheet.html",
+    }
     citizen, manager = client.get("/vi/").text, client.get("/admin/login").text
     for page in (citizen, manager):
         assert page.count('class="skip-link" href="#main"') == 1

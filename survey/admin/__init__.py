@@ -89,6 +89,7 @@ from survey.admin import (  # noqa: E402,F401
     catalogue,
     dashboard,
     devices,
+    paper,
     planning,
     posters,
     report,
