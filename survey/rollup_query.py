@@ -178,7 +178,7 @@ def _query(read: _Read, table, bucket, where, whole: set[date]) -> list[Row]:
     if read.group_by in ("field", "agency"):
         query = query.join(Service, Service.id == table.c.service_id)
     rows = []
-    for row in db.session.execute(query if stored else query.group_by(*keys)):
+    for row in db.session.execute(query if stored else query.group_by(*keys)).all():
         counts = list(row[len(keys) :])
         if read.by_bucket:
             first = row[0]
