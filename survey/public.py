@@ -104,11 +104,11 @@ REDIRECTS = {
 }
 
 
-def _follow(outcome: citizen.Outcome):
-    """The page or redirect of an outcome other than "show" and "invalid"."""
+def _follow(outcome: citizen.Outcome, **shown):
+    """The page (its header naming a `place` shown) or redirect of an outcome not shown here."""
     if outcome.kind in PAGES:
         template, status = PAGES[outcome.kind]
-        return render_template(template), status
+        return render_template(template, **shown), status
     if outcome.kind == "next":
         return redirect(url_for(".step", rid=outcome.rid, step=outcome.step), 303)
     if outcome.kind not in REDIRECTS:
@@ -195,7 +195,7 @@ def _answer(code: str):
         q, svc, place, rid=form.rid.data, fill=form.fill.data, answers=posted
     )
     if outcome.kind not in ("show", "invalid"):
-        return _follow(outcome)
+        return _follow(outcome, place=place)
     if outcome.kind == "show" and not in_kiosk():
         return _kept_question(svc, place, q, rid=outcome.rid, hidden=form.carried())
     return _question(

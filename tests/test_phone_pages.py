@@ -70,8 +70,8 @@ def test_each_criterion_is_a_fieldset_of_five_levels_and_not_applicable(client):
 def test_english_rows_show_short_words_and_read_the_full_ones(client):
     rid, _ = start(client, lang="en")
     page = client.get(f"/en/r/{rid}/tc").text
-    assert '<span class="choice-text" aria-hidden="true">Very unhappy</span>' in page
-    assert '<span class="visually-hidden">Very dissatisfied</span>' in page
+    assert '<span class="choice-text" aria-hidden="true">Very good</span>' in page
+    assert '<span class="visually-hidden">Very satisfied</span>' in page
 
 
 @pytest.mark.parametrize(
@@ -88,6 +88,12 @@ def test_the_header_names_the_unit_being_rated(client, link, name):
     assert header(client.get(link)) == name  # the page as kept for the next phone
     rid, _ = start(client, lang=link[1:3], query=link[link.index("/s/") + 14 :])
     assert header(client.get(f"{link[:3]}/r/{rid}/tc")) == name
+
+
+def test_a_unit_that_asks_for_the_receipt_says_so_under_its_own_name(app, client, runner):
+    assert runner.invoke(args=["visit-codes", "require", "--unit", "XA1"]).exit_code == 0
+    page = client.get("/vi/s/HT-KHAISINH?unit=XA1")
+    assert page.status_code == 403 and header(page) == "Điểm phục vụ xã Một"
 
 
 def test_pages_without_a_unit_name_the_configured_centre(app, client):
