@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, session
+from flask import current_app, g, session
 
 from survey import abuse, catalogue, i18n, questionnaire, responses, steps, visits
 from survey.extensions import db
@@ -111,8 +111,11 @@ def centre_name(unit: Unit | None = None) -> str:
     """The name the page header gives the place: the unit a rating goes to (the QR code's, the
     visit's or the kiosk's), else SURVEY_CENTRE_NAME, else "Public Administrative Service
     Centre", in the page's language."""
-    if unit is None and in_kiosk() and abuse.current_kiosk() is not None:
-        unit = abuse.current_kiosk().unit
+    # The kiosk as this request already found it: an error page (the database down) must not
+    # look it up again.
+    device = g.get("kiosk") if in_kiosk() else None
+    if unit is None and device is not None:
+        unit = device.unit
     if unit is not None:
         return unit.name
     return current_app.config["SURVEY_CENTRE_NAME"] or str(

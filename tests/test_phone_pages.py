@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from survey import questionnaire
+from tests.builders import kiosk_token
 from tests.test_journey import start
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +95,14 @@ def test_a_unit_that_asks_for_the_receipt_says_so_under_its_own_name(app, client
     assert runner.invoke(args=["visit-codes", "require", "--unit", "XA1"]).exit_code == 0
     page = client.get("/vi/s/HT-KHAISINH?unit=XA1")
     assert page.status_code == 403 and header(page) == "Điểm phục vụ xã Một"
+
+
+def test_a_kiosk_names_its_own_unit(app, client):
+    with app.app_context():
+        token = kiosk_token(unit="XA1", counter=None)
+    client.set_cookie("kiosk_device", token)
+    assert header(client.get("/k/vi/")) == "Điểm phục vụ xã Một"
+    assert header(client.get("/k/en/privacy")) == "Commune One service point"
 
 
 def test_pages_without_a_unit_name_the_configured_centre(app, client):
