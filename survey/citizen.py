@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import session
+from flask import current_app, g, session
 
 from survey import abuse, catalogue, i18n, questionnaire, responses, steps, visits
 from survey.extensions import db
@@ -105,6 +105,22 @@ def service_and_place(
     if found_unit is None or (counter and found_counter is None):
         return service, None, q
     return service, Place(found_unit, found_counter, "qr" if via == "qr" else "web"), q
+
+
+def centre_name(unit: Unit | None = None) -> str:
+    """The name the page header gives the place: the unit a rating goes to (the QR code's, the
+    visit's or the kiosk's), else SURVEY_CENTRE_NAME, else "Public Administrative Service
+    Centre", in the page's language."""
+    # The kiosk as this request already found it: an error page (the database down) must not
+    # look it up again.
+    device = g.get("kiosk") if in_kiosk() else None
+    if unit is None and device is not None:
+        unit = device.unit
+    if unit is not None:
+        return unit.name
+    return current_app.config["SURVEY_CENTRE_NAME"] or str(
+        _l("Public Administrative Service Centre")
+    )
 
 
 # --- Outcomes ----------------------------------------------------------------------------------
@@ -305,7 +321,7 @@ def clean_profile(q: Questionnaire, posted: Mapping[str, str]) -> dict[str, str]
         if not value:
             continue
         if value not in {o["code"] for o in entry["options"]}:
-            errors.append(FieldError(entry["code"], _l("Choose one of the answers shown.")))
+            errors.append(FieldError(entry["code"], _l("Please choose one of the answers below.")))
         profile[entry["code"]] = value
     if errors:
         raise Invalid(errors)

@@ -72,6 +72,8 @@ def from_environment(folder: str) -> dict:
         "SURVEY_DEFAULT_LOCALE": env("SURVEY_DEFAULT_LOCALE", "vi"),
         "SURVEY_TIMEZONE": env("SURVEY_TIMEZONE", "Asia/Ho_Chi_Minh"),
         "SURVEY_HOTLINE": env("SURVEY_HOTLINE", "1900 1234"),
+        # The header's name for pages that know no unit (the QR code names none): the centre's.
+        "SURVEY_CENTRE_NAME": env("SURVEY_CENTRE_NAME", ""),
         "SURVEY_DEFAULT_UNIT": env("SURVEY_DEFAULT_UNIT", ""),
         "BABEL_DEFAULT_LOCALE": env("SURVEY_DEFAULT_LOCALE", "vi"),
         "BABEL_DEFAULT_TIMEZONE": env("SURVEY_TIMEZONE", "Asia/Ho_Chi_Minh"),

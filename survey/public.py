@@ -10,16 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 from wtforms import StringField, TextAreaField
@@ -29,6 +20,7 @@ from survey.forms import CarriedForm
 from survey.kiosk_mode import in_kiosk
 
 bp = Blueprint("public", __name__)
+bp.add_app_template_global(citizen.centre_name)  # the header's name of the place (base.html)
 # The posted fields that are not answers: the page's own, and what it carries along.
 NOT_ANSWERS = ("csrf_token", "rid", "fill", "counter", "unit", "via", "action", "comment")
 CARRIED = ("counter", "unit", "via")
@@ -92,13 +84,6 @@ def no_store(response):
     return response
 
 
-def _active_questionnaire() -> questionnaire.Questionnaire:
-    q = questionnaire.active()
-    if q is None:
-        abort(503)
-    return q
-
-
 def _answers() -> dict:
     """The posted answers: every form field except the page's own fields."""
     return {k: v for k, v in request.form.items() if k not in NOT_ANSWERS}
@@ -119,11 +104,11 @@ REDIRECTS = {
 }
 
 
-def _follow(outcome: citizen.Outcome):
-    """The page or redirect of an outcome other than "show" and "invalid"."""
+def _follow(outcome: citizen.Outcome, **shown):
+    """The page (its header naming a `place` shown) or redirect of an outcome not shown here."""
     if outcome.kind in PAGES:
         template, status = PAGES[outcome.kind]
-        return render_template(template), status
+        return render_template(template, **shown), status
     if outcome.kind == "next":
         return redirect(url_for(".step", rid=outcome.rid, step=outcome.step), 303)
     if outcome.kind not in REDIRECTS:
@@ -178,7 +163,14 @@ def index():
         if in_kiosk() and not query
         else []
     )
-    return render_template("public/index.html", groups=groups, query=query, frequent=frequent)
+    q = questionnaire.active()
+    return render_template(
+        "public/index.html",
+        groups=groups,
+        query=query,
+        frequent=frequent,
+        detail=steps.detail(q) if q else None,
+    )
 
 
 @bp.route("/<lang:lang>/s/<code>", methods=["GET", "POST"])
@@ -203,7 +195,7 @@ def _answer(code: str):
         q, svc, place, rid=form.rid.data, fill=form.fill.data, answers=posted
     )
     if outcome.kind not in ("show", "invalid"):
-        return _follow(outcome)
+        return _follow(outcome, place=place)
     if outcome.kind == "show" and not in_kiosk():
         return _kept_question(svc, place, q, rid=outcome.rid, hidden=form.carried())
     return _question(
@@ -248,7 +240,8 @@ QUESTION_PAGES_KEPT = 256
 def _kept_question(svc, place, q, *, rid: str, hidden: dict[str, str]) -> str:
     """The overall question's page of a GET on a phone, rendered once per link and content."""
     counter = place.counter.name if place.counter else None
-    key = (request.full_path, request.script_root, i18n.current(), svc.name, counter, q.id)
+    key = (request.full_path, request.script_root, i18n.current(), svc.name, counter)
+    key += (place.unit.name, q.id)  # the header names the unit
     kept = current_app.extensions.setdefault("survey.question_pages", {})
     page = kept.get(key)
     if page is None:
@@ -276,8 +269,9 @@ def more(rid: str):
     response = _owned_response(rid)
     if response.status != "partial":
         return redirect(url_for(".thank_you", rid=rid, again=1), 303)
-    first = steps.order(_active_questionnaire())[0]
-    return render_template("public/more.html", response=response, first=first)
+    q = questionnaire.by_id(response.questionnaire_id)
+    first, detail = steps.order(q)[0], steps.detail(q)
+    return render_template("public/more.html", response=response, first=first, detail=detail)
 
 
 @bp.route("/<lang:lang>/r/<rid>/<step>", methods=["GET", "POST"])

@@ -30,12 +30,35 @@ def items(q: Questionnaire, step: str) -> list[str]:
     return [c["code"] for c in q.element(step)["criteria"]]
 
 
+# What a page of the detailed survey takes, read and answered one compact row at a time: a
+# criterion is a sentence of about 12 words to read, then a choice to find and tap. Rounded up,
+# so that the time the start page promises holds for a slow reader too.
+SECONDS_PER_QUESTION = 8
+
+
+@dataclass(frozen=True)
+class Detail:
+    """What the detailed survey asks of a citizen: its number of questions (every criterion
+    and every expectation) and the minutes they take, rounded up."""
+
+    questions: int
+    minutes: int
+
+
+def detail(q: Questionnaire) -> Detail:
+    """The size of `q`'s detailed survey, as the start pages state it."""
+    questions = len(q.criteria) + len(q.expectation_codes)
+    return Detail(questions, -(-questions * SECONDS_PER_QUESTION // 60))
+
+
 @dataclass(frozen=True)
 class Option:
-    """One answer of a scale, as a radio button."""
+    """One answer of a scale, as a radio button; `short`: its words where space is short
+    (the same as `label` unless the questionnaire gives a short form)."""
 
     value: Any
     label: str
+    short: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,8 +94,14 @@ class StepPage:
 
 def _scale(q: Questionnaire, key: str, locale: str) -> tuple[Option, ...]:
     """A scale from its best answer down, in `locale`."""
-    levels = reversed(q.data[key])
-    return tuple(Option(level["value"], questionnaire.label(level, locale)) for level in levels)
+    return tuple(
+        Option(
+            level["value"],
+            questionnaire.label(level, locale),
+            questionnaire.label(level.get("short") or level["label"], locale),
+        )
+        for level in reversed(q.data[key])
+    )
 
 
 def overall_page(q: Questionnaire, *, locale: str, posted: Mapping[str, Any] | None) -> StepPage:

@@ -11,8 +11,8 @@ from survey.models import utcnow
 SMALL_CATALOGUE = """kind,code,parent,name_vi,name_en,name_km,national_code,field,agency,active
 unit,CTR,,Trung tâm Phục vụ hành chính công tỉnh,Provincial centre,មជ្ឈមណ្ឌល,,,,
 unit,XA1,CTR,Điểm phục vụ xã Một,Commune One service point,ចំណុចឃុំ,,,,
-counter,CTR-Q01,CTR,Quầy 01 – Tư pháp,Counter 01 – Justice,បញ្ជរ ០១,,,,
-counter,XA1-Q01,XA1,Quầy 01,Counter 01,បញ្ជរ ០១,,,,
+counter,CTR-Q01,CTR,Quầy 01 – Tư pháp,Counter 01 – Justice,បញ្ជរ 01,,,,
+counter,XA1-Q01,XA1,Quầy 01,Counter 01,បញ្ជរ 01,,,,
 agency,STP,,Sở Tư pháp,Department of Justice,មន្ទីរយុត្តិធម៌,,,,
 agency,UBNDXA,,Ủy ban nhân dân cấp xã,Commune People's Committee,គណៈកម្មាធិការប្រជាជនឃុំ,,,,
 field,HOTICH,,Hộ tịch,Civil status,អត្រានុកូលដ្ឋាន,,,,

@@ -41,7 +41,9 @@ def test_overall_score_outside_the_scale_is_refused(app, client, value):
     assert reply.status_code == 400
     assert "<title>Lỗi: " in reply.text
     assert 'class="error-summary"' in reply.text
-    expected = "Chọn mức độ hài lòng." if value == "" else "Chọn một trong các mức đã cho."
+    # The summary says what is missing, the field what to do (the reviewed wording).
+    assert "Ông/Bà chưa chọn mức độ hài lòng" in reply.text
+    expected = "Vui lòng chọn một mức bên dưới."
     assert expected in reply.text
     assert stored(app) == (0, 0)
 

@@ -262,7 +262,7 @@ def test_visit_codes_rate_once(app, client, runner):
 def test_a_unit_can_require_visit_codes(app, client, runner):
     assert runner.invoke(args=["visit-codes", "require", "--unit", "CTR"]).exit_code == 0
     blocked = client.get("/vi/s/HT-KHAISINH")
-    assert blocked.status_code == 403 and "biên nhận" in blocked.text
+    assert blocked.status_code == 403 and "Giấy tiếp nhận hồ sơ" in blocked.text
     code = runner.invoke(args=["visit-codes", "mint", "--service", "HT-KHAISINH"]).output
     client.get("/v/" + code.strip().rsplit("/", 1)[1])
     assert client.get("/vi/s/HT-KHAISINH?via=qr").status_code == 200
@@ -337,7 +337,7 @@ def test_a_visit_code_rates_only_the_counter_it_was_minted_for(app, client, runn
     assert client.get(other).status_code == 403
     forged = {"rid": str(uuid.uuid4()), "via": "qr", "counter": "CTR-Q01", "OV": "1"}
     refused = client.post("/vi/s/HT-KHAISINH", data=forged)
-    assert refused.status_code == 403 and "biên nhận" in refused.text
+    assert refused.status_code == 403 and "Giấy tiếp nhận hồ sơ" in refused.text
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Response)) == 0
         assert db.session.scalar(select(VisitCode.used_at)) is None

@@ -85,16 +85,59 @@ def test_the_shared_version_cannot_be_changed_by_a_page(app):
         assert json.loads(json.dumps(questionnaire.localized(q, "en")))["code"] == q.code
 
 
-def test_a_stored_version_is_never_changed(app, runner, tmp_path):
+def write(tmp_path, data: dict) -> str:
+    path = tmp_path / f"{len(list(tmp_path.iterdir()))}.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["elements"][0]["criteria"].pop(),  # a criterion less
+        lambda d: d["expectations"][0].update(code="EXX"),  # another code
+        lambda d: d["elements"].reverse(),  # another order
+        lambda d: d["overall"].update(code="OV2"),
+    ],
+)
+def test_the_questions_and_scales_of_a_stored_version_never_change(app, runner, tmp_path, change):
     changed = questionnaire.load_file(DEFAULT)
-    changed["overall"]["label"]["vi"] = NEW_QUESTION
-    path = tmp_path / "changed.json"
-    path.write_text(json.dumps(changed, ensure_ascii=False), "utf-8")
-    result = runner.invoke(args=["questionnaire", "load", str(path)])
+    change(changed)
+    result = runner.invoke(args=["questionnaire", "load", write(tmp_path, changed)])
     assert result.exit_code != 0 and "a code of its own" in result.output
     same = runner.invoke(args=["questionnaire", "load", str(DEFAULT)])
     assert same.exit_code == 0, same.output  # loading the same content again is fine
     with app.app_context():
         stored = db.session.scalars(select(QuestionnaireVersion.definition)).one()
-        assert stored["overall"]["label"]["vi"] != NEW_QUESTION
+        assert stored == questionnaire.load_file(DEFAULT)
+
+
+def test_wording_is_corrected_in_place_and_the_answers_keep_their_meaning(app, runner, tmp_path):
+    """DESIGN.md §3: labels may be corrected in place (answers are codes, figures stay)."""
+    corrected = questionnaire.load_file(DEFAULT)
+    corrected["overall"]["label"]["vi"] = NEW_QUESTION
+    corrected["expectation_scale"][1]["label"]["vi"] = "Ít mong muốn (sửa)"
+    with app.app_context():
+        q = questionnaire.active()
+        assert q.data["overall"]["label"]["vi"] != NEW_QUESTION  # read and kept by this app
+    result = runner.invoke(args=["questionnaire", "load", write(tmp_path, corrected)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(QuestionnaireVersion)) == 1
+        now = questionnaire.active()
+        assert now.id == q.id and now.data["overall"]["label"]["vi"] == NEW_QUESTION
+        scale = questionnaire.localized(now, "vi")["expectation_scale"]
+        assert [s["value"] for s in scale] == [1, 2, 3, 4] and scale[1]["label"].endswith("(sửa)")
+
+
+def test_serve_brings_the_default_versions_wording_up_to_date(app):
+    """An instance that installed the bundled questionnaire before a correction gets it."""
+    with app.app_context():
+        version = db.session.scalars(select(QuestionnaireVersion)).one()
+        old = questionnaire.load_file(DEFAULT)
+        old["expectation_scale"][1]["label"]["vi"] = "Khá mong muốn"
+        version.definition = old
+        db.session.commit()
+        questionnaire.ensure_default()
+        stored = db.session.scalars(select(QuestionnaireVersion.definition)).one()
+        assert stored["expectation_scale"][1]["label"]["vi"] == "Ít mong muốn"

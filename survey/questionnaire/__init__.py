@@ -45,6 +45,8 @@ def _check_scale(scale: Any, where: str, size: int) -> None:
         raise QuestionnaireError(f"{where}: the scale must list the values 1 to {size} in order")
     for level in scale:
         _check_label(level.get("label"), f"{where} {level['value']}")
+        if "short" in level:  # optional: the words a compact row of choices shows
+            _check_label(level["short"], f"{where} {level['value']} short")
 
 
 def _check_size(data: dict[str, Any]) -> None:
@@ -173,21 +175,38 @@ def label(entry: Mapping[str, Any], locale: str) -> str:
     return text.get(locale) or text["vi"]
 
 
+def wording_removed(data: Any) -> Any:
+    """`data` without its wording: every label object (one text per language) left out, so
+    that two versions compare by their codes, scales and order alone."""
+    if isinstance(data, Mapping):
+        if data and set(data) <= set(LOCALES):
+            return None
+        return {key: wording_removed(item) for key, item in data.items()}
+    if isinstance(data, list | tuple):
+        return [wording_removed(item) for item in data]
+    return data
+
+
 def install(data: dict[str, Any], *, activate: bool = True) -> QuestionnaireVersion:
     """Store a validated questionnaire version (once) and make it the active one.
 
-    A stored version is never changed: the same code with another content is refused (a new
-    content takes a new code), so that answers keep meaning what was asked.
+    The codes, scales and items of a stored version never change (the same code with other
+    ones is refused: a new content takes a new code), so that answers keep meaning what was
+    asked. Its wording may be corrected in place (DESIGN.md §3): answers are stored as codes,
+    so no figure changes. Workers that have read the old wording show it until restarted.
     """
     validate(data)
     version = db.session.scalar(
         select(QuestionnaireVersion).filter_by(code=data["code"])
     ) or QuestionnaireVersion(code=data["code"], definition=data)
-    if version.definition != data:
+    if wording_removed(version.definition) != wording_removed(data):
         raise QuestionnaireError(
-            f"the version '{data['code']}' is stored already with another content: "
+            f"the version '{data['code']}' is stored already with other questions or scales: "
             "give the new content a code of its own"
         )
+    if version.definition != data:
+        version.definition = data  # a wording correction, in place
+        _kept().pop(version.id, None)
     db.session.add(version)
     if activate:
         for other in db.session.scalars(select(QuestionnaireVersion).filter_by(active=True)):
@@ -198,9 +217,12 @@ def install(data: dict[str, Any], *, activate: bool = True) -> QuestionnaireVers
 
 
 def ensure_default() -> QuestionnaireVersion:
-    """Install the bundled default questionnaire when no version is active."""
+    """Install the bundled default questionnaire when no version is active; when it is the
+    active one, bring its wording up to the bundled file's (its corrections)."""
     current = db.session.scalar(select(QuestionnaireVersion).filter_by(active=True))
-    return current or install(load_file(DATA_DIR / f"{DEFAULT_CODE}.json"))
+    if current is None or current.code == DEFAULT_CODE:
+        return install(load_file(DATA_DIR / f"{DEFAULT_CODE}.json"))
+    return current
 
 
 _ACTIVE = select(QuestionnaireVersion.id, QuestionnaireVersion.code).filter_by(active=True)
