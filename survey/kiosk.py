@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from survey import activation, citizen, kiosks, public
-from survey.kiosk_mode import PREFIX
+from survey import abuse, activation, citizen, kiosks, public
+from survey.kiosk_mode import PREFIX, in_kiosk
 
 bp = Blueprint("kiosk_device", __name__, url_prefix=PREFIX)
 
 
 bp.after_request(public.no_store)  # as every page under /k
+
+
+@bp.app_context_processor
+def _kiosk_device() -> dict:
+    # The kiosk's settings, for its pages (none outside /k: a phone page must not ask).
+    return {"kiosk_device": abuse.current_kiosk() if in_kiosk() else None}
 
 
 @bp.before_request

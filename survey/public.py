@@ -24,7 +24,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 from wtforms import StringField, TextAreaField
 
-from survey import abuse, catalogue, citizen, i18n, questionnaire, steps
+from survey import abuse, catalogue, citizen, i18n, kiosk_screens, questionnaire, steps
 from survey.forms import CarriedForm
 from survey.kiosk_mode import in_kiosk
 
@@ -142,7 +142,7 @@ def root():
     """Send a bare visit to the visitor's language; on a kiosk, the attract screen."""
     if in_kiosk():
         citizen.forget_owned()  # the next citizen must not reach the last one's answers
-        return render_template("public/attract.html")
+        return kiosk_screens.start()
     return redirect(url_for(".index", lang=i18n.preferred_locale()))
 
 
@@ -169,16 +169,12 @@ def visit(code: str):
 @bp.route("/<lang:lang>/")
 def index():
     """Choose a service: grouped by lĩnh vực, with a server-side search."""
+    query = (SearchForm().q.data or "").strip()[:100]
     if in_kiosk():
         citizen.forget_owned()
-    query = (SearchForm().q.data or "").strip()[:100]
+        return kiosk_screens.procedures(query)
     groups = catalogue.services_by_field(query=query, locale=i18n.current())
-    frequent = (
-        catalogue.frequent_services(abuse.current_kiosk(), locale=i18n.current())
-        if in_kiosk() and not query
-        else []
-    )
-    return render_template("public/index.html", groups=groups, query=query, frequent=frequent)
+    return render_template("public/index.html", groups=groups, query=query, frequent=[])
 
 
 @bp.route("/<lang:lang>/s/<code>", methods=["GET", "POST"])
@@ -224,7 +220,7 @@ _answer_limited = abuse.phone_ceilings(exempt_when=in_kiosk)(_answer)
 def _question(svc, place, q, *, rid, fill, hidden, posted=None, errors=(), **values) -> str:
     """The overall question's page."""
     return render_template(
-        "public/service.html",
+        "kiosk/service.html" if in_kiosk() else "public/service.html",
         service=svc,
         page=steps.overall_page(q, locale=i18n.current(), posted=posted),
         place=place,
