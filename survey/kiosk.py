@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from survey import abuse, activation, citizen, kiosks, public
+from survey import abuse, activation, citizen, kiosk_screens, kiosks, public
 from survey.kiosk_mode import PREFIX, in_kiosk
 
 bp = Blueprint("kiosk_device", __name__, url_prefix=PREFIX)
@@ -18,9 +18,10 @@ bp.after_request(public.no_store)  # as every page under /k
 
 
 @bp.app_context_processor
-def _kiosk_device() -> dict:
+def _kiosk_settings() -> dict:
     # The kiosk's settings, for its pages (none outside /k: a phone page must not ask).
-    return {"kiosk_device": abuse.current_kiosk() if in_kiosk() else None}
+    bound = kiosk_screens.bound_service(abuse.current_kiosk()) if in_kiosk() else None
+    return {"kiosk_bound": bound}
 
 
 @bp.before_request

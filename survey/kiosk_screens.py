@@ -15,6 +15,7 @@ from flask_babel import force_locale, gettext
 
 from survey import abuse, catalogue, i18n
 from survey.config import LOCALES
+from survey.models import Service
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,17 @@ def languages(first: str) -> list[str]:
     return [first] + [code for code in LOCALES if code != first]
 
 
+def bound_service(device) -> Service | None:
+    """The one procedure this kiosk rates, when the manager bound it to one still offered."""
+    service = device.service if device is not None else None
+    return service if service is not None and service.active else None
+
+
 def _first_page(lang: str, device) -> str:
     """Where a language's tile leads: the procedures, or the bound procedure's question."""
-    if device.service is not None:
-        return url_for("kiosk.service", lang=lang, code=device.service.code)
+    bound = bound_service(device)
+    if bound is not None:
+        return url_for("kiosk.service", lang=lang, code=bound.code)
     return url_for("kiosk.index", lang=lang)
 
 
@@ -63,8 +71,9 @@ def procedures(query: str):
     """The procedures as tiles by lĩnh vực, the most rated here first; a kiosk bound to one
     procedure goes straight to its question."""
     device = abuse.current_kiosk()
-    if device.service is not None:
-        return redirect(url_for("kiosk.service", code=device.service.code), 303)
+    bound = bound_service(device)
+    if bound is not None:
+        return redirect(url_for("kiosk.service", code=bound.code), 303)
     locale = i18n.current()
     return render_template(
         "kiosk/index.html",

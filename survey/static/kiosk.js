@@ -319,6 +319,8 @@
       // The most rated ones are shown only without a search, as the server does.
       group.hidden = !shown || (words.length > 0 && group.classList.contains("frequent"));
       if (!group.hidden) { found += shown; }
+      var chip = document.querySelector("[data-group='" + group.getAttribute("aria-labelledby") + "']");
+      if (chip) { chip.hidden = group.hidden; }
     });
     var status = document.getElementById("search-status");
     status.hidden = !words.length || found > 0;
