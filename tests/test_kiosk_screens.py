@@ -91,3 +91,14 @@ def test_one_face_tile_records_the_overall_rating(app, kiosk):
     with app.app_context():
         stored = db.session.scalar(select(Response))
         assert (stored.channel, stored.answers[0].value) == ("kiosk", 2)
+
+
+def test_the_procedures_most_rated_at_this_kiosk_come_first(kiosk):
+    client = kiosk()
+    for _ in range(2):
+        rid = re.search(r'name="rid" value="([^"]+)"', client.get("/k/vi/s/HT-KETHON").text)[1]
+        client.post("/k/vi/s/HT-KETHON", data={"rid": rid, "OV": "4"})
+    page = client.get("/k/vi/").text
+    frequent = page[page.index('class="field-group frequent"') : page.index("</section>")]
+    assert re.findall(r'href="/k/vi/s/([^"]+)"', frequent) == ["HT-KETHON"]
+    assert page.index('class="field-group frequent"') < page.index('id="field-HOTICH"')

@@ -73,9 +73,25 @@ def stored(app) -> list[tuple[str, int]]:
         return list(db.session.execute(select(Answer.item, Answer.value)).tuples())
 
 
+# Text smaller than the kiosk's sizes (UX.md: body ≥ 24 px, headings ≥ 32 px), and Khmer text
+# set tighter than 1.8 times its size.
+TEXT_SIZES = """() => Array.from(document.querySelectorAll('main *, dialog[open] *'))
+  .filter(e => e.offsetParent !== null && Array.from(e.childNodes)
+    .some(n => n.nodeType === 3 && n.textContent.trim()))
+  .map(e => [e, getComputedStyle(e)])
+  .filter(([e, s]) => {
+    const size = parseFloat(s.fontSize), khmer = e.closest('[lang]').lang === 'km';
+    const tight = khmer && !(parseFloat(s.lineHeight) / size >= 1.8);
+    return tight || size < (e.matches('h1, h1 *, .legend-page') ? 32 : 24);
+  })
+  .map(([e, s]) => `${e.tagName}.${e.className} "${e.textContent.trim().slice(0, 20)}"`
+       + ` ${s.fontSize}/${s.lineHeight}`)"""
+
+
 def checked(page, state: str, problems: list[str], *, filled: bool = True) -> None:
-    """axe, the touch targets and how much of the screen the content fills, on this state."""
+    """axe, the touch targets, the text sizes and how much of the screen the content fills."""
     problems.extend(f"{state}: {v}" for v in axe_violations(page))
+    problems.extend(f"{state}: small text {t}" for t in page.evaluate(TEXT_SIZES))
     for selector, width, height in TARGETS:
         problems.extend(f"{state}: small {t}" for t in small_targets(page, selector, width, height))
     share = page.evaluate(FILLED)
