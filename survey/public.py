@@ -3,7 +3,8 @@
 The language is the first path segment. A response is stored at the first answer (OV) and
 updated page by page; every POST answers 303 to a GET (post/redirect/get). What happens on a
 page is one call to survey/citizen.py, whose outcome a view renders or follows. The same
-views serve a kiosk under /k (blueprint "kiosk"); its own endpoints are in survey/kiosk.py.
+views serve a kiosk under /k (blueprint "kiosk"); its own endpoints are in survey/kiosk.py,
+its own screens (start, procedures) in survey/kiosk_screens.py.
 """
 
 from __future__ import annotations
