@@ -6,9 +6,9 @@ A kiosk's citizen pages are public.py's, registered a second time under /k (blue
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from survey import abuse, activation, citizen, kiosk_screens, kiosks, public
+from survey import activation, citizen, kiosk_screens, kiosks, public
 from survey.kiosk_mode import PREFIX, in_kiosk
 
 bp = Blueprint("kiosk_device", __name__, url_prefix=PREFIX)
@@ -19,8 +19,9 @@ bp.after_request(public.no_store)  # as every page under /k
 
 @bp.app_context_processor
 def _kiosk_settings() -> dict:
-    # The kiosk's settings, for its pages (none outside /k: a phone page must not ask).
-    bound = kiosk_screens.bound_service(abuse.current_kiosk()) if in_kiosk() else None
+    # The kiosk's settings, for its pages, as the request found its kiosk: never a lookup of
+    # its own (an error page, the database down, must still render).
+    bound = kiosk_screens.bound_service(g.get("kiosk")) if in_kiosk() else None
     return {"kiosk_bound": bound}
 
 
