@@ -70,7 +70,7 @@ def settled(page) -> None:
 
 def stored(app) -> list[tuple[str, int]]:
     with app.app_context():
-        return list(db.session.execute(select(Answer.item, Answer.value)).tuples())
+        return [tuple(row) for row in db.session.execute(select(Answer.item, Answer.value))]
 
 
 # Text smaller than the kiosk's sizes (UX.md: body ≥ 24 px, headings ≥ 32 px), and Khmer text
