@@ -177,6 +177,7 @@ class ServiceItem:
     code: str
     national_code: str | None
     name: str
+    words: str = ""  # what the search looks in, folded (the kiosk searches on screen too)
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def services_by_field(*, query: str = "", locale: str) -> list[FieldGroup]:
             )
         )
         if all(word in haystack for word in words):
-            item = ServiceItem(svc.code, svc.national_code, svc.name_in(locale))
+            item = ServiceItem(svc.code, svc.national_code, svc.name_in(locale), haystack)
             groups.setdefault(svc.field.code, (svc.field.name_in(locale), []))[1].append(item)
     result = [
         FieldGroup(code, name, sorted(items, key=lambda s: fold(s.name)))

@@ -6,15 +6,23 @@ A kiosk's citizen pages are public.py's, registered a second time under /k (blue
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from survey import activation, citizen, kiosks, public
-from survey.kiosk_mode import PREFIX
+from survey import activation, citizen, kiosk_screens, kiosks, public
+from survey.kiosk_mode import PREFIX, in_kiosk
 
 bp = Blueprint("kiosk_device", __name__, url_prefix=PREFIX)
 
 
 bp.after_request(public.no_store)  # as every page under /k
+
+
+@bp.app_context_processor
+def _kiosk_settings() -> dict:
+    # The kiosk's settings, for its pages, as the request found its kiosk: never a lookup of
+    # its own (an error page, the database down, must still render).
+    bound = kiosk_screens.bound_service(g.get("kiosk")) if in_kiosk() else None
+    return {"kiosk_bound": bound}
 
 
 @bp.before_request

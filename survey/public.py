@@ -3,7 +3,8 @@
 The language is the first path segment. A response is stored at the first answer (OV) and
 updated page by page; every POST answers 303 to a GET (post/redirect/get). What happens on a
 page is one call to survey/citizen.py, whose outcome a view renders or follows. The same
-views serve a kiosk under /k (blueprint "kiosk"); its own endpoints are in survey/kiosk.py.
+views serve a kiosk under /k (blueprint "kiosk"); its own endpoints are in survey/kiosk.py,
+its own screens (start, procedures) in survey/kiosk_screens.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 from wtforms import StringField, TextAreaField
 
-from survey import abuse, catalogue, citizen, i18n, questionnaire, steps
+from survey import abuse, catalogue, citizen, i18n, kiosk_screens, questionnaire, steps
 from survey.forms import CarriedForm
 from survey.kiosk_mode import in_kiosk
 
@@ -127,7 +128,7 @@ def root():
     """Send a bare visit to the visitor's language; on a kiosk, the attract screen."""
     if in_kiosk():
         citizen.forget_owned()  # the next citizen must not reach the last one's answers
-        return render_template("public/attract.html")
+        return kiosk_screens.start()
     return redirect(url_for(".index", lang=i18n.preferred_locale()))
 
 
@@ -154,21 +155,16 @@ def visit(code: str):
 @bp.route("/<lang:lang>/")
 def index():
     """Choose a service: grouped by lĩnh vực, with a server-side search."""
+    query = (SearchForm().q.data or "").strip()[:100]
     if in_kiosk():
         citizen.forget_owned()
-    query = (SearchForm().q.data or "").strip()[:100]
+        return kiosk_screens.procedures(query)
     groups = catalogue.services_by_field(query=query, locale=i18n.current())
-    frequent = (
-        catalogue.frequent_services(abuse.current_kiosk(), locale=i18n.current())
-        if in_kiosk() and not query
-        else []
-    )
     q = questionnaire.active()
     return render_template(
         "public/index.html",
         groups=groups,
         query=query,
-        frequent=frequent,
         detail=steps.detail(q) if q else None,
     )
 
@@ -216,7 +212,7 @@ _answer_limited = abuse.phone_ceilings(exempt_when=in_kiosk)(_answer)
 def _question(svc, place, q, *, rid, fill, hidden, posted=None, errors=(), **values) -> str:
     """The overall question's page."""
     return render_template(
-        "public/service.html",
+        "kiosk/service.html" if in_kiosk() else "public/service.html",
         service=svc,
         page=steps.overall_page(q, locale=i18n.current(), posted=posted),
         place=place,

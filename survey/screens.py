@@ -110,8 +110,7 @@ def kiosk_tour(page, base: str, lang: str) -> Iterator[str]:
     expect(page.locator("#idle-dialog")).to_be_visible()
     yield "kiosk idle dialog"
     page.click("#idle-continue")
-    page.click("label[for=OV-1]")
-    page.click("button[type=submit]")
+    page.click("#OV-1")  # a face tile: one tap sends the rating
     expect(page).to_have_url(re.compile("/more$"))
     yield "kiosk recorded, more?"
     page.click("form[data-step=finish] button")

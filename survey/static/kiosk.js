@@ -145,6 +145,25 @@
   }
 
   // --- Turning a page's form into an outbox item ---
+  // The form's fields and the button tapped: a face tile of the overall question is a button
+  // whose name and value are the answer.
+  function formData(form, submitter) {
+    var data = new FormData(form);
+    if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
+    return data;
+  }
+  // Send the form the plain way (the server explains a problem on its own page), keeping the
+  // button tapped: form.submit() alone would leave out its answer.
+  function submitPlain(form, submitter) {
+    if (submitter && submitter.name) {
+      var field = document.createElement("input");
+      field.type = "hidden";
+      field.name = submitter.name;
+      field.value = submitter.value;
+      form.appendChild(field);
+    }
+    form.submit();
+  }
   // The profile page's options (its fields are named by the lowercase profile item codes).
   function profileFrom(form) {
     var profile = {};
@@ -154,8 +173,8 @@
     });
     return profile;
   }
-  function itemFrom(form) {
-    var data = new FormData(form), answers = {}, expectations = {}, comment = null;
+  function itemFrom(form, submitter) {
+    var data = formData(form, submitter), answers = {}, expectations = {}, comment = null;
     if (form.dataset.step === "profile") { data = new FormData(); }
     data.forEach(function (value, name) {
       if (/^EX\d+$/.test(name)) { expectations[name.slice(2)] = value === "na" ? null : Number(value); }
@@ -203,11 +222,11 @@
     item.profile = profile;
     return put("outbox", item).then(showStatus).then(showOfflineThanks);
   }
-  function queueAndThank(form, skipped) {
+  function queueAndThank(form, skipped, submitter) {
     if (form.dataset.step === "profile") { return queueProfile(form, skipped); }
-    var item = itemFrom(form);
+    var item = itemFrom(form, submitter);
     if (!item.id || !item.service || !Object.keys(item.answers).length && form.dataset.step === "ov") {
-      return form.submit();
+      return submitPlain(form, submitter);
     }
     var next = form.dataset.step === "comment" ? function () { askProfile(item); } : showOfflineThanks;
     put("outbox", item).then(showStatus).then(next);
@@ -225,15 +244,13 @@
     form.dataset.sending = "1";
     var button = submitter || form.querySelector("[type=submit]");
     if (button) { button.setAttribute("aria-busy", "true"); }
-    var data = new FormData(form);
-    if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
-    fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+    fetch(form.action, { method: "POST", body: formData(form, submitter), credentials: "same-origin" })
       .then(function (reply) {
         if (reply.ok) { location.assign(reply.url); }
-        else if (reply.status >= 500) { queueAndThank(form, skipped); }
-        else { form.submit(); }  // the server explains the problem on its own page
+        else if (reply.status >= 500) { queueAndThank(form, skipped, submitter); }
+        else { submitPlain(form, submitter); }  // the server explains the problem on its own page
       })
-      .catch(function () { queueAndThank(form, skipped); });
+      .catch(function () { queueAndThank(form, skipped, submitter); });
   });
 
   // --- Idle: a dialog after 60 s, a 30 s countdown, then everything is cleared ---
@@ -264,14 +281,63 @@
     dialog.close();
     startIdle();
   });
+  document.getElementById("idle-restart").addEventListener("click", function () {
+    clearInterval(countdownTimer);
+    reset();
+  });
   ["pointerdown", "keydown", "input", "touchstart"].forEach(function (name) {
     document.addEventListener(name, function () { if (!dialog.open) { startIdle(); } }, true);
   });
 
-  // --- The thank-you page returns to the start by itself ---
+  // --- The thank-you page returns to the start by itself, and shows when ---
   function startThanksTimer() {
     clearTimeout(idleTimer);
-    setTimeout(reset, THANKS_MS);
+    var done = document.querySelector("[data-done]"), left = THANKS_MS / 1000;
+    var shown = document.getElementById("thanks-countdown").content.cloneNode(true);
+    var seconds = shown.querySelector(".countdown-seconds");
+    seconds.textContent = String(left);
+    done.parentNode.parentNode.insertBefore(shown, done.parentNode);
+    var timer = setInterval(function () {
+      left -= 1;
+      seconds.textContent = String(Math.max(left, 0));
+      if (left <= 0) { clearInterval(timer); reset(); }
+    }, 1000);
+  }
+
+  // --- The procedures' on-screen keyboard: the keys type, the tiles filter as they are typed ---
+  // Each tile carries the words the server's search looks in, folded (no case, no diacritics);
+  // the keys type only plain letters, digits and spaces, so the query needs no folding.
+  function filterTiles(query) {
+    var words = query.trim().split(/\s+/).filter(Boolean), found = 0;
+    Array.prototype.forEach.call(document.querySelectorAll(".field-group"), function (group) {
+      var shown = 0;
+      Array.prototype.forEach.call(group.querySelectorAll("li[data-words]"), function (li) {
+        var hit = words.every(function (w) { return li.dataset.words.indexOf(w) >= 0; });
+        li.hidden = !hit;
+        if (hit) { shown += 1; }
+      });
+      // The most rated ones are shown only without a search, as the server does.
+      group.hidden = !shown || (words.length > 0 && group.classList.contains("frequent"));
+      if (!group.hidden) { found += shown; }
+      var chip = document.querySelector("[data-group='" + group.getAttribute("aria-labelledby") + "']");
+      if (chip) { chip.hidden = group.hidden; }
+    });
+    var status = document.getElementById("search-status");
+    status.hidden = !words.length || found > 0;
+    status.textContent = status.hidden ? "" : status.dataset.none.replace("%(query)s", query.trim());
+  }
+  function startKeyboard(form) {
+    var field = form.querySelector("#q"), search = form.querySelector("button[type=submit]:not([data-key])");
+    form.addEventListener("click", function (event) {
+      var key = event.target.closest("[data-key]");
+      if (!key) { return; }
+      event.preventDefault();
+      var text = field.value, name = key.dataset.key;
+      text = name === "back" ? text.slice(0, -1) : name === "clear" ? "" : (text + name).slice(0, 100);
+      field.value = text;
+      search.value = text;
+      filterTiles(text);
+    });
   }
 
   // --- Start ---
@@ -281,6 +347,8 @@
     rid.form.dataset.rid = rid.value;
   }
   if (document.querySelector("[data-done]")) { startThanksTimer(); } else { startIdle(); }
+  var keyboard = document.querySelector("form[data-keyboard]");
+  if (keyboard) { startKeyboard(keyboard); }
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(body.dataset.sw, { scope: home }).catch(function () {});
   }

@@ -99,7 +99,15 @@ def check(page: Page, lang: str, state: str, problems: list[str], *, targets=Non
                 f"{state}: small target {t}" for t in small_targets(page, selector, width, height)
             )
     if lang != "en":
-        text = page.evaluate("document.body.innerText")
+        # Text marked as written in another language (the kiosk's greeting in each) is not
+        # left over: only the page's own language is read.
+        text = page.evaluate(
+            """lang => { const copy = document.body.cloneNode(true);
+                copy.querySelectorAll(`[lang]:not([lang=${lang}])`).forEach(e => e.remove());
+                document.body.append(copy); const text = copy.innerText; copy.remove();
+                return text; }""",
+            lang,
+        )
         problems.extend(f"{state}: English left: {w!r}" for w in ENGLISH if w in text)
     return page.title()
 

@@ -31,7 +31,7 @@ def kiosk(app, browser, live_server):
     page.clock.install()
     page.goto(f"{live_server}/k/activate?token={token}")
     page.locator("main button[type=submit]").click()  # the confirmation page
-    expect(page.locator("h1")).to_have_text("Đánh giá sự phục vụ")
+    expect(page.locator(".start-tile")).to_have_count(3)  # the start screen
     yield page
     context.close()
 
@@ -56,7 +56,12 @@ def open_overall(page, live_server):
 def test_idle_dialog_continue_restores_the_page(kiosk, live_server):
     page = kiosk
     open_overall(page, live_server)
-    page.click("label[for=OV-2]")
+    page.click("#OV-2")  # a face tile: one tap sends
+    expect(page).to_have_url(re.compile("/more$"))
+    page.click(".actions a.button")  # the detailed survey
+    expect(page).to_have_url(re.compile("/tc$"))
+    page.click("label[for=TC1-2]")
+    settled(page)
     page.clock.fast_forward("00:59")
     expect(page.locator("#idle-dialog")).not_to_be_visible()
     page.clock.fast_forward("00:02")
@@ -67,15 +72,14 @@ def test_idle_dialog_continue_restores_the_page(kiosk, live_server):
     assert 15 <= seconds <= 20  # counting down, visibly
     page.click("#idle-continue")
     expect(page.locator("#idle-dialog")).not_to_be_visible()
-    expect(page.locator("#OV-2")).to_be_checked()  # the page is as it was
-    assert page.url.endswith("/k/vi/s/HT-KHAISINH")
+    expect(page.locator("#TC1-2")).to_be_checked()  # the page is as it was
+    assert page.url.endswith("/tc")
 
 
 def test_no_answer_returns_to_the_attract_screen_with_nothing_kept(app, kiosk, live_server):
     page = kiosk
     open_overall(page, live_server)
-    page.click("label[for=OV-1]")
-    page.click("button[type=submit]")
+    page.click("#OV-1")  # a face tile: one tap sends
     expect(page).to_have_url(re.compile("/more$"))
     page.click("a.button")  # the detailed survey
     page.click("label[for=TC1-1]")
@@ -97,8 +101,7 @@ def test_offline_rating_is_queued_then_sent_once(app, kiosk, live_server):
     open_overall(page, live_server)
     page.evaluate("() => navigator.serviceWorker.ready")
     page.context.set_offline(True)
-    page.click("label[for=OV-1]")
-    page.click("button[type=submit]")
+    page.click("#OV-1")  # a face tile: one tap sends
     expect(page.locator("h1")).to_have_text("Cảm ơn Ông/Bà")
     assert page.evaluate(QUEUED) == 1 and responses(app) == 0
     page.context.set_offline(False)
@@ -132,8 +135,7 @@ def _sync(page) -> None:
 
 def _to_comment(page, live_server) -> None:
     open_overall(page, live_server)
-    page.click("label[for=OV-2]")
-    page.click("button[type=submit]")
+    page.click("#OV-2")  # a face tile: one tap sends
     expect(page).to_have_url(re.compile("/more$"))
     page.click("a.button")
     for step in ("tc", "tt", "cc", "kq", "pa", "expectations"):
@@ -187,8 +189,7 @@ def test_a_server_error_during_sync_keeps_the_item(app, kiosk, live_server):
     page = kiosk
     open_overall(page, live_server)
     page.context.set_offline(True)
-    page.click("label[for=OV-3]")
-    page.click("button[type=submit]")
+    page.click("#OV-3")  # a face tile: one tap sends
     expect(page.locator("h1")).to_have_text("Cảm ơn Ông/Bà")
     page.route("**/api/v1/responses/batch", lambda route: route.fulfill(status=503, body="{}"))
     page.context.set_offline(False)
@@ -204,8 +205,7 @@ def test_a_revoked_kiosk_is_refused_and_keeps_its_queue(app, kiosk, live_server)
     page = kiosk
     open_overall(page, live_server)
     page.context.set_offline(True)
-    page.click("label[for=OV-1]")
-    page.click("button[type=submit]")
+    page.click("#OV-1")  # a face tile: one tap sends
     expect(page.locator("h1")).to_have_text("Cảm ơn Ông/Bà")
     with app.app_context():
         kiosks.revoke_kiosk(db.session.scalar(select(KioskDevice)), actor="test")
@@ -225,8 +225,7 @@ def test_the_kiosk_never_reaches_the_manager_pages(kiosk, live_server):
 def test_thank_you_returns_to_the_start_by_itself(kiosk, live_server):
     page = kiosk
     open_overall(page, live_server)
-    page.click("label[for=OV-1]")
-    page.click("button[type=submit]")
+    page.click("#OV-1")  # a face tile: one tap sends
     expect(page).to_have_url(re.compile("/more$"))
     page.click("form[data-step=finish] button")
     expect(page).to_have_url(re.compile("/thank-you$"))
@@ -251,7 +250,7 @@ def test_the_activation_page_asks_first_at_kiosk_size(app, browser, live_server,
     assert small_targets(page, "main button", 48, 48) == []
     assert page.locator("#kiosk-status, dialog").count() == 0  # no kiosk script before activation
     page.locator("main button[type=submit]").click()
-    expect(page.locator("h1")).to_have_text("Đánh giá sự phục vụ")
+    expect(page.locator(".start-tile")).to_have_count(3)
     assert any(c["name"] == "kiosk_device" for c in context.cookies())
     context.close()
 
@@ -266,8 +265,7 @@ def queue_one(page, live_server, handler) -> None:
     """Rate once while the network is down; bring it back with `handler` answering the batch."""
     open_overall(page, live_server)
     page.context.set_offline(True)
-    page.click("label[for=OV-3]")
-    page.click("button[type=submit]")
+    page.click("#OV-3")  # a face tile: one tap sends
     expect(page.locator("h1")).to_have_text("Cảm ơn Ông/Bà")
     page.route(BATCH_URL, handler)
     page.context.set_offline(False)
