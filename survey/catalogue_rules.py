@@ -43,12 +43,16 @@ class LineError:
         return f"line {self.line}: {self.reason}"
 
 
-class CatalogueError(ValueError):
-    """A catalogue file refused whole; `errors` lists every bad line."""
+class FileRefused(ValueError):
+    """A file refused whole (an import is all or nothing); `errors` lists every bad line."""
 
-    def __init__(self, errors: list[LineError]):
+    def __init__(self, errors: list):
         super().__init__("\n".join(map(str, errors)))
         self.errors = errors
+
+
+class CatalogueError(FileRefused):
+    """A catalogue file refused whole."""
 
 
 class Reason(str):

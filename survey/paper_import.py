@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from survey import audit, paper, questionnaire
 from survey.catalogue import find_service, find_unit, fold
+from survey.catalogue_rules import FileRefused
 from survey.config import LOCALES
 from survey.extensions import db
 from survey.filters import UNKNOWN_CODE, centre_today
@@ -49,12 +50,8 @@ HEADER_NAMES = {
 REQUIRED = ("serial", "unit", "service", "date")
 
 
-class PaperImportError(ValueError):
-    """A file refused whole; `errors` lists every bad line."""
-
-    def __init__(self, errors: list[LineError]):
-        super().__init__("\n".join(map(str, errors)))
-        self.errors = errors
+class PaperImportError(FileRefused):
+    """A file of paper forms refused whole."""
 
 
 @dataclass(frozen=True)

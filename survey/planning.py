@@ -30,6 +30,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 
 from survey import audit, catalogue, periods, rollup_query
+from survey.catalogue_rules import FileRefused
 from survey.extensions import db
 from survey.filters import FIRST_DAY, LAST_DAY, Filters, context_conditions
 from survey.i18n import lazy_text as _l
@@ -68,12 +69,8 @@ class LineError:
         return _("Line %(line)s: %(reason)s", line=self.line, reason=self.reason)
 
 
-class DossierError(ValueError):
-    """A dossier file refused whole; `errors` lists every bad line."""
-
-    def __init__(self, errors: list[LineError]):
-        super().__init__("\n".join(map(str, errors)))
-        self.errors = errors
+class DossierError(FileRefused):
+    """A dossier file refused whole."""
 
 
 @dataclass(frozen=True)
