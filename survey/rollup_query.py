@@ -208,10 +208,13 @@ def add_up(parts: Iterable[list[int]]) -> list[int] | None:
     return total
 
 
-def items(questionnaire_id: int, counts: list[int]) -> dict[str, dict[int, int]]:
-    """Summed counts as {item: {value: answers}}, responses under RESPONSES (value 0)."""
+def items(
+    questionnaire_id: int, counts: list[int], layout: dict[str, int] | None = None
+) -> dict[str, dict[int, int]]:
+    """Summed counts as {item: {value: answers}}, responses under RESPONSES (value 0);
+    `layout`: the version's (rollups.layout_of), when it was read already."""
     result = {rollups.RESPONSES: {0: counts[0]}}
-    for item, base in rollups.layout_of(questionnaire_id).items():
+    for item, base in (layout or rollups.layout_of(questionnaire_id)).items():
         values = counts[2 + base : 2 + base + ROLLUP_LEVELS]
         result[item] = {v: n for v, n in enumerate(values, start=1) if n}
     return result

@@ -31,10 +31,12 @@ class Figures:
         self._q, self._counts = q, counts
         if items is not None or counts is None:
             self._items = items or {}
+        else:  # read now: a figure may be read after the app's context has ended
+            self._layout = rollups.layout_of(q.id)
 
     @cached_property
     def _items(self) -> dict[str, dict[int, int]]:
-        return rollup_query.items(self._q.id, self._counts)
+        return rollup_query.items(self._q.id, self._counts, self._layout)
 
     @property
     def responses(self) -> int:
@@ -55,7 +57,7 @@ class Figures:
         satisfied are its 4th and 5th level) without building the answers per item."""
         if "_items" in self.__dict__:
             return {c: sipas.criterion_share(self._items.get(c, {})) for c in self._q.criteria}
-        layout, counts = rollups.layout_of(self._q.id), self._counts
+        layout, counts = self._layout, self._counts
         shares = {}
         for code in self._q.criteria:
             first = 2 + layout[code]  # after the responses and comments
