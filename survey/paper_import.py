@@ -32,7 +32,7 @@ from survey.i18n import lazy_text as _l
 from survey.paper_models import COUNTED, PaperForm
 from survey.paper_reports import changed_reports
 from survey.periods import parse_local_date
-from survey.planning import LineError
+from survey.planning import LineError, decode_text
 from survey.questionnaire import Questionnaire
 from survey.responses import Invalid, clean_comment
 
@@ -59,15 +59,6 @@ class Imported:
     added: int
     skipped: int  # stored already with the same answers
     reports: list[str]  # the produced reports whose figures change
-
-
-def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PaperImportError([LineError(1, _l("The file is not UTF-8 text."))]) from exc
 
 
 def _columns(header: list[str], q: Questionnaire) -> dict[str, int]:
@@ -125,7 +116,7 @@ def parse(
     """Check a whole file (`,` or `;` between fields, a header line) and return its new forms
     and how many it holds that are stored already; PaperImportError listing every bad line
     otherwise."""
-    text = _decode(data)
+    text = decode_text(data, PaperImportError)
     first = text.split("\n", 1)[0]
     reader = csv.reader(
         io.StringIO(text), delimiter=";" if first.count(";") > first.count(",") else ","

@@ -81,14 +81,14 @@ class DossierRow:
     dossiers: int
 
 
-def _decode(data: bytes | str) -> str:
-    """The file's text (UTF-8, a BOM dropped); DossierError when it is not UTF-8."""
+def decode_text(data: bytes | str, refused: type[FileRefused] = FileRefused) -> str:
+    """An uploaded file's text (UTF-8, a BOM dropped); `refused` when it is not UTF-8."""
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DossierError([LineError(1, _l("The file is not UTF-8 text."))]) from exc
+        raise refused([LineError(1, _l("The file is not UTF-8 text."))]) from exc
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -151,7 +151,7 @@ def _row(cells: dict[str, str], units: dict, services: dict) -> DossierRow | obj
 def parse(data: bytes | str) -> list[DossierRow]:
     """Check a whole dossier CSV (`,` or `;` between fields, a header row) and return its rows;
     raise DossierError listing every bad line otherwise."""
-    text = _decode(data)
+    text = decode_text(data, DossierError)
     first = text.split("\n", 1)[0]
     reader = csv.reader(
         io.StringIO(text), delimiter=";" if first.count(";") > first.count(",") else ","
