@@ -104,14 +104,7 @@ def test_offline_rating_is_queued_then_sent_once(app, kiosk, live_server):
     page.click("#OV-1")  # a face tile: one tap sends
     expect(page.locator("h1")).to_have_text("Cảm ơn Ông/Bà")
     assert page.evaluate(QUEUED) == 1 and responses(app) == 0
-    page.context.set_offline(False)
-    page.evaluate("() => window.dispatchEvent(new Event('online'))")
-    page.clock.run_for(2000)
-    for _ in range(50):
-        if page.evaluate(QUEUED) == 0:
-            break
-        page.clock.run_for(1000)
-    assert page.evaluate(QUEUED) == 0
+    _sync(page)
     assert responses(app) == 1
     with app.app_context():
         stored = db.session.scalar(select(Response))
