@@ -12,14 +12,12 @@ satisfied" (survey/profiles.py) reads them.
 
 A listener on the ORM session, attached by `init_app`, compares, for every response touched by
 a flush, what it contributed before the flush with what it contributes after, and applies the
-difference in the same transaction; `count_new` does the same for a response written without
-the ORM. Flagged responses (a `flag_reason`, awaiting review or confirmed) contribute nothing.
-`rebuild()` recomputes every table from the raw answers in set-based SQL, a month at a time.
-"""
+difference in the same transaction; `count_new` (or, on PostgreSQL, survey/rollup_write.py)
+does it for a response written without the ORM. Flagged responses contribute nothing.
+`rebuild()` recomputes every table from the raw answers in set-based SQL, a month at a time."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -140,7 +138,7 @@ def profile_options(questionnaire_id: int) -> dict[str, frozenset[str]]:
     return found
 
 
-def _profile_pairs(values) -> list[tuple[str, str]]:
+def profile_pairs(values) -> list[tuple[str, str]]:
     """The (item, option) pairs a response's profile answers, as the questionnaire has them."""
     profile = values.get("profile")
     if not isinstance(profile, dict) or not profile:
@@ -157,7 +155,7 @@ def contribution(values, answers: Iterable[tuple[str, int | None]]) -> Counter:
     if values.get("comment") is not None:
         counts[(key, "comments")] += 1
     counts.update((key, column(version, item, value)) for item, value in answers if value)
-    pairs = _profile_pairs(values)
+    pairs = profile_pairs(values)
     if pairs:
         context = (key[0].replace(day=1), *key[1:3])
         for (_, name), n in list(counts.items()):
@@ -269,124 +267,6 @@ def apply(session: Session, change: Counter) -> None:
         return
     for part in parts:
         connection.execute(_upsert_sql((part[0],)), _named([part]))
-
-
-def insert_counted(
-    session: Session,
-    response: dict,
-    answers: list[tuple[str, int | None]],
-    *,
-    kiosk_at: datetime | None = None,
-) -> None:
-    """PostgreSQL: insert a new response, its answers and its rollup counts in one statement
-    (data-modifying WITH clauses), and move its kiosk's last rating time to `kiosk_at` when
-    given: one round trip where other databases take up to six statements.
-
-    One response adds the same counts to its row of each rollup, so the four upserts share
-    their values: few parameters (the driver keeps the converted text of a statement with at
-    most 50). The statement's text depends on which items are answered, not on the answers:
-    each answered item's value is one parameter, and SQL puts the 1 in its level's column. So
-    the kiosk's ratings share a few statements, which the driver prepares on the server once
-    and PostgreSQL no longer parses and plans per rating (with the count columns in the text,
-    nearly every rating was a new statement: 3.5 ms of the database's CPU each, then 1 ms)."""
-    counted = response.get("flag_reason") is None
-    params = {f"r_{c}": v for c, v in response.items()}
-    if "profile" in response:
-        params["r_profile"] = json.dumps(response["profile"])
-    params["a_items"] = [item for item, _ in answers]
-    params["a_values"] = [value for _, value in answers]
-    if kiosk_at is not None:
-        params["k_at"] = kiosk_at
-    slots, pairs = None, _profile_pairs(response) if counted else []
-    for i, (item, option) in enumerate(pairs):
-        params.update({f"p_item{i}": item, f"p_option{i}": option})
-    if counted:
-        day, first = local_day(response["captured_at"]), layout_of(response["questionnaire_id"])
-        scored = {first[item]: value for item, value in answers if value}
-        slots = tuple(sorted(scored))
-        params.update({"k_day": day, "k_month": day.replace(day=1)})
-        params["k_counter"] = response["counter_id"] or 0
-        params["c_responses"], params["c_comments"] = 1, int(response.get("comment") is not None)
-        params.update({f"v{slot}": value for slot, value in scored.items()})
-    statement = _counted_sql(
-        tuple(response), bool(answers), slots, kiosk_at is not None, len(pairs)
-    )
-    session.connection().exec_driver_sql(statement, params)
-
-
-_KEY_PARAMS = {
-    "day": "k_day",
-    "month": "k_month",
-    "counter_id": "k_counter",
-    "questionnaire_id": "r_questionnaire_id",
-    "unit_id": "r_unit_id",
-    "service_id": "r_service_id",
-    "channel": "r_channel",
-}
-
-
-@lru_cache(maxsize=1024)
-def _counted_sql(
-    response: tuple[str, ...],
-    answers: bool,
-    slots: tuple[int, ...] | None,
-    kiosk: bool,
-    profile: int = 0,
-) -> str:
-    """The statement of insert_counted for its shape, in the driver's own form (psycopg's
-    %(name)s: nothing to compile per write): the response's columns, whether it has answers,
-    the first count column of each item answered (None: not counted), whether the kiosk
-    moves, and how many profile options it counts toward (a row each of both profile
-    rollups, with the same counts)."""
-    values = [f"CAST(%(r_{c})s AS JSON)" if c == "profile" else f"%(r_{c})s" for c in response]
-    ctes = [
-        f"new_response AS (INSERT INTO response ({', '.join(response)}) "
-        f"VALUES ({', '.join(values)}) RETURNING id)"
-    ]
-    if answers:
-        ctes.append(
-            "new_answers AS (INSERT INTO answer (response_id, item, value) "
-            "SELECT new_response.id, a.item, a.value FROM new_response, unnest("
-            "CAST(%(a_items)s AS VARCHAR[]), CAST(%(a_values)s AS SMALLINT[])) AS a (item, value))"
-        )
-    if kiosk:
-        ctes.append(
-            "kiosk_moved AS (UPDATE kiosk_device SET last_rating_at = %(k_at)s "
-            "WHERE id = %(r_kiosk_id)s)"
-        )
-    if slots is None:
-        return f"WITH {', '.join(ctes)} SELECT 1"
-    upserts = [_shared_upsert(t.name, names, slots) for t, names in COUNTED]
-    upserts += [
-        _shared_upsert(t.name, names, slots, i) for i in range(profile) for t, names in PROFILES
-    ]
-    *first, last = upserts
-    ctes += [f"row_{i} AS ({s})" for i, s in enumerate(first)]
-    return f"WITH {', '.join(ctes)} {last}"
-
-
-def _shared_upsert(
-    table: str, names: tuple[str, ...], slots: tuple[int, ...], option: int | None = None
-) -> str:
-    """One rollup row's upsert with the shared values of insert_counted; `option` numbers a
-    rollup_profile row's item and option parameters. Each answered item's five count columns
-    take 1 where its value parameter names the level, NULL (none) elsewhere."""
-    levels = [(ROLLUP_SLOTS[slot + level], slot, level + 1) for slot in slots
-              for level in range(ROLLUP_LEVELS)]  # fmt: skip
-    every = (*names, *NOT_NULL, *(c for c, _, _ in levels))
-    keys = {**_KEY_PARAMS, "item": f"p_item{option}", "option": f"p_option{option}"}
-    values = [f"%({keys[n]})s" for n in names]
-    values += [f"%(c_{c})s" for c in NOT_NULL]
-    values += [f"CASE %(v{slot})s WHEN {level} THEN 1 END" for _, slot, level in levels]
-    added = [f"{c} = {table}.{c} + excluded.{c}" for c in NOT_NULL]
-    added += [
-        f"{c} = coalesce({table}.{c} + excluded.{c}, {table}.{c}, excluded.{c})"
-        for c, _, _ in levels
-    ]
-    return (
-        f"INSERT INTO {table} ({', '.join(every)}) VALUES ({', '.join(values)}) "
-        f"ON CONFLICT ({', '.join(names)}) DO UPDATE SET {', '.join(added)}"
-    )
 
 
 @lru_cache(maxsize=4096)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from survey import flags, rollups
+from survey import flags, rollup_write, rollups
 from survey.catalogue import find_counter, find_service
 from survey.config import LOCALES
 from survey.extensions import db
@@ -342,7 +342,7 @@ def insert_new(
     pairs = list(sub.answers.items())
     kiosk_at = moved if kiosk is not None and moved != kiosk.last_rating_at else None
     if db.session.get_bind().dialect.name == "postgresql":
-        rollups.insert_counted(db.session, values, pairs, kiosk_at=kiosk_at)
+        rollup_write.insert_counted(db.session, values, pairs, kiosk_at=kiosk_at)
         return moved
     if kiosk_at is not None:
         db.session.execute(flags.MOVE_ON, {"kiosk": kiosk.id, "at": kiosk_at})

@@ -173,7 +173,7 @@ def test_a_failure_half_way_stores_nothing_and_rejects_the_item(app, client, dev
     # SQLite: the kiosk's last rating time, the response and its answers are written, then its
     # counts fail. PostgreSQL writes all of them in one statement, which fails.
     monkeypatch.setattr(submissions.rollups, "count_new", broken)
-    monkeypatch.setattr(submissions.rollups, "insert_counted", broken)
+    monkeypatch.setattr(submissions.rollup_write, "insert_counted", broken)
     reply = post(client, device, {"responses": [payload()]}, BATCH)
     result = reply.get_json()["results"][0]
     assert result["status"] == "rejected" and result["errors"][0]["message"]
