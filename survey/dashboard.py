@@ -132,11 +132,12 @@ def build_dashboard(
 ) -> Dashboard:
     """Everything the dashboard shows for `filters`."""
     trend_filters, before_filters = _trend_filters(filters), rankings.year_before(filters)
-    # One read of the rollups serves the period, its trend and the year before.
-    ranges = [(f.since, f.until) for f in (filters, trend_filters, before_filters)]
+    # One read of the rollups serves the period and the year before, a row per procedure and
+    # period; the trend reads its months over all procedures together.
+    ranges = [(f.since, f.until) for f in (filters, before_filters)]
     rows = rollup_query.fetch(filters, ranges, "service")
     summary = build_summary(filters, group_by="service", locale=locale, rows=rows)
-    trend = build_summary(trend_filters, group_by="month", locale=locale, rows=rows).groups
+    trend = build_summary(trend_filters, group_by="month", locale=locale).groups
     year_before = build_summary(before_filters, group_by="service", locale=locale, rows=rows)
     before = year_before.figures.overall
     shown = not (summary.hidden or summary.figures.empty)

@@ -97,14 +97,41 @@ def fetch(
     rows: list[Row] = []
     if whole and not fine:
         table = _month_table(filters, group_by, province)
-        rows += _query(read, table, table.c.month, table.c.month.in_(whole), set(whole))
+        month, runs = table.c.month, _runs(whole, ranges, group_by)
+        bucket = _run_bucket(month, runs) if len(runs) < len(whole) else month
+        rows += _query(read, table, bucket, month.in_(whole), runs)
     if partial:
         day = rollup_day.c.day
         where = or_(*(day.between(max(m, span[0]), min(month_end(m), span[1])) for m in partial))
         inside = [m for m in whole if fine] if by_bucket else []
         bucket = _month_bucket(day, inside) if inside else day
-        rows += _query(read, rollup_day, bucket, where, set(inside))
+        rows += _query(read, rollup_day, bucket, where, {m: month_end(m) for m in inside})
     return rows
+
+
+def _runs(whole: list[date], ranges: list[Range], group_by: str | None) -> dict[date, date]:
+    """The buckets of whole months: {first month: last day}. Per month when rows are grouped
+    by time; else each run of consecutive months that the same ranges hold is one bucket (the
+    year of a dashboard's period and its year before come back as two rows per group, not 24).
+    """
+    runs: dict[date, date] = {}
+    first = None
+    for month in whole:
+        held = [since <= month <= until for since, until in ranges]
+        if (
+            first is None
+            or group_by in ("month", "quarter")
+            or runs[first] + timedelta(days=1) != month
+            or held != [since <= first <= until for since, until in ranges]
+        ):
+            first = month
+        runs[first] = month_end(month)
+    return runs
+
+
+def _run_bucket(month, runs: dict[date, date]):
+    """The first month of the run (`_runs`) that `month` falls in."""
+    return type_coerce(case(*((month.between(f, last), f) for f, last in runs.items())), Date)
 
 
 def _month_table(filters: Filters, group_by: str | None, province: bool):
@@ -157,7 +184,7 @@ def _one_per_row(table, keys: list) -> bool:
     return named >= {c.name for c in table.primary_key.columns} - {"questionnaire_id"}
 
 
-def _query(read: _Read, table, bucket, where, whole: set[date]) -> list[Row]:
+def _query(read: _Read, table, bucket, where, whole: dict[date, date]) -> list[Row]:
     groups = _group_columns(table, read.group_by)
     keys = ([bucket] if read.by_bucket else []) + groups
     columns = (*rollups.NOT_NULL, *ROLLUP_SLOTS[: read.width])
@@ -182,8 +209,7 @@ def _query(read: _Read, table, bucket, where, whole: set[date]) -> list[Row]:
         counts = list(row[len(keys) :])
         if read.by_bucket:
             first = row[0]
-            last = month_end(first) if first in whole else first
-            rows.append(Row(first, last, tuple(row[1 : len(keys)]), counts))
+            rows.append(Row(first, whole.get(first, first), tuple(row[1 : len(keys)]), counts))
         else:
             rows.append(Row(*read.span, tuple(row[: len(keys)]), counts))
     return rows
