@@ -95,20 +95,22 @@ def _by_catalogue(
     }
 
 
-def _rankings(
-    filters: Filters, summary: Summary, before: Summary, rows: list[rollup_query.Row], locale: str
-) -> dict[str, list[rankings.Ranked]]:
-    """Units, agencies, lĩnh vực and procedures ranked; only the units read the rollups again
-    (their months over all procedures, for both periods at once), adding up only the criteria's
-    counts."""
-    regrouped = _by_catalogue([filters, before.filters], rows)
-    criteria = summary.questionnaire.criteria  # all the overall index is made of
-    ranges = [(f.since, f.until) for f in (filters, before.filters)]
-    regrouped["unit"] = rollup_query.fetch(filters, ranges, "unit", items=criteria)
-    found = rankings.rankings(
-        filters, locale=locale, kinds=("unit", "agency", "field"), rows=regrouped
-    )
-    return {**found, "service": rankings.rank(summary.groups, before.groups)}
+def _ranking(
+    filters: Filters, summary: Summary, before: Summary, rows: list[rollup_query.Row], **how: str
+) -> list[rankings.Ranked]:
+    """The groups of `kind` ranked: the procedures from the summary's own groups; agencies and
+    lĩnh vực from the procedures' sums; units from their months over all procedures, for both
+    periods at once, adding up only the criteria's counts. `how`: the kind and the locale."""
+    kind = how["kind"]
+    if kind == "service":
+        return rankings.rank(summary.groups, before.groups)
+    if kind == "unit":
+        ranges = [(f.since, f.until) for f in (filters, before.filters)]
+        found = rollup_query.fetch(filters, ranges, "unit", items=summary.questionnaire.criteria)
+    else:
+        found = _by_catalogue([filters, before.filters], rows)[kind]
+    found = rankings.rankings(filters, locale=how["locale"], kinds=(kind,), rows={kind: found})
+    return found[kind]
 
 
 def priorities(summary: Summary, locale: str) -> list[tuple[str, sipas.Proportion]]:
@@ -129,8 +131,10 @@ def build_dashboard(
     comments_page: int = 1,
     low_only: bool = False,
     with_comments: bool = True,
+    ranked_by: str = "unit",
 ) -> Dashboard:
-    """Everything the dashboard shows for `filters`."""
+    """Everything the dashboard shows for `filters`, with the ranking of one kind of group
+    (`ranked_by`, a tab of the page)."""
     trend_filters, before_filters = _trend_filters(filters), rankings.year_before(filters)
     # One read of the rollups serves the period and the year before, a row per procedure and
     # period; the trend reads its months over all procedures together.
@@ -141,7 +145,8 @@ def build_dashboard(
     year_before = build_summary(before_filters, group_by="service", locale=locale, rows=rows)
     before = year_before.figures.overall
     shown = not (summary.hidden or summary.figures.empty)
-    ranked = _rankings(filters, summary, year_before, rows, locale) if shown else {}
+    how = {"kind": ranked_by, "locale": locale}
+    ranked = {ranked_by: _ranking(filters, summary, year_before, rows, **how)} if shown else {}
     comments, total = (
         latest_comments(
             filters, page=comments_page, low_only=low_only, locale=locale, known=summary

@@ -25,7 +25,8 @@ from survey.models import CHANNELS, Response, Service
 
 GROUPS = ("service", "field", "agency", "unit", "counter", "month", "quarter")
 CODE_NAMES = ("unit", "agency", "field", "service", "counter")
-LINK_NAMES = ("period", "from", "to", *CODE_NAMES, "channel", "low")
+LINK_NAMES = ("period", "from", "to", *CODE_NAMES, "channel", "low", "by")
+RANKED_BY = ("unit", "agency", "field", "service")  # the dashboard's rankings (rankings.KINDS)
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 MAX_PAGE = 100_000  # past any real list: a bigger `page=` would only overflow the OFFSET
 PERIOD_LABELS = {
@@ -165,6 +166,7 @@ class SummaryFilterForm(QueryForm):
     )
     low = StringField()
     page = PageField()
+    by = SelectField(validate_choice=False, filters=[lambda v: v if v in RANKED_BY else "unit"])
 
     @classmethod
     def from_query(cls, *, api: bool = False) -> SummaryFilterForm:

@@ -54,7 +54,7 @@ def _ranking(page: str, kind: str) -> list[tuple[str, str, bool]]:
 
 
 def test_procedures_are_ranked_best_first_and_small_ones_greyed_without_rank(rated):
-    page = rated.get(Q3).text
+    page = rated.get(Q3 + "&by=service").text
     assert _ranking(page, "service") == [
         ("1", "Đăng ký khai sinh", False),
         ("2", "Chứng thực bản sao từ bản chính", False),
@@ -65,24 +65,32 @@ def test_procedures_are_ranked_best_first_and_small_ones_greyed_without_rank(rat
 
 
 def test_units_agencies_and_fields_are_ranked_beside_procedures(rated):
-    page = rated.get(Q3).text
+    page = rated.get(Q3).text  # units first
     assert _ranking(page, "unit") == [
         ("1", "Điểm phục vụ xã Một", False),
         ("2", "Trung tâm Phục vụ hành chính công tỉnh", False),
     ]
+    assert 'id="h-rank-agency"' not in page  # one ranking at a time: the tabs are links
+    tabs = re.findall(r'<a href="([^"]+)"( aria-current="page")?>', _section(page, "h-ranked"))
+    assert tabs[0] == ("/admin/?period=2026-Q3&amp;by=unit#h-ranked", ' aria-current="page"')
+    assert ("/admin/?period=2026-Q3&amp;by=agency#h-ranked", "") in tabs
+    page = rated.get(Q3 + "&by=agency").text
     assert _ranking(page, "agency") == [
         ("1", "Ủy ban nhân dân cấp xã", False),
         ("2", "Sở Tư pháp", False),
     ]
+    page = rated.get(Q3 + "&by=field").text
     assert _ranking(page, "field") == [("1", "Hộ tịch", False), ("2", "Chứng thực", False)]
-    unit = _section(page, "h-rank-unit")
+    page = rated.get(Q3 + "&by=nonsense").text  # unknown: the units
+    assert _ranking(page, "unit")[0] == ("1", "Điểm phục vụ xã Một", False)
+    unit = _section(rated.get(Q3).text, "h-rank-unit")
     # the commune: 100% of 45 against 80% of 75 (20 + 40 of 35 + 40) a year before
     assert "+20,0 điểm" in unit and "năm trước: n = 75" in unit
 
 
 def test_the_year_over_year_table_compares_only_groups_with_30_answers_on_both_sides(rated):
     page = rated.get(Q3).text
-    procedures = _section(page, "h-yoy-service")
+    procedures = _section(rated.get(Q3 + "&by=service").text, "h-yoy-service")
     assert re.findall(r'<th scope="row">([^<]+)', procedures) == ["Đăng ký khai sinh"]
     assert "2 nhóm không đủ 30 ý kiến ở một trong hai kỳ nên không so sánh." in procedures
     units = _section(page, "h-yoy-unit")

@@ -38,6 +38,7 @@ def summary():
         comments_page=form.page.data,
         low_only=form.low_only,
         with_comments=current_user.role != "viewer",
+        ranked_by=form.by.data,
     )
     return _board_page(form, filters, board)
 
@@ -54,6 +55,7 @@ def _board_page(form: SummaryFilterForm, filters: Filters, board: boards.Dashboa
         period_name=period_label(filters.period),
         named=".." not in filters.period,
         kinds=boards.KIND_TITLES.items(),
+        ranked_by=form.by.data,
         who=profiles.breakdown(filters, i18n.current()),
     )
 
