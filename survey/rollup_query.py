@@ -15,6 +15,7 @@ import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from sqlalchemy import Date, and_, case, cast, func, literal, or_, select, type_coerce
 
@@ -184,19 +185,24 @@ def _one_per_row(table, keys: list) -> bool:
     return named >= {c.name for c in table.primary_key.columns} - {"questionnaire_id"}
 
 
+@lru_cache(maxsize=256)
+def _sums(table, stored: bool, width: int, summed: frozenset[str] | None) -> tuple:
+    """The count columns of a read, each added up (or as stored), made once per shape: 0
+    rather than NULL, so a row comes back as the list of its counts as it is."""
+    return tuple(
+        func.coalesce(table.c[name] if stored else func.sum(table.c[name]), 0)
+        if summed is None or name in summed
+        else literal(0)
+        for name in (*rollups.NOT_NULL, *ROLLUP_SLOTS[:width])
+    )
+
+
 def _query(read: _Read, table, bucket, where, whole: dict[date, date]) -> list[Row]:
     groups = _group_columns(table, read.group_by)
     keys = ([bucket] if read.by_bucket else []) + groups
-    columns = (*rollups.NOT_NULL, *ROLLUP_SLOTS[: read.width])
     # A row per stored row (the units' months by unit and month): nothing to add up.
     stored = _one_per_row(table, keys)
-    # 0 rather than NULL: a row comes back as the list of its counts as it is.
-    sums = [
-        func.coalesce(table.c[name] if stored else func.sum(table.c[name]), 0)
-        if read.summed is None or name in read.summed
-        else literal(0)
-        for name in columns
-    ]
+    sums = _sums(table, stored, read.width, read.summed)
     query = select(*keys, *sums).where(
         where,
         table.c.questionnaire_id == read.filters.questionnaire_id,
