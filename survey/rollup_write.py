@@ -145,11 +145,9 @@ def _shared_upsert(
     every = (*names, *rollups.NOT_NULL, *(c for c, _ in added))
     values = [f"%({keys[n]})s" for n in names] + [f"%(c_{c})s" for c in rollups.NOT_NULL]
     values += [v for _, v in added]
-    sums = [f"{c} = {table}.{c} + excluded.{c}" for c in rollups.NOT_NULL]
-    sums += [
-        f"{c} = coalesce({table}.{c} + excluded.{c}, {table}.{c}, excluded.{c})" for c, _ in added
-    ]
+    sums = [f"{c} = t.{c} + excluded.{c}" for c in rollups.NOT_NULL]
+    sums += [f"{c} = coalesce(t.{c} + excluded.{c}, t.{c}, excluded.{c})" for c, _ in added]
     return (
-        f"INSERT INTO {table} ({', '.join(every)}) VALUES ({', '.join(values)}) "
+        f"INSERT INTO {table} AS t ({', '.join(every)}) VALUES ({', '.join(values)}) "
         f"ON CONFLICT ({', '.join(names)}) DO UPDATE SET {', '.join(sums)}"
     )
