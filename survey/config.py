@@ -64,7 +64,8 @@ def from_environment(folder: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": env("SURVEY_DATABASE_URL")
         or "sqlite:///" + str(Path(folder) / "survey.db"),
         # hide_parameters: an error message must not carry a citizen's comment or phone number.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # No pre-ping: survey/extensions.py tests a connection that rested in the pool.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         # Flask-Limiter's own key, set from the SURVEY_RATELIMIT_STORAGE_URL variable; the
         # shared counters (tally.py) read the same key.
         "RATELIMIT_STORAGE_URI": env("SURVEY_RATELIMIT_STORAGE_URL") or default_limits_url(folder),

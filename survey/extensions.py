@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app, has_app_context
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -12,7 +14,9 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 from survey import limitstore  # noqa: F401  (registers the `sqlitefile://` store with limits)
 
@@ -52,3 +56,37 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute(f"PRAGMA busy_timeout={int(busy)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+PING_AFTER = 5.0
+"""Seconds a pooled connection may rest before its next checkout tests it (`SELECT 1`)."""
+
+
+@event.listens_for(Pool, "connect")
+@event.listens_for(Pool, "checkin")
+def _rested_since(dbapi_connection, record) -> None:
+    """Note when a connection was made or given back to the pool."""
+    if dbapi_connection is not None:
+        record.info["rested_since"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _test_if_rested(dbapi_connection, record, _proxy) -> None:
+    """Test a connection that rested in the pool for PING_AFTER seconds or more before it
+    serves a request: one the database dropped meanwhile (a restart, an idle timeout) is
+    replaced (DisconnectionError makes the pool connect anew) instead of failing the request.
+    A connection given back moments ago, as under load, goes out untested: the test would be
+    one more round trip per request."""
+    if time.monotonic() - record.info.get("rested_since", 0) < PING_AFTER:
+        return
+    autocommit = getattr(dbapi_connection, "autocommit", None)
+    try:
+        if autocommit is False:  # psycopg: the test must not open a transaction
+            dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        if autocommit is False:
+            dbapi_connection.autocommit = False
+    except Exception as exc:  # any failure: the connection is not usable
+        raise DisconnectionError() from exc
