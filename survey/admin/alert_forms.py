@@ -10,6 +10,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from survey.alert_rules import KINDS
 from survey.alerts import KIND_LABELS
 from survey.config import LOCALES
+from survey.forms import choices
 from survey.i18n import LANGUAGE_NAMES
 from survey.i18n import lazy_text as _l
 
@@ -17,13 +18,13 @@ from survey.i18n import lazy_text as _l
 class AlertPreferenceForm(FlaskForm):
     kinds = SelectMultipleField(
         _l("Alerts to receive by e-mail"),
-        choices=[(kind, KIND_LABELS[kind]) for kind in KINDS],
+        choices=choices((kind, KIND_LABELS[kind]) for kind in KINDS),
         option_widget=CheckboxInput(),
         widget=ListWidget(prefix_label=False),
     )
     digest = BooleanField(_l("A daily summary (counts and links only)"))
     locale = SelectField(
-        _l("Language of the e-mails"), choices=[(c, LANGUAGE_NAMES[c]) for c in LOCALES]
+        _l("Language of the e-mails"), choices=choices((c, LANGUAGE_NAMES[c]) for c in LOCALES)
     )
 
 
