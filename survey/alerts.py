@@ -32,7 +32,9 @@ KIND_LABELS = {
 }
 
 
-def update(kind: str, conditions: Iterable[Condition], *, now: datetime) -> list[AlertState]:
+def update(
+    kind: str, conditions: Iterable[Condition], *, now: datetime, commit: bool = True
+) -> list[AlertState]:
     """Store the conditions of `kind` that hold at `now`; clear the others; the states that
     started now (new, or back after clearing)."""
     held = {c.key: c for c in conditions}
@@ -53,13 +55,19 @@ def update(kind: str, conditions: Iterable[Condition], *, now: datetime) -> list
     for key, state in states.items():
         if state.active and key not in held:
             state.active, state.cleared_at = False, now
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return started
 
 
 def check(kind: str, conditions: Iterable[Condition], *, now: datetime) -> int:
-    """Update the states of `kind` and e-mail the alerts that started; the number of e-mails."""
-    return notify(update(kind, conditions, now=now))
+    """Update the states of `kind` and e-mail the alerts that started; the number of e-mails.
+
+    The states are stored only once the e-mails are sent: when the mail server fails, the job
+    fails and the next run finds the same alerts starting, and sends them then."""
+    sent = notify(update(kind, conditions, now=now, commit=False))
+    db.session.commit()
+    return sent
 
 
 def _index_sentence(detail: dict, unit_name: str) -> str:

@@ -10,12 +10,14 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from survey import alert_rules, alerts, catalogue, kiosks, schedule
+from survey import alert_rules, alerts, catalogue, jobs, kiosks, schedule
 from survey.alert_models import AlertState
 from survey.extensions import db
+from survey.mail import server_of
 from survey.models import KioskDevice, Unit
 from tests.builders import make_user, rate, sign_in
 from tests.mailbox import Mailbox, parts
+from tests.servers import free_port
 
 NOW = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # a Monday, 09:00 in Ho Chi Minh City
 
@@ -152,3 +154,28 @@ def test_a_manager_chooses_the_alerts_on_a_page(app, people):
         assert "m1@ag.vn" not in [u.email for u, _p in alerts.recipients("kiosk")]
     refused = client.post("/admin/account/alerts", data={"kinds": ["nothing"], "locale": "vi"})
     assert refused.status_code == 400
+
+
+def test_an_alert_the_mail_server_refused_is_sent_by_the_next_run(app, mailbox, people):
+    app.config["SURVEY_SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nothing listens
+    kiosk_job = next(job for job in schedule.JOBS if job.name == "alerts.kiosks")
+    with app.app_context():
+        _kiosk(NOW - timedelta(minutes=40))
+        (failed,) = jobs.run_due([kiosk_job], now=NOW)
+        assert failed.error == "ConnectionRefusedError"
+        assert alerts.open_alerts(None) == []
+        app.config["SURVEY_SMTP_URL"] = mailbox.url
+        (sent,) = jobs.run_due([kiosk_job], now=NOW + timedelta(minutes=5))
+        assert (sent.error, sent.count) == (None, 1)
+    assert [m["To"] for m in mailbox.messages] == ["m1@ag.vn"]
+
+
+def test_the_smtp_address_says_how_to_connect():
+    tls = server_of("smtps://khaosat%40ag.vn:p%3Ass@mail.ag.vn")
+    assert (tls.host, tls.port, tls.tls, tls.starttls) == ("mail.ag.vn", 465, True, False)
+    assert (tls.user, tls.password) == ("khaosat@ag.vn", "p:ss")
+    start = server_of("smtp://u:p@mail.ag.vn:587?starttls=1")
+    assert (start.port, start.tls, start.starttls) == (587, False, True)
+    assert server_of("smtp://10.0.0.5").port == 25 and server_of("smtp://10.0.0.5").user is None
+    with pytest.raises(ValueError, match="SURVEY_SMTP_URL"):
+        server_of("http://mail.ag.vn")
