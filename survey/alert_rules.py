@@ -72,8 +72,10 @@ def _compared(filters: Filters, group_by: str, *, today) -> list[tuple[str, dict
 
 def index_conditions(*, now: datetime) -> list[Condition]:
     """Units, and procedures within each unit, whose last 7 days fell below their last 90."""
-    today = rollups.local_day(now)
-    everything = Filters(since=today, until=today, questionnaire_id=questionnaire.active().id)
+    today, active = rollups.local_day(now), questionnaire.active()
+    if active is None:
+        return []  # a database not set up yet (survey serve loads the questionnaire)
+    everything = Filters(since=today, until=today, questionnaire_id=active.id)
     units = dict(db.session.execute(select(Unit.code, Unit.id)).all())
     found = []
     for code, detail in _compared(everything, "unit", today=today):

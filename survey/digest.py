@@ -47,6 +47,8 @@ class Digest:
 def _counts(visible: set[int] | None, day: date) -> tuple[int, int]:
     """Ratings counted on `day` and those whose overall question was 1 or 2, from the rollups."""
     q = questionnaire.active()
+    if q is None:
+        return 0, 0
     units = None if visible is None else frozenset(visible or {-1})
     filters = Filters(since=day, until=day, questionnaire_id=q.id, units=units)
     rows = rollup_query.fetch(filters, [(day, day)], items=[q.overall_code])
