@@ -20,6 +20,7 @@ from survey import (
     demo,
     exports,
     first_run,
+    jobs_cli,
     kiosks,
     paper_import,
     planning,
@@ -439,6 +440,7 @@ def init_app(app: Flask) -> None:
         backup_command,
         report_command,
         translate,
+        *jobs_cli.COMMANDS,
     ):
         app.cli.add_command(command)
 

@@ -102,6 +102,7 @@ def from_environment(folder: str) -> dict:
         "SURVEY_PAPER_DOUBLE_ENTRY": env("SURVEY_PAPER_DOUBLE_ENTRY", "0").lower()
         in ("1", "true", "yes", "on"),
         **phone_limits(env),
+        **alert_settings(env),
     }
 
 
@@ -151,4 +152,17 @@ def phone_limits(env) -> dict:
         "SURVEY_SURGE_MARGIN": int(env("SURVEY_SURGE_MARGIN", "20")),
         "SURVEY_KIOSK_RECEIVE_LIMIT": env("SURVEY_KIOSK_RECEIVE_LIMIT", "360 per hour"),
         "SURVEY_BENCH_CLOCK_FILE": env("SURVEY_BENCH_CLOCK_FILE", ""),
+    }
+
+
+def alert_settings(env) -> dict:
+    """E-mail, alerts, the daily digest and comment retention (issue 13; docs/OPERATIONS.md)."""
+    return {
+        # smtp://user:pass@host:587?starttls=1, smtps://user:pass@host:465; unset: no e-mail.
+        "SURVEY_SMTP_URL": env("SURVEY_SMTP_URL", ""),
+        "SURVEY_MAIL_FROM": env("SURVEY_MAIL_FROM", "khaosat@localhost"),
+        "SURVEY_ALERT_KIOSK_SILENT_MINUTES": int(env("SURVEY_ALERT_KIOSK_SILENT_MINUTES", "30")),
+        "SURVEY_ALERT_FLAGGED_PER_HOUR": int(env("SURVEY_ALERT_FLAGGED_PER_HOUR", "10")),
+        "SURVEY_DIGEST_HOUR": int(env("SURVEY_DIGEST_HOUR", "7")),
+        "SURVEY_COMMENT_RETENTION_DAYS": int(env("SURVEY_COMMENT_RETENTION_DAYS", "730")),
     }

@@ -100,6 +100,14 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "GET /admin/password":             (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
     "POST /admin/password":            (302, 302, 404, 400, 400, 400, 400, 302, 302, 302, 302),
     "GET /admin/account":              (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
+    # Alert choices (issue 13): admins and managers; viewers get no e-mail
+    "GET /admin/account/alerts":       (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/account/alerts":      (302, 302, 404, 403, 303, 303, 303, 302, 302, 302, 302),
+    # Redacting a comment of XA1: its managers and admins; never viewers (403)
+    "GET /admin/comments/{comment_id}/redact":
+                                       (302, 302, 404, 403, 200, 404, 200, 302, 302, 302, 302),
+    "POST /admin/comments/{comment_id}/redact":
+                                       (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
     "GET /admin/two-factor":           (303, 303, 404, 303, 303, 303, 303, 303, 303, 303, 303),
     "POST /admin/two-factor":          (303, 303, 404, 303, 303, 303, 303, 303, 303, 303, 303),
     "GET /admin/two-factor/enrol":     (303, 303, 404, 200, 200, 200, 200, 303, 303, 303, 303),
@@ -201,6 +209,8 @@ FORMS = {
     "POST /admin/catalogue/counter/new": {"code": "{new_id}", "parent": "XA1", "name_vi": "Quầy"},
     "POST /admin/catalogue/counter/XA1-Q01": {"parent": "XA1", "name_vi": "Quầy 01"},
     "POST /admin/flags": {"id": "{flagged}", "decision": "confirm"},
+    "POST /admin/account/alerts": {"kinds": ["kiosk"], "locale": "vi"},
+    "POST /admin/comments/{comment_id}/redact": {"text": "Chờ lâu", "save": "1"},
     # A file (content, name): each request sends a fresh copy; the dossiers are XA1's
     "POST /admin/planning/import": {
         "file": (b"date,unit,service,dossiers\n01/07/2026,XA1,HT-KHAISINH,3\n", "d.csv")
@@ -327,6 +337,7 @@ def world(app):
         service = db.session.scalar(select(Service).filter_by(code="HT-KHAISINH"))
         flagged = rate(counter="XA1-Q01", answers={"OV": 5})
         flagged.flag_reason = "burst"
+        commented = rate(counter="XA1-Q01", answers={"OV": 2}, comment="Chờ lâu")
         db.session.commit()
         return {
             "now": datetime.now(UTC).isoformat(),  # captured_at must be near the server's clock
@@ -340,6 +351,7 @@ def world(app):
                 "reset_id": reset_id,
                 "token_id": revocable,
                 "flagged": flagged.public_id,
+                "comment_id": commented.id,
             },
         }
 

@@ -53,12 +53,13 @@ def test_one_page_skeleton_for_citizen_and_manager_pages(app, client):
         if "<!doctype html>" in path.read_text().lower()
     }
     # The poster, the printed report and the blank paper form are documents of their own,
-    # printed by WeasyPrint.
+    # printed by WeasyPrint; an e-mail's HTML part is one too.
     assert documents == {
         "skeleton.html",
         "posters/poster.html",
         "admin/report/print.html",
         "admin/paper/sheet.html",
+        "mail/layout.html",
     }
     citizen, manager = client.get("/vi/").text, client.get("/admin/login").text
     for page in (citizen, manager):

@@ -85,6 +85,7 @@ def role_required(*roles: str):
 # (a cycle), and importing them is what attaches their routes to `bp`.
 from survey.admin import (  # noqa: E402,F401
     account,
+    alert_pages,
     auth,
     catalogue,
     dashboard,

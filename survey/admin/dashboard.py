@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, render_template
 from flask_login import current_user
 
-from survey import charts, exports, i18n, profiles, scope
+from survey import alerts, charts, exports, i18n, profiles, scope
 from survey import dashboard as boards
 from survey.admin import bp
 from survey.catalogue import filter_choices
@@ -57,6 +57,7 @@ def _board_page(form: SummaryFilterForm, filters: Filters, board: boards.Dashboa
         kinds=boards.KIND_TITLES.items(),
         ranked_by=form.by.data,
         who=profiles.breakdown(filters, i18n.current()),
+        alerts_open=alerts.shown(scope.visible_unit_ids(current_user)),
     )
 
 
