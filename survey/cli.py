@@ -30,6 +30,7 @@ from survey import (
     server,
     two_factor,
     visits,
+    webhook_cli,
 )
 from survey import report as reports
 from survey.config import LOCALES, public_url
@@ -438,6 +439,7 @@ def init_app(app: Flask) -> None:
         export_command,
         backup_command,
         report_command,
+        webhook_cli.webhooks_group,
         translate,
     ):
         app.cli.add_command(command)
