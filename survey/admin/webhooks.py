@@ -62,7 +62,7 @@ def webhooks_resume(endpoint_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
     n = webhooks.resume(endpoint, actor=current_user.email, now=utcnow())
-    flash(_("The endpoint has been resumed; %(n)d deliveries will be sent again.", n=n))
+    flash(_("The endpoint has been resumed. Deliveries to be sent again: %(n)d.", n=n))
     return redirect(url_for("admin.webhooks_page"), 303)
 
 
