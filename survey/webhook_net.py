@@ -31,9 +31,10 @@ MAX_URL = 500
 class AddressRefused(ValueError):
     """A webhook address that may not be used; `reason` names why, `detail` the culprit."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"address refused ({reason}): {detail}".rstrip(": "))
-        self.reason, self.detail = reason, detail
+    def __init__(self, reason: str, detail: str = "", address: str = "") -> None:
+        said = f"{detail} {address}" if address and address != detail else detail
+        super().__init__(f"address refused ({reason}): {said}".rstrip(": "))
+        self.reason, self.detail, self.address = reason, detail, address or detail
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def check(url: str, *, allowed: tuple[str, ...]) -> Target:
     addresses = resolve(host, port)
     for ip in addresses:
         if internal(ip) and host not in allowed and not _listed(ip, allowed):
-            raise AddressRefused("private", f"{host} {ip}")
+            raise AddressRefused("private", host, str(ip))
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, host, port, path, str(addresses[0]))
 

@@ -42,6 +42,13 @@ class WebhookForm(FlaskForm):
 
 def refusal_message(exc: AddressRefused) -> str:
     """Why an address was refused, in the page's language."""
+    if exc.reason == "private" and exc.address != exc.detail:
+        return _(
+            "%(host)s resolves to %(address)s, a private, loopback or link-local address: "
+            "webhooks only go to public addresses.",
+            host=exc.detail,
+            address=exc.address,
+        )
     if exc.reason == "private":
         return _(
             "%(detail)s is a private, loopback or link-local address: webhooks only go to "
