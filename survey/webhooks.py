@@ -189,9 +189,10 @@ def _claim(delivery_id: int, now: datetime) -> bool:
 
 def deliver_due(*, now: datetime) -> int:
     """Send the waiting deliveries whose time has come (not of paused endpoints); how many
-    were received."""
-    due = db.session.scalars(
-        select(WebhookDelivery.id)
+    were received. After a failure, the endpoint's other deliveries wait for the next run, so
+    an endpoint that does not answer costs one timeout per run, not one per delivery."""
+    due = db.session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
         .join(WebhookEndpoint)
         .where(
             WebhookDelivery.status == PENDING,
@@ -201,10 +202,14 @@ def deliver_due(*, now: datetime) -> int:
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(BATCH)
     ).all()
-    received = 0
-    for delivery_id in due:
-        if _claim(delivery_id, now):
-            received += _attempt(db.session.get(WebhookDelivery, delivery_id), now)
+    received, failing = 0, set()
+    for delivery_id, endpoint_id in due:
+        if endpoint_id in failing or not _claim(delivery_id, now):
+            continue
+        if _attempt(db.session.get(WebhookDelivery, delivery_id), now):
+            received += 1
+        else:
+            failing.add(endpoint_id)
     return received
 
 
@@ -259,3 +264,7 @@ def overview(*, limit: int = 50) -> tuple[list[EndpointRow], list[WebhookDeliver
         select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
     )
     return rows, list(latest)
+
+
+# The job functions for `survey jobs run` (each takes `now` and returns how many it did).
+JOBS = {"webhooks-enqueue": enqueue_new, "webhooks-deliver": deliver_due}

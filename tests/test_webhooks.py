@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -92,8 +94,10 @@ def test_a_failing_receiver_is_retried_paused_resent_by_hand_and_resumed(app, ad
         rate(answers={"OV": 5})
         assert webhooks.enqueue_new(now=start) == 2
         assert webhooks.deliver_due(now=start) == 0
+        assert len(receiver.received) == 1  # after a failure, the other one waits for a run
+        assert webhooks.deliver_due(now=start + timedelta(seconds=30)) == 0
         assert len(receiver.received) == 2
-        assert webhooks.deliver_due(now=start + timedelta(seconds=30)) == 0  # not due yet
+        assert webhooks.deliver_due(now=start + timedelta(seconds=50)) == 0  # none due yet
         assert len(receiver.received) == 2
         now = start
         while not webhooks.paused_since(now=now):
@@ -258,3 +262,28 @@ def test_the_daily_summary_gives_counts_and_index_per_unit(app, admin, receiver,
     units = {u["unit"]: u for u in data["units"]}
     assert units["XA1"]["responses"] == 5 and units["XA1"]["overall_question"] == 100.0
     assert units["CTR"]["hidden"] is True and units["CTR"]["responses"] is None
+
+
+def test_an_https_receiver_with_an_untrusted_certificate_gets_nothing(app, admin, tmp_path):
+    if not shutil.which("openssl"):
+        pytest.skip("no openssl command to make a certificate")
+    pem = tmp_path / "receiver.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+         "/CN=127.0.0.1", "-keyout", str(pem), "-out", str(pem)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    found, server = webhook_receiver.start(cert=str(pem))
+    app.config["SURVEY_WEBHOOK_ALLOW_PRIVATE"] = "127.0.0.1"
+    try:
+        assert _register(admin, found.url, "rating.recorded")[0] == 200
+        now = utcnow()
+        with app.app_context():
+            rate(answers={"OV": 4})
+            webhooks.enqueue_new(now=now)
+            assert webhooks.deliver_due(now=now) == 0
+            error = db.session.scalar(select(WebhookDelivery.last_error))
+        assert "CERTIFICATE_VERIFY_FAILED" in error and found.received == []
+    finally:
+        server.shutdown()
+        server.server_close()

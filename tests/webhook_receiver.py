@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,8 +45,9 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
 
 
-def start() -> tuple[Receiver, ThreadingHTTPServer]:
-    """Start a receiver on a free loopback port (stop it with server.shutdown())."""
+def start(*, cert: str | None = None) -> tuple[Receiver, ThreadingHTTPServer]:
+    """Start a receiver on a free loopback port (stop it with server.shutdown()); over HTTPS
+    with the PEM file `cert` (certificate and key) when given."""
     receiver = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -62,6 +64,11 @@ def start() -> tuple[Receiver, ThreadingHTTPServer]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    receiver.url = f"http://127.0.0.1:{server.server_port}/hooks/survey"
+    scheme = "https" if cert else "http"
+    receiver.url = f"{scheme}://127.0.0.1:{server.server_port}/hooks/survey"
     return receiver, server
