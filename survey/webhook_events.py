@@ -68,6 +68,7 @@ def _subscribed(event: str, *, lock: bool = False) -> list[WebhookEndpoint]:
 
 
 def _delivery(endpoint: WebhookEndpoint, event: str, key: str, payload: dict, now: datetime):
+    """A new delivery of `payload`, due at once."""
     return WebhookDelivery(
         public_id=str(uuid.uuid4()),
         endpoint=endpoint,
@@ -128,6 +129,7 @@ def _settled(rows: list[Response], now: datetime) -> list[Response]:
 
 
 def _enqueue_ratings(*, now: datetime) -> int:
+    """Queue the settled ratings after each endpoint's cursor, and move the cursors."""
     endpoints = _subscribed(RATING_RECORDED, lock=True)
     if not endpoints:
         return 0
