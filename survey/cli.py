@@ -31,6 +31,7 @@ from survey import (
     server,
     two_factor,
     visits,
+    webhook_cli,
 )
 from survey import report as reports
 from survey.config import LOCALES, public_url
@@ -439,6 +440,7 @@ def init_app(app: Flask) -> None:
         export_command,
         backup_command,
         report_command,
+        webhook_cli.webhooks_group,
         translate,
         *jobs_cli.COMMANDS,
     ):

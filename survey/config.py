@@ -101,6 +101,8 @@ def from_environment(folder: str) -> dict:
         # Every paper form typed twice, by two people (survey/paper.py); else chosen per form.
         "SURVEY_PAPER_DOUBLE_ENTRY": env("SURVEY_PAPER_DOUBLE_ENTRY", "0").lower()
         in ("1", "true", "yes", "on"),
+        # Private hosts, addresses or networks a webhook may reach (tests; survey/webhook_net.py).
+        "SURVEY_WEBHOOK_ALLOW_PRIVATE": env("SURVEY_WEBHOOK_ALLOW_PRIVATE", ""),
         **phone_limits(env),
         **alert_settings(env),
     }

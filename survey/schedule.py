@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from survey import alert_rules, alerts, digest, retention
+from survey import alert_rules, alerts, digest, retention, webhooks
 from survey.jobs import Job
 
 
@@ -38,12 +38,12 @@ JOBS: list[Job] = [
     Job("alerts.index", timedelta(hours=1), check_index, lease=timedelta(minutes=30)),
     Job("digest", timedelta(minutes=15), digest.send_digests),
     Job("purge", timedelta(days=1), retention.purge, lease=timedelta(hours=2)),
-    # TODO(issue 13): the lead wires the other parts' jobs here, e.g.
-    # Job("alerts.cases", timedelta(hours=1),
-    #     lambda *, now: check_cases(cases.due_soon(now=now, days=2), now=now)),
-    # Job("webhooks.deliver", timedelta(minutes=1), webhooks.deliver_due),
-    # Job("topics.tag", timedelta(minutes=5), topics.tag_new),
-    # and contacts.purge_contacts goes into retention.PURGES (run by "purge" and `survey purge`).
+    # New ratings and yesterday's summary queued for the webhooks, then sent (retried with
+    # backoff): every minute, so a province's system hears of a rating within about a minute.
+    Job("webhooks.enqueue", timedelta(minutes=1), webhooks.enqueue_new),
+    Job(
+        "webhooks.deliver", timedelta(minutes=1), webhooks.deliver_due, lease=timedelta(minutes=15)
+    ),
 ]
 
 

@@ -8,6 +8,7 @@ gets, in the order of CALLERS. The URL may use these placeholders, filled from t
   {kiosk}  the kiosk token (its activation link)     {kiosk_id}  that kiosk (at XA1)
   {user_id}  the viewer's account     {token_id}  a second API token of the manager's
   {reset_id}  a manager's account that no caller signs in as
+  {endpoint_id}, {delivery_id}  a webhook endpoint on loopback and a delivery queued for it
 Callers: a browser with no credential; a citizen's browser that owns {rid}; an activated kiosk
 (its cookie); viewer and manager of unit XA1, a manager of XA2 (out of scope: every object in
 the URLs belongs to XA1) and an admin, each signed in through the form; the API tokens of the
@@ -30,10 +31,12 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
-from survey import accounts, catalogue, kiosks, visits
+from survey import accounts, catalogue, kiosks, visits, webhooks
 from survey.extensions import db
 from survey.models import ApiToken, Service, Unit, User
+from survey.webhook_models import WebhookDelivery
 from tests.builders import PASSWORD, bearer, rate, sign_in
+from tests.servers import free_port
 
 CALLERS = (
     "anonymous",
@@ -166,6 +169,13 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "GET /admin/users/{user_id}":      (302, 302, 404, 403, 403, 403, 200, 302, 302, 302, 302),
     "POST /admin/users/{user_id}":     (302, 302, 404, 403, 403, 403, 200, 302, 302, 302, 302),
     "GET /admin/audit":                (302, 302, 404, 403, 403, 403, 200, 302, 302, 302, 302),
+    # Webhooks to the province's systems: administrators only
+    "GET /admin/webhooks":             (302, 302, 404, 403, 403, 403, 200, 302, 302, 302, 302),
+    "POST /admin/webhooks":            (302, 302, 404, 403, 403, 403, 200, 302, 302, 302, 302),
+    "POST /admin/webhooks/{endpoint_id}/resume":
+                                       (302, 302, 404, 403, 403, 403, 303, 302, 302, 302, 302),
+    "POST /admin/webhooks/deliveries/{delivery_id}/resend":
+                                       (302, 302, 404, 403, 403, 403, 303, 302, 302, 302, 302),
     # JSON API and health
     "GET /healthz":                    (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /api/v1/questionnaire":       (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -211,6 +221,8 @@ FORMS = {
     "POST /admin/flags": {"id": "{flagged}", "decision": "confirm"},
     "POST /admin/account/alerts": {"kinds": ["kiosk"], "locale": "vi"},
     "POST /admin/comments/{comment_id}/redact": {"text": "Chờ lâu", "save": "1"},
+    # A receiver on loopback that nothing listens at (allowed for the test world)
+    "POST /admin/webhooks": {"url": "{hook_url}", "events": "case.opened"},
     # A file (content, name): each request sends a fresh copy; the dossiers are XA1's
     "POST /admin/planning/import": {
         "file": (b"date,unit,service,dossiers\n01/07/2026,XA1,HT-KHAISINH,3\n", "d.csv")
@@ -339,6 +351,15 @@ def world(app):
         flagged.flag_reason = "burst"
         commented = rate(counter="XA1-Q01", answers={"OV": 2}, comment="Chờ lâu")
         db.session.commit()
+        # A webhook endpoint on loopback (nothing listens there) and a delivery queued for it.
+        app.config["SURVEY_WEBHOOK_ALLOW_PRIVATE"] = "127.0.0.1"
+        hook_url = f"http://127.0.0.1:{free_port()}/hook"
+        endpoint, _secret = webhooks.register(
+            hook_url, ["case.opened"], actor="t", now=datetime.now(UTC)
+        )
+        webhooks.enqueue_event("case.opened", {"case": "C-1"}, now=datetime.now(UTC))
+        db.session.commit()
+        delivery_id = db.session.scalar(select(func.max(WebhookDelivery.id)))
         return {
             "now": datetime.now(UTC).isoformat(),  # captured_at must be near the server's clock
             "emails": {role: user.email for role, user in people.items()},
@@ -352,6 +373,9 @@ def world(app):
                 "token_id": revocable,
                 "flagged": flagged.public_id,
                 "comment_id": commented.id,
+                "hook_url": hook_url,
+                "endpoint_id": endpoint.id,
+                "delivery_id": delivery_id,
             },
         }
 

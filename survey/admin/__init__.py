@@ -95,4 +95,5 @@ from survey.admin import (  # noqa: E402,F401
     posters,
     report,
     users,
+    webhooks,
 )
