@@ -23,7 +23,7 @@ from survey.models import KioskDevice, Response, Unit
 from survey.summary import Figures, build_summary
 
 WEEK_DAYS, BASE_DAYS = 7, 90
-KINDS = ("index", "kiosk", "flags", "cases")
+KINDS = ("index", "kiosk", "flags", "cases", "webhooks")
 
 
 @dataclass(frozen=True)
@@ -149,3 +149,9 @@ def case_conditions(due: Iterable[Any]) -> list[Condition]:
         Condition(f"cases:{unit_id}", "cases", unit_id, {"count": count})
         for unit_id, count in sorted(per_unit.items())
     ]
+
+
+def webhook_conditions(paused: Iterable[Any]) -> list[Condition]:
+    """Webhook endpoints paused after a day of failures (webhooks.paused_since): for the
+    administrators, so of no unit."""
+    return [Condition(f"webhooks:{e.id}", "webhooks", None, {"url": e.url}) for e in paused]

@@ -29,6 +29,7 @@ KIND_LABELS = {
     "kiosk": _l("A kiosk is silent during opening hours"),
     "flags": _l("A surge of suspect ratings"),
     "cases": _l("A case is about to pass its deadline"),
+    "webhooks": _l("A webhook endpoint is paused (administrators)"),
 }
 
 
@@ -105,6 +106,12 @@ def describe(state: AlertState) -> str:
             kiosk=detail.get("kiosk", ""),
             minutes=detail.get("minutes", 30),
             unit=unit_name,
+        )
+    if state.kind == "webhooks":
+        return _(
+            "Deliveries to %(url)s have failed for a day: the endpoint is paused. Resume it on "
+            "the webhooks page once the receiving system works again.",
+            url=detail.get("url", ""),
         )
     n = detail.get("count", 0)
     if state.kind == "flags":

@@ -32,6 +32,13 @@ def check_cases(due: list, *, now: datetime) -> int:
     return alerts.check("cases", alert_rules.case_conditions(due), now=now)
 
 
+def check_webhooks(*, now: datetime) -> int:
+    """Alert the administrators to webhook endpoints paused after a day of failures."""
+    return alerts.check(
+        "webhooks", alert_rules.webhook_conditions(webhooks.paused_since(now=now)), now=now
+    )
+
+
 JOBS: list[Job] = [
     Job("alerts.kiosks", timedelta(minutes=5), check_kiosks),
     Job("alerts.flags", timedelta(minutes=15), check_flags),
@@ -40,6 +47,7 @@ JOBS: list[Job] = [
     Job("purge", timedelta(days=1), retention.purge, lease=timedelta(hours=2)),
     # New ratings and yesterday's summary queued for the webhooks, then sent (retried with
     # backoff): every minute, so a province's system hears of a rating within about a minute.
+    Job("alerts.webhooks", timedelta(minutes=15), check_webhooks),
     Job("webhooks.enqueue", timedelta(minutes=1), webhooks.enqueue_new),
     Job(
         "webhooks.deliver", timedelta(minutes=1), webhooks.deliver_due, lease=timedelta(minutes=15)

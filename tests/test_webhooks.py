@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from survey import responses, webhooks
+from survey import accounts, alerts, responses, schedule, webhooks
 from survey.extensions import db
 from survey.models import AuditEvent, utcnow
 from survey.webhook_events import SETTLE, ContactDataRefused, enqueue_event
@@ -21,6 +21,7 @@ from survey.webhook_models import FAILED, PENDING, SENT, WebhookDelivery, Webhoo
 from survey.webhook_net import AddressRefused, check
 from tests import webhook_receiver
 from tests.builders import make_user, rate, sign_in
+from tests.mailbox import Mailbox, parts
 
 PHONE = "0912345678"
 
@@ -287,3 +288,33 @@ def test_an_https_receiver_with_an_untrusted_certificate_gets_nothing(app, admin
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_paused_endpoint_is_e_mailed_to_the_administrators_who_chose_it(app, admin, receiver):
+    box = Mailbox().start()
+    app.config.update(SURVEY_SMTP_URL=box.url, SURVEY_MAIL_FROM="khaosat@angiang.gov.vn")
+    try:
+        _register(admin, receiver.url, "rating.recorded")
+        receiver.status = 500
+        start = utcnow()
+        with app.app_context():
+            alerts.save_preference(
+                accounts.find_user("admin@ag.vn"), kinds=["webhooks"], digest=False, locale="vi"
+            )
+            manager = make_user("m1@ag.vn", "manager", ("XA1",))
+            alerts.save_preference(manager, kinds=["webhooks"], digest=False, locale="vi")
+            rate(answers={"OV": 4})
+            webhooks.enqueue_new(now=start)
+            assert schedule.check_webhooks(now=start) == 0  # failing, not yet paused
+            now = start
+            while not webhooks.paused_since(now=now):
+                now += timedelta(hours=1)
+                webhooks.deliver_due(now=now)
+            assert schedule.check_webhooks(now=now) == 1
+            assert schedule.check_webhooks(now=now + timedelta(minutes=15)) == 0  # once
+    finally:
+        box.stop()
+    [message] = box.messages  # the administrator only: an endpoint belongs to no unit
+    assert message["To"] == "admin@ag.vn"
+    text, _html = parts(message)
+    assert receiver.url in text and "tạm dừng" in text
