@@ -78,9 +78,14 @@ def test_the_dashboard_reads_a_fixed_number_of_statements(app, admin):
     and the year before, one statement since they have their own rollup; the names of units,
     agencies and lĩnh vực), and the dossiers recorded for the period (1, added with survey
     planning: a group whose ratings fall short of its planned sample is not ranked), and the
-    respondent profile's months (1, added with "who is satisfied"). Ratings a
-    year before add one read of names per kind."""
+    respondent profile's months (1, added with "who is satisfied"), and what the comments are
+    about (5, added with the topics: the untagged comments of the trend's months, the lexicon's
+    overrides and the insert of their topics, 3, which a view with nothing left to tag skips;
+    the topics of the listed comments; the topic counts per month, 1). Ratings a year before
+    add one read of names per kind."""
     _add(app, 12, "ý kiến", minutes_ago=200)
     count, page = _count(app, admin, "/admin/?period=this-month")
-    assert 'id="h-rank-unit"' in page
-    assert count == 18
+    assert 'id="h-rank-unit"' in page and 'id="h-topics"' in page
+    assert count == 23
+    again, _page = _count(app, admin, "/admin/?period=this-month")
+    assert again == 21  # nothing left to tag: only the lookup of untagged comments

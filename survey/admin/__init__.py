@@ -93,5 +93,6 @@ from survey.admin import (  # noqa: E402,F401
     planning,
     posters,
     report,
+    topics,
     users,
 )

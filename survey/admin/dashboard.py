@@ -8,8 +8,11 @@ from flask_login import current_user
 from survey import charts, exports, i18n, profiles, scope
 from survey import dashboard as boards
 from survey.admin import bp
+from survey.admin.topic_forms import CommentTopicsForm, DashboardFilterForm
 from survey.catalogue import filter_choices
 from survey.filters import FilterError, Filters, SummaryFilterForm, period_label
+from survey.models import utcnow
+from survey.topics import LABELS as TOPIC_LABELS
 
 
 def _resolve(form: SummaryFilterForm) -> Filters:
@@ -26,7 +29,7 @@ def _resolve(form: SummaryFilterForm) -> Filters:
 @bp.route("/")
 def summary():
     """The dashboard for the period and filters in the URL."""
-    form = SummaryFilterForm.from_query()
+    form = DashboardFilterForm.from_query()
     form.offer(filter_choices(visible=scope.visible_unit_ids(current_user), locale=i18n.current()))
     try:
         filters = _resolve(form)
@@ -38,6 +41,8 @@ def summary():
         comments_page=form.page.data,
         low_only=form.low_only,
         with_comments=current_user.role != "viewer",
+        topic=form.chosen_topic,
+        now=utcnow(),
     )
     return _board_page(form, filters, board)
 
@@ -55,6 +60,8 @@ def _board_page(form: SummaryFilterForm, filters: Filters, board: boards.Dashboa
         named=".." not in filters.period,
         kinds=boards.KIND_TITLES.items(),
         who=profiles.breakdown(filters, i18n.current()),
+        topic_form=CommentTopicsForm(),
+        topic_labels=TOPIC_LABELS,
     )
 
 
