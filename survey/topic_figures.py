@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select
 
 from survey.extensions import db
 from survey.filters import Filters, context_conditions, utc_bounds
@@ -58,10 +58,8 @@ def topic_figures(
     months = month_starts(trend.since, trend.until)
     start, end = utc_bounds(trend)
     since, until = utc_bounds(filters)
-    bucket = case(
-        *((Response.captured_at < _instant(m), i - 1) for i, m in enumerate(months[1:], 1)),
-        else_=len(months) - 1,
-    )
+    bounds = [(Response.captured_at < _instant(m), i - 1) for i, m in enumerate(months[1:], 1)]
+    bucket = case(*bounds, else_=len(months) - 1) if bounds else literal(0)
     inner = (
         select(
             CommentTopic.topic.label("topic"),

@@ -8,6 +8,7 @@ gets, in the order of CALLERS. The URL may use these placeholders, filled from t
   {kiosk}  the kiosk token (its activation link)     {kiosk_id}  that kiosk (at XA1)
   {user_id}  the viewer's account     {token_id}  a second API token of the manager's
   {reset_id}  a manager's account that no caller signs in as
+  {commented}  a rating of XA1 with a comment
 Callers: a browser with no credential; a citizen's browser that owns {rid}; an activated kiosk
 (its cookie); viewer and manager of unit XA1, a manager of XA2 (out of scope: every object in
 the URLs belongs to XA1) and an admin, each signed in through the form; the API tokens of the
@@ -147,6 +148,10 @@ MATRIX: dict[str, tuple[int, ...]] = {
                                        (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
     "GET /admin/flags":                (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "POST /admin/flags":               (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    "GET /admin/topics":               (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/topics":              (302, 302, 404, 403, 403, 403, 303, 302, 302, 302, 302),
+    "POST /admin/comments/{commented}/topics":
+                                       (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
     "GET /admin/qr":                   (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "GET /admin/qr/HT-KHAISINH.svg":   (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "GET /admin/tokens":               (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
@@ -201,6 +206,8 @@ FORMS = {
     "POST /admin/catalogue/counter/new": {"code": "{new_id}", "parent": "XA1", "name_vi": "Quầy"},
     "POST /admin/catalogue/counter/XA1-Q01": {"parent": "XA1", "name_vi": "Quầy 01"},
     "POST /admin/flags": {"id": "{flagged}", "decision": "confirm"},
+    "POST /admin/topics": {"thoi_gian_cho": "chờ lâu\nxếp hàng"},
+    "POST /admin/comments/{commented}/topics": {"topics": "thai_do", "next": "/admin/"},
     # A file (content, name): each request sends a fresh copy; the dossiers are XA1's
     "POST /admin/planning/import": {
         "file": (b"date,unit,service,dossiers\n01/07/2026,XA1,HT-KHAISINH,3\n", "d.csv")
@@ -327,6 +334,7 @@ def world(app):
         service = db.session.scalar(select(Service).filter_by(code="HT-KHAISINH"))
         flagged = rate(counter="XA1-Q01", answers={"OV": 5})
         flagged.flag_reason = "burst"
+        commented = rate(counter="XA1-Q01", answers={"OV": 2}, comment="Chờ lâu quá")
         db.session.commit()
         return {
             "now": datetime.now(UTC).isoformat(),  # captured_at must be near the server's clock
@@ -340,6 +348,7 @@ def world(app):
                 "reset_id": reset_id,
                 "token_id": revocable,
                 "flagged": flagged.public_id,
+                "commented": commented.public_id,
             },
         }
 
