@@ -143,3 +143,18 @@ def test_flagged_ratings_are_not_counted_and_removed_text_keeps_its_topics(app):
         figures = topic_figures(month, month, comments=2)
         waiting = next(t for t in figures.topics if t.topic == "thoi_gian_cho")
         assert (waiting.count, waiting.share, waiting.months) == (2, 1.0, (2,))
+
+
+def test_the_report_and_its_pdf_count_the_topics_per_month(app, manager):
+    from tests.test_report import _pdf_text
+
+    with app.app_context():
+        _rate_all(when=datetime(2026, 7, 10, 3, 0, tzinfo=UTC))
+        _rate_all([("Lệ phí cao", 2)], when=datetime(2026, 8, 10, 3, 0, tzinfo=UTC))
+    page = manager.get("/admin/report?period=2026-Q3").text
+    table = page[page.index('id="r-topics"') : page.index("</table>", page.index('id="r-topics"'))]
+    assert "Thời gian chờ" in table and "07/2026" in table and "09/2026" in table
+    fees = table[table.index("Phí, lệ phí") :]
+    assert '<td class="num">2</td>' in fees[:80]  # one in July, one in August
+    text = _pdf_text(manager.get("/admin/report.pdf?period=2026-Q3").data)
+    assert "Người dân góp ý về điều gì" in text and "Phí, lệ phí" in text
