@@ -100,6 +100,10 @@ def from_environment(folder: str) -> dict:
         # Every paper form typed twice, by two people (survey/paper.py); else chosen per form.
         "SURVEY_PAPER_DOUBLE_ENTRY": env("SURVEY_PAPER_DOUBLE_ENTRY", "0").lower()
         in ("1", "true", "yes", "on"),
+        # The dashboard and the report tag the untagged comments they count (survey/topics.py);
+        # "0" where `survey jobs run` tags them every minute, to spare each view that lookup.
+        "SURVEY_TOPICS_TAG_ON_VIEW": env("SURVEY_TOPICS_TAG_ON_VIEW", "1").lower()
+        in ("1", "true", "yes", "on"),
         **phone_limits(env),
     }
 

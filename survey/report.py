@@ -209,7 +209,7 @@ def report_from_query(locale: str) -> Report:
             locale=locale,
             with_comments=True,
             today=centre_today(),
-            now=utcnow(),
+            now=topics.tag_on_view(utcnow()),
         )
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, exists, insert, select
+from flask import current_app
+from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from survey import audit, topic_lexicon
@@ -62,12 +63,9 @@ def _store(rows: list[dict]) -> None:
     """Insert topic rows in their own transaction; rows another server stored first are kept."""
     if not rows:
         return
-    with db.engine.begin() as conn:
+    with db.engine.begin() as conn:  # not the request's session: its objects stay loaded
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(CommentTopic).on_conflict_do_nothing()
-        if conn.dialect.name not in ("postgresql", "sqlite"):
-            statement = insert(CommentTopic)
-        conn.execute(statement, rows)
+        conn.execute(dialect.insert(CommentTopic).on_conflict_do_nothing(), rows)
 
 
 def _tag(found: list[tuple[int, str]], *, now: datetime) -> int:
@@ -95,8 +93,12 @@ def tag_new(*, now: datetime) -> int:
 
 def tag_pending(filters: Filters, *, now: datetime) -> int:
     """Tag the untagged comments that `filters` count (a first batch of them)."""
-    conditions = comment_conditions(filters)[1:]  # without "has a comment": _untagged adds it
-    return _tag(_untagged(conditions, PENDING_PER_VIEW), now=now)
+    return _tag(_untagged(comment_conditions(filters), PENDING_PER_VIEW), now=now)
+
+
+def tag_on_view(now: datetime) -> datetime | None:
+    """`now` when pages tag the comments they count (SURVEY_TOPICS_TAG_ON_VIEW), else None."""
+    return now if current_app.config.get("SURVEY_TOPICS_TAG_ON_VIEW", True) else None
 
 
 def topics_of(response_ids: Iterable[int]) -> dict[int, tuple[tuple[str, str], ...]]:

@@ -158,3 +158,13 @@ def test_the_report_and_its_pdf_count_the_topics_per_month(app, manager):
     assert '<td class="num">2</td>' in fees[:80]  # one in July, one in August
     text = _pdf_text(manager.get("/admin/report.pdf?period=2026-Q3").data)
     assert "Người dân góp ý về điều gì" in text and "Phí, lệ phí" in text
+
+
+def test_pages_leave_tagging_to_the_job_when_told(app, manager):
+    app.config["SURVEY_TOPICS_TAG_ON_VIEW"] = False
+    with app.app_context():
+        first = _rate_all([("Chờ lâu", 2)])[0].id
+    assert manager.get(PAGE).status_code == 200
+    with app.app_context():
+        assert _topics(first) == {}
+        assert topics.tag_new(now=NOW) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, render_template
 from flask_login import current_user
 
-from survey import charts, exports, i18n, profiles, scope
+from survey import charts, exports, i18n, profiles, scope, topics
 from survey import dashboard as boards
 from survey.admin import bp
 from survey.admin.topic_forms import CommentTopicsForm, DashboardFilterForm
@@ -42,7 +42,7 @@ def summary():
         low_only=form.low_only,
         with_comments=current_user.role != "viewer",
         topic=form.chosen_topic,
-        now=utcnow(),
+        now=topics.tag_on_view(utcnow()),
     )
     return _board_page(form, filters, board)
 

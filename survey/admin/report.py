@@ -26,7 +26,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from survey import audit, catalogue, i18n, scope
+from survey import audit, catalogue, i18n, scope, topics
 from survey import report as reports
 from survey.admin import bp, role_required
 from survey.filters import FilterError, Filters, SummaryFilterForm, centre_today
@@ -97,7 +97,7 @@ def _build(filters: Filters, form: SummaryFilterForm) -> reports.Report:
         locale=i18n.current(),
         with_comments=may_read_comments(),
         today=centre_today(),
-        now=utcnow(),
+        now=topics.tag_on_view(utcnow()),
     )
 
 
