@@ -6,14 +6,19 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from survey import topic_lexicon
 
 DATA = Path(__file__).parent / "data" / "comment_topics.csv"
+# 40 comments labelled after the lexicon was first tuned: 65% exact before they were used to
+# extend it (tests/data/comment_topics.md); kept here as a second regression set.
+LATER = Path(__file__).parent / "data" / "comment_topics_holdout.csv"
 FLOOR = 0.80
 
 
-def _labelled() -> list[tuple[str, frozenset[str]]]:
-    with DATA.open(encoding="utf-8") as handle:
+def _labelled(path: Path = DATA) -> list[tuple[str, frozenset[str]]]:
+    with path.open(encoding="utf-8") as handle:
         return [
             (row["comment"], frozenset(row["topics"].split())) for row in csv.DictReader(handle)
         ]
@@ -25,9 +30,10 @@ def test_the_labels_use_only_the_known_topics():
     assert set().union(*(topics for _, topics in rows)) == set(topic_lexicon.TOPICS)
 
 
-def test_at_least_80_percent_of_comments_get_exactly_their_topics():
+@pytest.mark.parametrize("path", [DATA, LATER], ids=["labelled-200", "labelled-later-40"])
+def test_at_least_80_percent_of_comments_get_exactly_their_topics(path):
     tagger = topic_lexicon.Tagger(topic_lexicon.load())
-    rows = _labelled()
+    rows = _labelled(path)
     misses = [
         (text, sorted(want), sorted(got)) for text, want in rows if (got := tagger(text)) != want
     ]
