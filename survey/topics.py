@@ -102,17 +102,17 @@ def tag_on_view(now: datetime) -> datetime | None:
 
 
 def topics_of(response_ids: Iterable[int]) -> dict[int, tuple[tuple[str, str], ...]]:
-    """Each response's (topic, source) pairs, NO_TOPIC left out, in TOPICS order."""
+    """Each response's (topic, source) pairs in TOPICS order; NO_TOPIC only when a manager
+    chose it (a comment tagged about nothing has no pair)."""
     ids = list(response_ids)
     found: dict[int, list[tuple[str, str]]] = {rid: [] for rid in ids}
     if ids:
         query = select(CommentTopic).where(CommentTopic.response_id.in_(ids))
         for row in db.session.scalars(query):
-            if row.topic != NO_TOPIC:
+            if row.topic != NO_TOPIC or row.source == MANUAL:
                 found[row.response_id].append((row.topic, row.source))
-    return {
-        rid: tuple(sorted(pairs, key=lambda p: TOPICS.index(p[0]))) for rid, pairs in found.items()
-    }
+    order = {topic: n for n, topic in enumerate((*TOPICS, NO_TOPIC))}
+    return {rid: tuple(sorted(pairs, key=lambda p: order[p[0]])) for rid, pairs in found.items()}
 
 
 def find_comment(public_id: str, *, visible: set[int] | None) -> Response | None:
@@ -128,7 +128,7 @@ def find_comment(public_id: str, *, visible: set[int] | None) -> Response | None
 def correct(response: Response, chosen: Iterable[str], *, actor: str, now: datetime) -> None:
     """Replace a comment's topics by a manager's choice (kept: source manual), audited."""
     picked = sorted(set(chosen) & set(TOPICS), key=TOPICS.index)
-    before = sorted(t for t, _ in topics_of([response.id])[response.id])
+    before = [t for t, _ in topics_of([response.id])[response.id] if t != NO_TOPIC]
     db.session.execute(delete(CommentTopic).where(CommentTopic.response_id == response.id))
     for topic in picked or [NO_TOPIC]:
         db.session.add(

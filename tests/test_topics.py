@@ -168,3 +168,15 @@ def test_pages_leave_tagging_to_the_job_when_told(app, manager):
     with app.app_context():
         assert _topics(first) == {}
         assert topics.tag_new(now=NOW) == 1
+
+
+def test_a_comment_corrected_to_no_topic_says_so(app, manager):
+    with app.app_context():
+        public_id = _rate_all()[1].public_id  # "cb thai do ko tot", the only one about attitude
+    manager.post(f"/admin/comments/{public_id}/topics", data={"next": "/admin/"})
+    listed = manager.get(PAGE).text
+    comments = listed[listed.index('id="h-comments"') :]
+    assert 'Không thuộc chủ đề nào <span class="by-hand">(đã sửa)</span>' in comments
+    topic_counts = listed[listed.index('id="h-topics"') : listed.index('id="h-comments"')]
+    attitude = topic_counts[topic_counts.index("Thái độ cán bộ</a>") :]
+    assert '<td class="num">1</td>' in attitude[:60]  # one left: "cán bộ vui vẻ"
