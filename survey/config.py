@@ -103,6 +103,10 @@ def from_environment(folder: str) -> dict:
         in ("1", "true", "yes", "on"),
         # Private hosts, addresses or networks a webhook may reach (tests; survey/webhook_net.py).
         "SURVEY_WEBHOOK_ALLOW_PRIVATE": env("SURVEY_WEBHOOK_ALLOW_PRIVATE", ""),
+        # The dashboard and the report tag the untagged comments they count (survey/topics.py);
+        # "0" where `survey jobs run` tags them every minute, to spare each view that lookup.
+        "SURVEY_TOPICS_TAG_ON_VIEW": env("SURVEY_TOPICS_TAG_ON_VIEW", "1").lower()
+        in ("1", "true", "yes", "on"),
         **phone_limits(env),
         **alert_settings(env),
     }

@@ -9,12 +9,14 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from survey import questionnaire, rankings, rollup_query, sipas
+from survey import questionnaire, rankings, rollup_query, sipas, topics
 from survey.extensions import db
 from survey.filters import Filters, comment_conditions
 from survey.i18n import lazy_text as _l
 from survey.models import Answer, Response, Service
 from survey.summary import Group, Summary, build_summary
+from survey.topic_figures import TopicFigures, topic_figures
+from survey.topic_models import CommentTopic
 
 NATIONAL_REFERENCE = {2019: 84.45, 2020: 85.48, 2022: 80.08, 2023: 82.66, 2024: 83.94}
 COMMENTS_PER_PAGE = 20
@@ -42,6 +44,8 @@ class Comment:
     overall: int | None
     text: str
     response_id: int = 0  # for the redaction link
+    public_id: str = ""
+    topics: tuple[tuple[str, str], ...] = ()  # (topic, source), survey.topics
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class Dashboard:
     comments: list[Comment]
     comments_total: int
     comments_more: bool  # older comments on a next page
+    topics: TopicFigures | None = None  # what the period's comments are about
 
 
 def national_reference() -> tuple[int, float]:
@@ -133,10 +138,15 @@ def build_dashboard(
     low_only: bool = False,
     with_comments: bool = True,
     ranked_by: str = "unit",
+    topic: str | None = None,
+    now: datetime | None = None,
 ) -> Dashboard:
     """Everything the dashboard shows for `filters`, with the ranking of one kind of group
-    (`ranked_by`, a tab of the page)."""
+    (`ranked_by`, a tab of the page); with `now`, the untagged comments of the trend's months
+    are tagged first (survey.topics), so the topic counts are whole."""
     trend_filters, before_filters = _trend_filters(filters), rankings.year_before(filters)
+    if now is not None:
+        topics.tag_pending(trend_filters, now=now)
     # One read of the rollups serves the period and the year before, a row per procedure and
     # period; the trend reads its months over all procedures together.
     ranges = [(f.since, f.until) for f in (filters, before_filters)]
@@ -150,7 +160,12 @@ def build_dashboard(
     ranked = {ranked_by: _ranking(filters, summary, year_before, rows, **how)} if shown else {}
     comments, total = (
         latest_comments(
-            filters, page=comments_page, low_only=low_only, locale=locale, known=summary
+            filters,
+            page=comments_page,
+            low_only=low_only,
+            locale=locale,
+            known=summary,
+            topic=topic,
         )
         if with_comments and not summary.hidden
         else ([], 0)
@@ -167,33 +182,48 @@ def build_dashboard(
         comments=comments,
         comments_total=total,
         comments_more=comments_page * COMMENTS_PER_PAGE < total,
+        topics=None
+        if summary.hidden
+        else topic_figures(filters, trend_filters, comments=summary.comments),
     )
 
 
 def latest_comments(
-    filters: Filters, *, page: int, low_only: bool, locale: str, known: Summary | None = None
+    filters: Filters,
+    *,
+    page: int,
+    low_only: bool,
+    locale: str,
+    known: Summary | None = None,
+    topic: str | None = None,
 ) -> tuple[list[Comment], int]:
-    """One page of comments, newest first, from the answers the figures of `filters` count;
-    the count of all of them comes from `known`, the summary of `filters`, when it was read."""
+    """One page of comments, newest first, from the answers the figures of `filters` count
+    (about `topic` only, when given), each with its topics; the count of all of them comes from
+    `known`, the summary of `filters`, when it was read."""
     q = questionnaire.by_id(filters.questionnaire_id)
     overall = aliased(Answer)
     query = (
-        select(Response.captured_at, Response.comment, Service, overall.value, Response.id)
+        select(Response.id, Response.public_id, Response.captured_at, Response.comment)
+        .add_columns(Service, overall.value)
         .join(Service, Service.id == Response.service_id)
         .outerjoin(overall, (overall.response_id == Response.id) & (overall.item == q.overall_code))
         .where(*comment_conditions(filters))
     )
     if low_only:
         query = query.where(overall.value.in_((1, 2)))
-    total = None if low_only or known is None else known.comments
+    if topic:
+        about = select(CommentTopic.response_id).where(CommentTopic.topic == topic)
+        query = query.where(Response.id.in_(about))
+    total = None if low_only or topic or known is None else known.comments
     if total is None:
         total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.execute(
         query.order_by(Response.captured_at.desc(), Response.id.desc())
         .offset((page - 1) * COMMENTS_PER_PAGE)
         .limit(COMMENTS_PER_PAGE)
-    )
+    ).all()
+    about = topics.topics_of(row[0] for row in rows)
     return [
-        Comment(moment, service.name_in(locale), value, text, rid)
-        for moment, text, service, value, rid in rows
+        Comment(moment, service.name_in(locale), value, text, rid, public_id, about[rid])
+        for rid, public_id, moment, text, service, value in rows
     ], total

@@ -14,7 +14,7 @@ is not shown, n < 30 greyed).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from survey import audit, profiles, questionnaire, rankings, sipas
+from survey import audit, profiles, questionnaire, rankings, sipas, topics
 from survey.dashboard import Comment, national_reference, priorities
 from survey.extensions import db
 from survey.filters import (
@@ -35,6 +35,7 @@ from survey.filters import (
 )
 from survey.models import ReportDraft, Response, Service, Unit, utcnow
 from survey.summary import Summary, build_summary
+from survey.topic_figures import TopicFigures, topic_figures
 
 # WeasyPrint resolves the document's links against this address; the fetcher serves only the
 # app's own static files under it, and nothing from the network.
@@ -76,6 +77,7 @@ class Report:
     comments: list[Comment]  # the picked ones, within the period and scope
     number: str
     recommendations: str
+    topics: TopicFigures | None = None  # what the period's comments are about, per month
 
     @property
     def differs_from_before(self) -> bool | None:
@@ -151,9 +153,18 @@ def _picked(filters: Filters, ids: list[int], locale: str) -> list[Comment]:
 
 
 def build_report(
-    filters: Filters, *, scope: str, locale: str, with_comments: bool, today: date
+    filters: Filters,
+    *,
+    scope: str,
+    locale: str,
+    with_comments: bool,
+    today: date,
+    now: datetime | None = None,
 ) -> Report:
-    """The report of `filters` (a period and the units of `scope`), with its saved draft."""
+    """The report of `filters` (a period and the units of `scope`), with its saved draft;
+    with `now`, the period's untagged comments are tagged first (survey.topics)."""
+    if now is not None:
+        topics.tag_pending(filters, now=now)
     summary = build_summary(filters, locale=locale)
     q = questionnaire.by_id(filters.questionnaire_id)
     ranked = {} if summary.hidden else rankings.rankings(filters, locale=locale)
@@ -180,6 +191,9 @@ def build_report(
         comments=_picked(filters, picked, locale) if picked else [],
         number=(draft.number or "") if draft else "",
         recommendations=(draft.recommendations or "") if draft else "",
+        topics=None
+        if summary.hidden
+        else topic_figures(filters, filters, comments=summary.comments),
     )
 
 
@@ -195,6 +209,7 @@ def report_from_query(locale: str) -> Report:
             locale=locale,
             with_comments=True,
             today=centre_today(),
+            now=topics.tag_on_view(utcnow()),
         )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from survey import alert_rules, alerts, digest, retention, webhooks
+from survey import alert_rules, alerts, digest, retention, topics, webhooks
 from survey.jobs import Job
 
 
@@ -47,6 +47,9 @@ JOBS: list[Job] = [
     Job("purge", timedelta(days=1), retention.purge, lease=timedelta(hours=2)),
     # New ratings and yesterday's summary queued for the webhooks, then sent (retried with
     # backoff): every minute, so a province's system hears of a rating within about a minute.
+    # New comments tagged with their topics (the dashboard also tags what it counts, unless
+    # SURVEY_TOPICS_TAG_ON_VIEW=0).
+    Job("topics.tag", timedelta(minutes=1), topics.tag_new),
     Job("alerts.webhooks", timedelta(minutes=15), check_webhooks),
     Job("webhooks.enqueue", timedelta(minutes=1), webhooks.enqueue_new),
     Job(

@@ -159,6 +159,7 @@ def manager_tour(page, base: str, lang: str, *, email: str, password: str) -> It
         ("/admin/paper/print", "paper forms: printing"),
         ("/admin/planning", "planning"),
         ("/admin/flags", "suspect ratings"),
+        ("/admin/topics", "topic keywords"),
         ("/admin/audit", "audit log"),
         ("/admin/account", "account"),
         ("/admin/password", "password"),

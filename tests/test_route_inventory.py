@@ -9,6 +9,7 @@ gets, in the order of CALLERS. The URL may use these placeholders, filled from t
   {user_id}  the viewer's account     {token_id}  a second API token of the manager's
   {reset_id}  a manager's account that no caller signs in as
   {endpoint_id}, {delivery_id}  a webhook endpoint on loopback and a delivery queued for it
+  {commented}  a rating of XA1 with a comment
 Callers: a browser with no credential; a citizen's browser that owns {rid}; an activated kiosk
 (its cookie); viewer and manager of unit XA1, a manager of XA2 (out of scope: every object in
 the URLs belongs to XA1) and an admin, each signed in through the form; the API tokens of the
@@ -158,6 +159,10 @@ MATRIX: dict[str, tuple[int, ...]] = {
                                        (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
     "GET /admin/flags":                (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "POST /admin/flags":               (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    "GET /admin/topics":               (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/topics":              (302, 302, 404, 403, 403, 403, 303, 302, 302, 302, 302),
+    "POST /admin/comments/{commented}/topics":
+                                       (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
     "GET /admin/qr":                   (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "GET /admin/qr/HT-KHAISINH.svg":   (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "GET /admin/tokens":               (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
@@ -223,6 +228,8 @@ FORMS = {
     "POST /admin/comments/{comment_id}/redact": {"text": "Chờ lâu", "save": "1"},
     # A receiver on loopback that nothing listens at (allowed for the test world)
     "POST /admin/webhooks": {"url": "{hook_url}", "events": "case.opened"},
+    "POST /admin/topics": {"thoi_gian_cho": "chờ lâu\nxếp hàng"},
+    "POST /admin/comments/{commented}/topics": {"topics": "thai_do", "next": "/admin/"},
     # A file (content, name): each request sends a fresh copy; the dossiers are XA1's
     "POST /admin/planning/import": {
         "file": (b"date,unit,service,dossiers\n01/07/2026,XA1,HT-KHAISINH,3\n", "d.csv")
@@ -376,6 +383,7 @@ def world(app):
                 "hook_url": hook_url,
                 "endpoint_id": endpoint.id,
                 "delivery_id": delivery_id,
+                "commented": commented.public_id,
             },
         }
 

@@ -94,6 +94,7 @@ from survey.admin import (  # noqa: E402,F401
     planning,
     posters,
     report,
+    topics,
     users,
     webhooks,
 )

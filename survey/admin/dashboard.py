@@ -5,11 +5,14 @@ from __future__ import annotations
 from flask import abort, current_app, render_template
 from flask_login import current_user
 
-from survey import alerts, charts, exports, i18n, profiles, scope
+from survey import alerts, charts, exports, i18n, profiles, scope, topics
 from survey import dashboard as boards
 from survey.admin import bp
+from survey.admin.topic_forms import CommentTopicsForm, DashboardFilterForm
 from survey.catalogue import filter_choices
 from survey.filters import FilterError, Filters, SummaryFilterForm, period_label
+from survey.models import utcnow
+from survey.topics import LABELS as TOPIC_LABELS
 
 
 def _resolve(form: SummaryFilterForm) -> Filters:
@@ -26,7 +29,7 @@ def _resolve(form: SummaryFilterForm) -> Filters:
 @bp.route("/")
 def summary():
     """The dashboard for the period and filters in the URL."""
-    form = SummaryFilterForm.from_query()
+    form = DashboardFilterForm.from_query()
     form.offer(filter_choices(visible=scope.visible_unit_ids(current_user), locale=i18n.current()))
     try:
         filters = _resolve(form)
@@ -39,6 +42,8 @@ def summary():
         low_only=form.low_only,
         with_comments=current_user.role != "viewer",
         ranked_by=form.by.data,
+        topic=form.chosen_topic,
+        now=topics.tag_on_view(utcnow()),
     )
     return _board_page(form, filters, board)
 
@@ -58,6 +63,8 @@ def _board_page(form: SummaryFilterForm, filters: Filters, board: boards.Dashboa
         ranked_by=form.by.data,
         who=profiles.breakdown(filters, i18n.current()),
         alerts_open=alerts.shown(scope.visible_unit_ids(current_user)),
+        topic_form=CommentTopicsForm(),
+        topic_labels=TOPIC_LABELS,
     )
 
 

@@ -26,11 +26,12 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from survey import audit, catalogue, i18n, scope
+from survey import audit, catalogue, i18n, scope, topics
 from survey import report as reports
 from survey.admin import bp, role_required
 from survey.filters import FilterError, Filters, SummaryFilterForm, centre_today
 from survey.i18n import lazy_text as _l
+from survey.models import utcnow
 
 
 class DraftForm(FlaskForm):
@@ -96,6 +97,7 @@ def _build(filters: Filters, form: SummaryFilterForm) -> reports.Report:
         locale=i18n.current(),
         with_comments=may_read_comments(),
         today=centre_today(),
+        now=topics.tag_on_view(utcnow()),
     )
 
 
