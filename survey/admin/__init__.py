@@ -86,9 +86,11 @@ def role_required(*roles: str):
 from survey.admin import (  # noqa: E402,F401
     account,
     auth,
+    cases,
     catalogue,
     dashboard,
     devices,
+    hotline,
     paper,
     planning,
     posters,
