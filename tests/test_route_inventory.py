@@ -30,8 +30,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
-from survey import accounts, catalogue, kiosks, visits
+from survey import accounts, cases, catalogue, kiosks, visits
 from survey.extensions import db
+from survey.followup_models import Holiday
 from survey.models import ApiToken, Service, Unit, User
 from tests.builders import PASSWORD, bearer, rate, sign_in
 
@@ -67,6 +68,9 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /vi/r/{rid}/about-you":      (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     "GET /vi/privacy":                 (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /vi/r/{rid}/thank-you":       (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    # The call-back offer: only the browser's own sent rating (a partial one goes on: 303)
+    "GET /vi/r/{rid}/call-back":       (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "POST /vi/r/{rid}/call-back":      (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     # Kiosk pages: only an activated kiosk (its cookie) gets past 401
     "GET /k/":                         (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
     # The kiosk's own endpoints (survey/kiosk.py; outside /k/ they do not exist: NO_ROUTE).
@@ -92,6 +96,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /k/vi/r/{rid}/about-you":    (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
     "GET /k/vi/privacy":               (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
     "GET /k/vi/r/{rid}/thank-you":     (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
+    "GET /k/vi/r/{rid}/call-back":     (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
+    "POST /k/vi/r/{rid}/call-back":    (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
     # Manager pages: a kiosk's browser never reaches them (404); others sign in (302)
     "GET /admin/login":                (200, 200, 404, 200, 200, 200, 200, 200, 200, 200, 200),
     "POST /admin/login":               (400, 400, 404, 400, 400, 400, 400, 400, 400, 400, 400),
@@ -123,6 +129,29 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "GET /admin/report.pdf?unit=XA1&period=2026-Q1":
                                        (302, 302, 404, 200, 200, 403, 200, 302, 302, 302, 302),
     "GET /admin/paper":                (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    # Follow-up cases: the case {case_id} is XA1's; viewers read, managers and admins act
+    "GET /admin/cases":                (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/cases?overdue=y&state=new":
+                                       (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/cases/{case_id}":      (302, 302, 404, 200, 200, 404, 200, 302, 302, 302, 302),
+    "POST /admin/cases/{case_id}/state":
+                                       (302, 302, 404, 403, 400, 404, 400, 302, 302, 302, 302),
+    "POST /admin/cases/{case_id}/assign":
+                                       (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    "POST /admin/cases/{case_id}/note":
+                                       (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    # The full number: only the case's assignee (nobody here)
+    "POST /admin/cases/{case_id}/reveal":
+                                       (302, 302, 404, 403, 403, 404, 403, 302, 302, 302, 302),
+    "POST /admin/cases/open/{commented}":
+                                       (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    "GET /admin/cases/hotline":        (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/cases/hotline":       (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/cases/withdraw":      (302, 302, 404, 403, 400, 400, 400, 302, 302, 302, 302),
+    "GET /admin/holidays":             (302, 302, 404, 403, 403, 403, 200, 302, 302, 302, 302),
+    "POST /admin/holidays":            (302, 302, 404, 403, 403, 403, 303, 302, 302, 302, 302),
+    "POST /admin/holidays/{holiday_id}/delete":
+                                       (302, 302, 404, 403, 403, 403, 303, 302, 302, 302, 302),
     "POST /admin/paper":               (302, 302, 404, 403, 303, 403, 303, 302, 302, 302, 302),
     "GET /admin/paper/import":         (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "POST /admin/paper/import":        (302, 302, 404, 403, 303, 400, 303, 302, 302, 302, 302),
@@ -201,6 +230,12 @@ FORMS = {
     "POST /admin/catalogue/counter/new": {"code": "{new_id}", "parent": "XA1", "name_vi": "Quầy"},
     "POST /admin/catalogue/counter/XA1-Q01": {"parent": "XA1", "name_vi": "Quầy 01"},
     "POST /admin/flags": {"id": "{flagged}", "decision": "confirm"},
+    "POST /admin/cases/{case_id}/state": {"state": "closed"},  # no outcome: refused
+    "POST /admin/cases/{case_id}/assign": {"assignee": "0"},
+    "POST /admin/cases/{case_id}/note": {"text": "Đã gọi lại"},
+    "POST /admin/cases/hotline": {"phone": "0912 345 678"},
+    "POST /admin/cases/withdraw": {"code": "AAAA-AAAA"},
+    "POST /admin/holidays": {"day": "2026-09-02", "name": "Quốc khánh"},
     # A file (content, name): each request sends a fresh copy; the dossiers are XA1's
     "POST /admin/planning/import": {
         "file": (b"date,unit,service,dossiers\n01/07/2026,XA1,HT-KHAISINH,3\n", "d.csv")
@@ -327,6 +362,10 @@ def world(app):
         service = db.session.scalar(select(Service).filter_by(code="HT-KHAISINH"))
         flagged = rate(counter="XA1-Q01", answers={"OV": 5})
         flagged.flag_reason = "burst"
+        commented = rate(counter="XA1-Q01", answers={"OV": 2}, comment="Chờ lâu")
+        followed = cases.open_case(flagged.id, now=datetime.now(UTC))
+        holiday = Holiday(day=datetime(2026, 1, 1).date(), name="Tết Dương lịch")
+        db.session.add(holiday)
         db.session.commit()
         return {
             "now": datetime.now(UTC).isoformat(),  # captured_at must be near the server's clock
@@ -340,6 +379,9 @@ def world(app):
                 "reset_id": reset_id,
                 "token_id": revocable,
                 "flagged": flagged.public_id,
+                "case_id": followed.id,
+                "commented": commented.id,
+                "holiday_id": holiday.id,
             },
         }
 
