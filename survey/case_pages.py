@@ -132,7 +132,9 @@ def assignable_anywhere(user: User) -> list[User]:
         select(User).where(User.active, User.role.in_(("admin", "manager"))).order_by(User.email)
     )
     mine = scope.visible_unit_ids(user)
-    return [u for u in users if mine is None or u.role == "admin" or scope.visible_unit_ids(u) & mine]
+    return [
+        u for u in users if mine is None or u.role == "admin" or scope.visible_unit_ids(u) & mine
+    ]
 
 
 def may_open(user: User, response_id: int) -> bool:
@@ -153,7 +155,9 @@ def lookup(user: User, phone: str, *, today: date, locale: str) -> list[CaseRow]
 def services_in_cases(user: User, locale: str) -> list[tuple[int, str]]:
     """The procedures of the cases `user` may see, for the list's filter."""
     query = _scoped(select(Service).join(FollowupCase).distinct(), user)
-    return sorted(((s.id, s.name_in(locale)) for s in db.session.scalars(query)), key=lambda p: p[1])
+    return sorted(
+        ((s.id, s.name_in(locale)) for s in db.session.scalars(query)), key=lambda p: p[1]
+    )
 
 
 def holiday_list() -> list[Holiday]:

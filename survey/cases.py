@@ -126,10 +126,12 @@ class CaseCounts:
     overdue: int
 
 
-def counts(*, since: date, until: date, unit_ids: Iterable[int] | None) -> CaseCounts:
+def counts(
+    *, since: date, until: date, unit_ids: Iterable[int] | None, today: date | None = None
+) -> CaseCounts:
     """The cases opened from `since` to `until` (local days, inclusive) in `unit_ids` (None:
     every unit): how many, how many closed by their deadline, how many late (closed after it,
-    or still open after it as of `until`)."""
+    or still open after it as of `until`, or of `today` when that comes first)."""
     zone = ZoneInfo(current_app.config["SURVEY_TIMEZONE"])
     start = datetime.combine(since, time(), zone)
     end = datetime.combine(until + timedelta(days=1), time(), zone)
@@ -141,5 +143,6 @@ def counts(*, since: date, until: date, unit_ids: Iterable[int] | None) -> CaseC
     rows = db.session.execute(query).all()
     closed_days = [(due, local_day(at) if at else None) for due, at in rows]
     on_time = sum(1 for due, day in closed_days if day is not None and day <= due)
-    late = sum(1 for due, day in closed_days if (day or until) > due)
+    as_of = min(until, today) if today is not None else until
+    late = sum(1 for due, day in closed_days if (day or as_of) > due)
     return CaseCounts(opened=len(rows), closed_on_time=on_time, overdue=late)

@@ -16,6 +16,7 @@ from survey import (
     accounts,
     backup,
     catalogue,
+    contact_cli,
     create_app,
     demo,
     exports,
@@ -438,6 +439,7 @@ def init_app(app: Flask) -> None:
         export_command,
         backup_command,
         report_command,
+        contact_cli.contacts_group,
         translate,
     ):
         app.cli.add_command(command)

@@ -41,6 +41,7 @@ class Comment:
     service: str
     overall: int | None
     text: str
+    response_id: int | None = None  # for "open a case" (survey/admin/cases.py)
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def latest_comments(
     q = questionnaire.by_id(filters.questionnaire_id)
     overall = aliased(Answer)
     query = (
-        select(Response.captured_at, Response.comment, Service, overall.value)
+        select(Response.captured_at, Response.comment, Service, overall.value, Response.id)
         .join(Service, Service.id == Response.service_id)
         .outerjoin(overall, (overall.response_id == Response.id) & (overall.item == q.overall_code))
         .where(*comment_conditions(filters))
@@ -187,6 +188,6 @@ def latest_comments(
         .limit(COMMENTS_PER_PAGE)
     )
     return [
-        Comment(moment, service.name_in(locale), value, text)
-        for moment, text, service, value in rows
+        Comment(moment, service.name_in(locale), value, text, rid)
+        for moment, text, service, value, rid in rows
     ], total

@@ -24,6 +24,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from survey import audit, profiles, questionnaire, rankings, sipas
+from survey.cases import CaseCounts, counts
 from survey.dashboard import Comment, national_reference, priorities
 from survey.extensions import db
 from survey.filters import (
@@ -76,6 +77,7 @@ class Report:
     comments: list[Comment]  # the picked ones, within the period and scope
     number: str
     recommendations: str
+    cases: CaseCounts | None = None  # follow-up cases opened in the period (survey/cases.py)
 
     @property
     def differs_from_before(self) -> bool | None:
@@ -180,6 +182,7 @@ def build_report(
         comments=_picked(filters, picked, locale) if picked else [],
         number=(draft.number or "") if draft else "",
         recommendations=(draft.recommendations or "") if draft else "",
+        cases=counts(since=filters.since, until=filters.until, unit_ids=filters.units, today=today),
     )
 
 

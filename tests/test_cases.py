@@ -83,7 +83,9 @@ def test_a_case_through_every_state(app, client, case_setup):
         closed_day = cases.local_day(found.closed_at)
         got = cases.counts(since=date(2026, 4, 1), until=closed_day, unit_ids=None)
         assert got.opened == 1
-        assert (got.closed_on_time, got.overdue) == ((1, 0) if closed_day <= found.due_on else (0, 1))
+        assert (got.closed_on_time, got.overdue) == (
+            (1, 0) if closed_day <= found.due_on else (0, 1)
+        )
     assert "Đã gọi lại" in client.get(f"/admin/cases/{case_id}").text
 
 
@@ -92,7 +94,10 @@ def test_scope_and_roles(app, client, case_setup):
     sign_in(client, "v@xa1.vn")
     page = client.get(f"/admin/cases/{case_id}")
     assert page.status_code == 200 and "Chờ quá lâu" not in page.text  # viewers read no comment
-    assert client.post(f"/admin/cases/{case_id}/state", data={"state": "in_progress"}).status_code == 403
+    assert (
+        client.post(f"/admin/cases/{case_id}/state", data={"state": "in_progress"}).status_code
+        == 403
+    )
     with app.app_context():  # a case of the centre, above XA1: not XA1's staff's
         other = rate(counter="CTR-Q01", answers={"OV": 2})
         contacts.store(other.id, "0988 000 111", now=FRIDAY)

@@ -16,11 +16,8 @@ from survey.admin.case_forms import (
     AssignForm,
     CaseFilterForm,
     ConfirmForm,
-    HolidayForm,
-    LookupForm,
     MoveForm,
     NoteForm,
-    WithdrawForm,
 )
 from survey.extensions import db
 from survey.i18n import lazy_text as _l

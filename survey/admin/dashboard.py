@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, render_template
 from flask_login import current_user
 
-from survey import charts, exports, i18n, profiles, scope
+from survey import cases, charts, exports, i18n, periods, profiles, scope
 from survey import dashboard as boards
 from survey.admin import bp
 from survey.catalogue import filter_choices
@@ -55,7 +55,14 @@ def _board_page(form: SummaryFilterForm, filters: Filters, board: boards.Dashboa
         named=".." not in filters.period,
         kinds=boards.KIND_TITLES.items(),
         who=profiles.breakdown(filters, i18n.current()),
+        case_counts=cases.counts(
+            since=filters.since, until=filters.until, unit_ids=filters.units, today=_today()
+        ),
     )
+
+
+def _today():
+    return periods.local_today(current_app.config["SURVEY_TIMEZONE"])
 
 
 @bp.route("/export/<what>.<fmt>")
