@@ -258,9 +258,10 @@
   function sendCallBack(form) {
     if (form.dataset.sending) { return; }
     form.dataset.sending = "1";
-    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+    // Not followed here: the thank-you page shows the withdrawal code once, to the browser.
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin", redirect: "manual" })
       .then(function (reply) {
-        if (reply.ok) { location.assign(reply.url); } else { submitPlain(form); }
+        if (reply.type === "opaqueredirect") { location.assign(form.dataset.next); } else { submitPlain(form); }
       })
       .catch(function () { form.reset(); showOfflineThanks(); });
   }
