@@ -155,3 +155,20 @@ def test_a_kiosk_rating_with_a_consented_number_opens_a_case(app, client):
         rid = db.session.scalar(select(Response.id).filter_by(public_id=body["id"]))
         assert db.session.scalar(select(FollowupCase.response_id)) == rid
         assert contacts.responses_for_phone(PHONE) == [rid]
+
+
+def test_due_soon_lists_open_cases_near_their_deadline(app, case_setup):
+    with app.app_context():
+        # Due Monday 18 May 2026: two working days before is Thursday 14 May.
+        assert cases.due_soon(now=datetime(2026, 5, 13, 2, tzinfo=UTC)) == []
+        soon = cases.due_soon(now=datetime(2026, 5, 14, 2, tzinfo=UTC))
+        assert [c.id for c in soon] == [case_setup["case"]]
+        assert cases.due_soon(now=datetime(2026, 5, 19, 2, tzinfo=UTC)) == []  # passed
+
+
+def test_the_dashboard_and_the_report_count_the_cases(app, client, case_setup):
+    sign_in(client, "m@xa1.vn")
+    board = client.get("/admin/?period=2026-Q2")
+    assert "Hồ sơ xử lý phản ánh" in board.text and "Tạo trong kỳ: 1" in board.text
+    report = client.get("/admin/report?unit=XA1&period=2026-Q2")
+    assert "1 hồ sơ được tạo trong kỳ, trong đó 0 hồ sơ đóng đúng hạn, 1 hồ sơ quá hạn" in report.text
