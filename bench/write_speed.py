@@ -41,8 +41,8 @@ PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 _floor_conn = None
 RESPONSE_SQL = (
     "INSERT INTO response (public_id, questionnaire_id, service_id, unit_id, channel, locale,"
-    " captured_at, received_at, updated_at, status, comment, contact_consent)"
-    " VALUES (%s, %s, %s, %s, 'api', %s, %s, now(), now(), %s, %s, false) RETURNING id"
+    " captured_at, received_at, updated_at, status, comment)"
+    " VALUES (%s, %s, %s, %s, 'api', %s, %s, now(), now(), %s, %s) RETURNING id"
 )
 
 

@@ -51,6 +51,7 @@ def own(public_id: str) -> None:
 def forget_owned() -> None:
     """Forget this browser's responses: the next citizen at a kiosk must not reach them."""
     session.pop(OWNED_KEY, None)
+    session.pop("withdrawal_code", None)  # survey/call_back.py: not yet shown, never to the next
 
 
 def remember_visit(code: str) -> VisitCode | None:

@@ -16,6 +16,7 @@ from survey import (
     accounts,
     backup,
     catalogue,
+    contact_cli,
     create_app,
     demo,
     exports,
@@ -441,6 +442,7 @@ def init_app(app: Flask) -> None:
         backup_command,
         report_command,
         webhook_cli.webhooks_group,
+        contact_cli.contacts_group,
         translate,
         *jobs_cli.COMMANDS,
     ):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from survey.datakey import load_data_key
 from survey.paths import resource_dir
 
 LOCALES = ("vi", "en", "km")
@@ -61,6 +62,11 @@ def from_environment(folder: str) -> dict:
         "SURVEY_PROXY_FIX_X_PROTO": int(env("SURVEY_PROXY_FIX_X_PROTO", "0")),
         "SURVEY_PROXY_FIX_X_HOST": int(env("SURVEY_PROXY_FIX_X_HOST", "0")),
         "SECRET_KEY": env("SURVEY_SECRET_KEY") or load_secret_key(folder),
+        # Encrypts call-back numbers (survey/datakey.py): keys outside the database, first one
+        # encrypts; generated in the instance folder when unset (one machine, development).
+        "SURVEY_DATA_KEY": env("SURVEY_DATA_KEY") or load_data_key(folder),
+        # Working days a follow-up case has before it is overdue (survey/cases.py).
+        "SURVEY_CASE_DEADLINE_DAYS": int(env("SURVEY_CASE_DEADLINE_DAYS", "15")),
         "SQLALCHEMY_DATABASE_URI": env("SURVEY_DATABASE_URL")
         or "sqlite:///" + str(Path(folder) / "survey.db"),
         # hide_parameters: an error message must not carry a citizen's comment or phone number.

@@ -160,7 +160,6 @@ class Generator:
             "burst" if rng.random() < 0.01 else None,
             rng.choice(COMMENTS) if rng.random() < 0.1 else None,
             None if partial else _profile(rng, self.profiles, locale),
-            False,
         )
         return row, mood, partial
 

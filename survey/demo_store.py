@@ -23,7 +23,6 @@ RESPONSE_COLUMNS = (
     "flag_reason",
     "comment",
     "profile",
-    "contact_consent",
 )
 ANSWER_COLUMNS = ("response_id", "item", "value")
 NULL = "\\N"  # COPY's text for NULL

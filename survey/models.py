@@ -181,8 +181,8 @@ class Response(db.Model):
     comment: Mapped[str | None] = mapped_column(Text, active_history=True)  # rollups count them
     # Optional answers about the respondent; counted per option in rollup_profile.
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSON, active_history=True)
-    contact_phone: Mapped[str | None] = mapped_column(String(20))
-    contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A call-back number given with consent is in `contact` (survey/followup_models.py),
+    # encrypted; never in this table.
     kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_device.id"))
 
     questionnaire: Mapped[QuestionnaireVersion] = relationship()

@@ -16,11 +16,12 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 from wtforms import StringField, TextAreaField
 
-from survey import abuse, catalogue, citizen, i18n, kiosk_screens, questionnaire, steps
+from survey import abuse, call_back, catalogue, citizen, i18n, kiosk_screens, questionnaire, steps
 from survey.forms import CarriedForm
 from survey.kiosk_mode import in_kiosk
 
 bp = Blueprint("public", __name__)
+call_back.add_routes(bp)  # the call-back offer's page (survey/call_back.py)
 bp.add_app_template_global(citizen.centre_name)  # the header's name of the place (base.html)
 # The posted fields that are not answers: the page's own, and what it carries along.
 NOT_ANSWERS = ("csrf_token", "rid", "fill", "counter", "unit", "via", "action", "comment")
@@ -331,7 +332,10 @@ def thank_you(rid: str):
     if response.status == "partial":
         return redirect(url_for(".more", rid=rid), 303)
     again = ThankYouForm().again.data == "1"
-    return render_template("public/thank_you.html", response=response, again=again)
+    if not again and call_back.offer_pending(response):
+        return redirect(url_for(".call_back", rid=rid), 303)
+    code = call_back.shown_code(response)
+    return render_template("public/thank_you.html", response=response, again=again, code=code)
 
 
 @bp.route("/<lang:lang>/privacy")

@@ -24,6 +24,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from survey import audit, profiles, questionnaire, rankings, sipas, topics
+from survey.cases import CaseCounts, counts
 from survey.dashboard import Comment, national_reference, priorities
 from survey.extensions import db
 from survey.filters import (
@@ -78,6 +79,7 @@ class Report:
     number: str
     recommendations: str
     topics: TopicFigures | None = None  # what the period's comments are about, per month
+    cases: CaseCounts | None = None  # follow-up cases opened in the period (survey/cases.py)
 
     @property
     def differs_from_before(self) -> bool | None:
@@ -194,6 +196,7 @@ def build_report(
         topics=None
         if summary.hidden
         else topic_figures(filters, filters, comments=summary.comments),
+        cases=counts(since=filters.since, until=filters.until, unit_ids=filters.units, today=today),
     )
 
 

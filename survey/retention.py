@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from survey import audit, scope
+from survey import audit, contacts, scope
 from survey.extensions import db
 from survey.models import Response, User
 from survey.paper_models import PaperEntry, PaperForm
@@ -63,7 +63,7 @@ def purge_comments(*, now: datetime) -> int:
 
 # Every step of `survey purge` and of the daily purge job, in order: each takes `now` and
 # returns how many things it removed. The lead adds contacts.purge_contacts here (issue 13).
-PURGES: list[Callable[..., int]] = [purge_comments]
+PURGES: list[Callable[..., int]] = [purge_comments, contacts.purge_contacts]
 
 
 def purge(*, now: datetime) -> int:

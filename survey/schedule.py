@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from survey import alert_rules, alerts, digest, retention, topics, webhooks
+from survey import alert_rules, alerts, cases, digest, retention, topics, webhooks
 from survey.jobs import Job
 
 
@@ -27,8 +27,9 @@ def check_flags(*, now: datetime) -> int:
     return alerts.check("flags", alert_rules.flag_conditions(now=now), now=now)
 
 
-def check_cases(due: list, *, now: datetime) -> int:
-    """Alert on cases about to pass their deadline, from a due-soon list."""
+def check_cases(*, now: datetime) -> int:
+    """Alert on cases that reach their deadline within 2 working days."""
+    due = cases.due_soon(now=now, days=2)
     return alerts.check("cases", alert_rules.case_conditions(due), now=now)
 
 
@@ -43,6 +44,7 @@ JOBS: list[Job] = [
     Job("alerts.kiosks", timedelta(minutes=5), check_kiosks),
     Job("alerts.flags", timedelta(minutes=15), check_flags),
     Job("alerts.index", timedelta(hours=1), check_index, lease=timedelta(minutes=30)),
+    Job("alerts.cases", timedelta(hours=1), check_cases),
     Job("digest", timedelta(minutes=15), digest.send_digests),
     Job("purge", timedelta(days=1), retention.purge, lease=timedelta(hours=2)),
     # New ratings and yesterday's summary queued for the webhooks, then sent (retried with

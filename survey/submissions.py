@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from survey import flags, rollup_write, rollups
+from survey import cases, contacts, flags, rollup_write, rollups
 from survey.catalogue import find_counter, find_service
 from survey.config import LOCALES
 from survey.extensions import db
@@ -283,7 +283,10 @@ def record_submission(
             existing = find_response(sub.public_id) if attempt else sub.existing
             moved = None
             if existing is None:
+                if sub.phone:  # the response, its contact and its case commit together
+                    _in_one_transaction()
                 moved = insert_new(q, sub, unit=unit, channel=channel, kiosk=kiosk)
+                _keep_contact(sub, None)
                 status = "created"
             else:
                 _in_one_transaction()
@@ -381,8 +384,6 @@ def _columns(
         "status": "complete" if sub.complete else "partial",
         "flag_reason": reason,
         "comment": sub.comment if sub.complete else None,
-        "contact_phone": sub.phone or None,
-        "contact_consent": bool(sub.phone),
         "kiosk_id": kiosk.id if kiosk is not None else None,
     }
     if sub.profile:  # left out otherwise: the JSON column would store a JSON null, not NULL
@@ -405,11 +406,23 @@ def _complete(sub: Submission, response: Response, *, unit, channel) -> str:
     put_answers(response, new)
     if sub.profile:
         response.profile = sub.profile
-    if sub.phone:
-        response.contact_phone, response.contact_consent = sub.phone, True
+    _keep_contact(sub, response)
     if sub.complete:
         mark_complete(response, sub.comment)
     return "updated"
+
+
+def _keep_contact(sub: Submission, response: Response | None) -> None:
+    """A consented number: keep it encrypted and open its case, in this transaction. Nothing
+    is read or written for a rating without a number."""
+    if not sub.phone:
+        return
+    rid = response.id if response is not None else find_response(sub.public_id).id
+    if response is not None and contacts.has_contact(rid):
+        return
+    now = utcnow()
+    contacts.store(rid, sub.phone, now=now)
+    cases.open_case(rid, now=now)
 
 
 def _add_profile(sub: Submission, response: Response) -> str:

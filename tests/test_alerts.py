@@ -5,16 +5,15 @@ the units one may see."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
-from survey import alert_rules, alerts, catalogue, jobs, kiosks, schedule
+from survey import alert_rules, alerts, cases, catalogue, jobs, kiosks, schedule
 from survey.alert_models import AlertState
 from survey.extensions import db
 from survey.mail import server_of
-from survey.models import KioskDevice, Unit
+from survey.models import KioskDevice
 from tests.builders import make_user, rate, sign_in
 from tests.mailbox import Mailbox, parts
 from tests.servers import free_port
@@ -116,12 +115,16 @@ def test_a_surge_of_suspect_ratings_alerts(app, mailbox, people):
     assert "3 đánh giá" in parts(mailbox.to("m1@ag.vn")[0])[0]
 
 
-def test_cases_due_soon_alert_from_a_due_soon_list(app, mailbox, people):
+def test_cases_about_to_pass_their_deadline_alert_their_unit_once(app, mailbox, people):
     with app.app_context():
-        xa2 = db.session.scalar(select(Unit.id).filter_by(code="XA2"))
-        due = [SimpleNamespace(unit_id=xa2), SimpleNamespace(unit_id=xa2)]
-        assert schedule.check_cases(due, now=NOW) == 1
-        assert schedule.check_cases(due, now=NOW + timedelta(hours=1)) == 0
+        opened = NOW - timedelta(days=20)  # Tuesday 17/11: 15 working days end on Tuesday 8/12
+        for _ in range(2):
+            rated = rate(unit="XA2", answers={"OV": 1}, captured_at=NOW - timedelta(hours=1))
+            cases.open_case(rated.id, now=opened)
+        db.session.commit()
+        assert len(cases.due_soon(now=NOW, days=2)) == 2
+        assert schedule.check_cases(now=NOW) == 1
+        assert schedule.check_cases(now=NOW + timedelta(hours=1)) == 0
     (message,) = mailbox.messages
     assert message["To"] == "m2@ag.vn" and "2 cases" in parts(message)[0]
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from survey import alert_rules, alerts, digest, schedule
+from survey import alert_rules, alerts, contacts, digest, schedule
 from survey.extensions import db
 from tests.builders import make_user, rate
 from tests.mailbox import Mailbox, parts
@@ -34,7 +34,7 @@ def _ratings(count: int, *, unit_counter: str = "XA1-Q01") -> None:
             captured_at=YESTERDAY,
             comment=COMMENT,
         )
-        rated.contact_phone, rated.contact_consent = PHONE, True
+        contacts.store(rated.id, PHONE, now=YESTERDAY)
     db.session.commit()
 
 

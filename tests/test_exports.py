@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from survey import accounts, questionnaire
+from survey import accounts, contacts, questionnaire
 from survey.export_files import STYLES, Column, Table, Tally, csv_cell, file_chunks, xlsx_file
 from survey.extensions import db
 from survey.models import AuditEvent, utcnow
@@ -44,7 +44,7 @@ def world(app):
         ]
         centre[0].comment = "=1+1"
         centre[0].profile = {"ethnicity": "khmer", "occupation": PROFILE_MARKER}
-        centre[0].contact_phone, centre[0].contact_consent = PHONE, True
+        contacts.store(centre[0].id, PHONE, now=utcnow())
         commune[0].comment = "Cán bộ hướng dẫn tận tình"
         db.session.commit()
         people = {

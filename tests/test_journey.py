@@ -69,6 +69,10 @@ def test_full_journey_stores_one_complete_response(app, client):
     assert reply.headers["Location"] == f"/vi/r/{rid}/about-you"  # the optional profile
     reply = client.post(reply.headers["Location"], data={"action": "skip"})
     assert reply.headers["Location"] == f"/vi/r/{rid}/thank-you"
+    # A comment was written: the call-back offer comes first, once; "No, thank you" goes on.
+    offer = client.get(reply.headers["Location"])
+    assert offer.headers["Location"] == f"/vi/r/{rid}/call-back"
+    assert "Zalo" in client.get(offer.headers["Location"]).text
     assert "Cảm ơn" in client.get(reply.headers["Location"]).text
     with app.app_context():
         response = db.session.scalar(select(Response))

@@ -1,4 +1,4 @@
-"""Migration 0015 upgrades a database at 0012 that holds accounts and ratings: they stay as
+"""Migration 0015 upgrades a database at 0014 that holds accounts and ratings: they stay as
 they were, nobody receives e-mail until they choose to, the jobs and alert tables work, and
 the downgrade drops only those tables."""
 
@@ -20,11 +20,11 @@ AT = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def app_at_0012(empty_database, tmp_path):  # noqa: F811
-    """An app on a database at 0012 with a manager and one rating, as the release wrote them."""
+def app_at_0014(empty_database, tmp_path):  # noqa: F811
+    """An app on a database at 0014 with a manager and one rating, as the release wrote them."""
     app = build_app(empty_database, tmp_path / "instance")
     with app.app_context():
-        upgrade(revision="0012")
+        upgrade(revision="0014")
         version = questionnaire.ensure_default()
         make_catalogue()
         db.session.commit()
@@ -38,9 +38,9 @@ def app_at_0012(empty_database, tmp_path):  # noqa: F811
             ), {"at": AT})  # fmt: skip
             conn.execute(text(
                 "INSERT INTO response (id, public_id, questionnaire_id, service_id, unit_id, "
-                "channel, locale, captured_at, received_at, updated_at, status, comment, "
-                "contact_consent) VALUES (1, '00000000-0000-4000-8000-000000000001', :q, :s, "
-                ":u, 'qr', 'vi', :at, :at, :at, 'complete', 'Tốt', false)"
+                "channel, locale, captured_at, received_at, updated_at, status, comment) "
+                "VALUES (1, '00000000-0000-4000-8000-000000000001', :q, :s, "
+                ":u, 'qr', 'vi', :at, :at, :at, 'complete', 'Tốt')"
             ), {"q": version.id, "s": service, "u": unit, "at": AT})  # fmt: skip
         db.session.remove()
     yield app, unit
@@ -48,8 +48,8 @@ def app_at_0012(empty_database, tmp_path):  # noqa: F811
         db.engine.dispose()
 
 
-def test_0015_adds_the_job_and_alert_tables_and_keeps_everything(app_at_0012):
-    app, unit = app_at_0012
+def test_0015_adds_the_job_and_alert_tables_and_keeps_everything(app_at_0014):
+    app, unit = app_at_0014
     with app.app_context():
         upgrade(revision="0015")
         with db.engine.connect() as conn:
@@ -76,7 +76,7 @@ def test_0015_adds_the_job_and_alert_tables_and_keeps_everything(app_at_0012):
         with db.engine.begin() as conn:
             conn.execute(text('DELETE FROM "user" WHERE id = 7'))
             assert conn.execute(text("SELECT count(*) FROM alert_preference")).scalar() == 0
-        downgrade(revision="0012")
+        downgrade(revision="0014")
         tables = inspect(db.engine).get_table_names()
         assert not {"job_run", "alert_state", "alert_preference"} & set(tables)
         with db.engine.connect() as conn:

@@ -35,9 +35,9 @@ def app_at_0015(empty_database, tmp_path):  # noqa: F811
                 conn.execute(
                     text(
                         "INSERT INTO response (id, public_id, questionnaire_id, service_id, "
-                        "unit_id, channel, locale, captured_at, received_at, updated_at, status, "
-                        "contact_consent) VALUES (:id, :pid, :q, :s, :u, :channel, 'vi', :at, "
-                        ":at, :at, 'complete', false)"
+                        "unit_id, channel, locale, captured_at, received_at, updated_at, status) "
+                        "VALUES (:id, :pid, :q, :s, :u, :channel, 'vi', :at, "
+                        ":at, :at, 'complete')"
                     ),
                     {
                         "id": n,

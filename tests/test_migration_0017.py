@@ -37,8 +37,8 @@ def app_at_0016(empty_database, tmp_path):  # noqa: F811
                     text(
                         "INSERT INTO response (id, public_id, questionnaire_id, service_id, "
                         "unit_id, channel, locale, captured_at, received_at, updated_at, status, "
-                        "contact_consent, comment) VALUES (:id, :pid, :q, :s, :u, 'qr', 'vi', "
-                        ":at, :at, :at, 'complete', false, :comment)"
+                        "comment) VALUES (:id, :pid, :q, :s, :u, 'qr', 'vi', "
+                        ":at, :at, :at, 'complete', :comment)"
                     ),
                     {
                         "id": n,

@@ -9,7 +9,7 @@ gets, in the order of CALLERS. The URL may use these placeholders, filled from t
   {user_id}  the viewer's account     {token_id}  a second API token of the manager's
   {reset_id}  a manager's account that no caller signs in as
   {endpoint_id}, {delivery_id}  a webhook endpoint on loopback and a delivery queued for it
-  {commented}  a rating of XA1 with a comment
+  {commented} (its public id), {comment_id}  a rating of XA1 with a comment
 Callers: a browser with no credential; a citizen's browser that owns {rid}; an activated kiosk
 (its cookie); viewer and manager of unit XA1, a manager of XA2 (out of scope: every object in
 the URLs belongs to XA1) and an admin, each signed in through the form; the API tokens of the
@@ -32,8 +32,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
-from survey import accounts, catalogue, kiosks, visits, webhooks
+from survey import accounts, cases, catalogue, kiosks, visits, webhooks
 from survey.extensions import db
+from survey.followup_models import Holiday
 from survey.models import ApiToken, Service, Unit, User
 from survey.webhook_models import WebhookDelivery
 from tests.builders import PASSWORD, bearer, rate, sign_in
@@ -71,6 +72,9 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /vi/r/{rid}/about-you":      (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     "GET /vi/privacy":                 (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /vi/r/{rid}/thank-you":       (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    # The call-back offer: only the browser's own sent rating (a partial one goes on: 303)
+    "GET /vi/r/{rid}/call-back":       (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "POST /vi/r/{rid}/call-back":      (404, 303, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     # Kiosk pages: only an activated kiosk (its cookie) gets past 401
     "GET /k/":                         (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
     # The kiosk's own endpoints (survey/kiosk.py; outside /k/ they do not exist: NO_ROUTE).
@@ -96,6 +100,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /k/vi/r/{rid}/about-you":    (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
     "GET /k/vi/privacy":               (401, 401, 200, 401, 401, 401, 401, 401, 401, 401, 200),
     "GET /k/vi/r/{rid}/thank-you":     (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
+    "GET /k/vi/r/{rid}/call-back":     (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
+    "POST /k/vi/r/{rid}/call-back":    (401, 401, 404, 401, 401, 401, 401, 401, 401, 401, 404),
     # Manager pages: a kiosk's browser never reaches them (404); others sign in (302)
     "GET /admin/login":                (200, 200, 404, 200, 200, 200, 200, 200, 200, 200, 200),
     "POST /admin/login":               (400, 400, 404, 400, 400, 400, 400, 400, 400, 400, 400),
@@ -135,6 +141,29 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "GET /admin/report.pdf?unit=XA1&period=2026-Q1":
                                        (302, 302, 404, 200, 200, 403, 200, 302, 302, 302, 302),
     "GET /admin/paper":                (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    # Follow-up cases: the case {case_id} is XA1's; viewers read, managers and admins act
+    "GET /admin/cases":                (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/cases?overdue=y&state=new":
+                                       (302, 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
+    "GET /admin/cases/{case_id}":      (302, 302, 404, 200, 200, 404, 200, 302, 302, 302, 302),
+    "POST /admin/cases/{case_id}/state":
+                                       (302, 302, 404, 403, 400, 404, 400, 302, 302, 302, 302),
+    "POST /admin/cases/{case_id}/assign":
+                                       (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    "POST /admin/cases/{case_id}/note":
+                                       (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    # The full number: only the case's assignee (nobody here)
+    "POST /admin/cases/{case_id}/reveal":
+                                       (302, 302, 404, 403, 403, 404, 403, 302, 302, 302, 302),
+    "POST /admin/cases/open/{comment_id}":
+                                       (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    "GET /admin/cases/hotline":        (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/cases/hotline":       (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
+    "POST /admin/cases/withdraw":      (302, 302, 404, 403, 400, 400, 400, 302, 302, 302, 302),
+    "GET /admin/holidays":             (302, 302, 404, 403, 403, 403, 200, 302, 302, 302, 302),
+    "POST /admin/holidays":            (302, 302, 404, 403, 403, 403, 303, 302, 302, 302, 302),
+    "POST /admin/holidays/{holiday_id}/delete":
+                                       (302, 302, 404, 403, 403, 403, 303, 302, 302, 302, 302),
     "POST /admin/paper":               (302, 302, 404, 403, 303, 403, 303, 302, 302, 302, 302),
     "GET /admin/paper/import":         (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "POST /admin/paper/import":        (302, 302, 404, 403, 303, 400, 303, 302, 302, 302, 302),
@@ -230,6 +259,12 @@ FORMS = {
     "POST /admin/webhooks": {"url": "{hook_url}", "events": "case.opened"},
     "POST /admin/topics": {"thoi_gian_cho": "chờ lâu\nxếp hàng"},
     "POST /admin/comments/{commented}/topics": {"topics": "thai_do", "next": "/admin/"},
+    "POST /admin/cases/{case_id}/state": {"state": "closed"},  # no outcome: refused
+    "POST /admin/cases/{case_id}/assign": {"assignee": "0"},
+    "POST /admin/cases/{case_id}/note": {"text": "Đã gọi lại"},
+    "POST /admin/cases/hotline": {"phone": "0912 345 678"},
+    "POST /admin/cases/withdraw": {"code": "AAAA-AAAA"},
+    "POST /admin/holidays": {"day": "2026-09-02", "name": "Quốc khánh"},
     # A file (content, name): each request sends a fresh copy; the dossiers are XA1's
     "POST /admin/planning/import": {
         "file": (b"date,unit,service,dossiers\n01/07/2026,XA1,HT-KHAISINH,3\n", "d.csv")
@@ -357,6 +392,9 @@ def world(app):
         flagged = rate(counter="XA1-Q01", answers={"OV": 5})
         flagged.flag_reason = "burst"
         commented = rate(counter="XA1-Q01", answers={"OV": 2}, comment="Chờ lâu")
+        followed = cases.open_case(flagged.id, now=datetime.now(UTC))
+        holiday = Holiday(day=datetime(2026, 1, 1).date(), name="Tết Dương lịch")
+        db.session.add(holiday)
         db.session.commit()
         # A webhook endpoint on loopback (nothing listens there) and a delivery queued for it.
         app.config["SURVEY_WEBHOOK_ALLOW_PRIVATE"] = "127.0.0.1"
@@ -384,6 +422,8 @@ def world(app):
                 "endpoint_id": endpoint.id,
                 "delivery_id": delivery_id,
                 "commented": commented.public_id,
+                "case_id": followed.id,
+                "holiday_id": holiday.id,
             },
         }
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from survey import accounts, alerts, responses, schedule, webhooks
+from survey import accounts, alerts, contacts, responses, schedule, webhooks
 from survey.extensions import db
 from survey.models import AuditEvent, utcnow
 from survey.webhook_events import SETTLE, ContactDataRefused, enqueue_event
@@ -54,7 +54,7 @@ def _register(admin, url: str, *events: str) -> tuple[int, str]:
 
 def _rating_with_consented_phone():
     response = rate(counter="XA1-Q01", answers={"OV": 2, "TC1": 1}, comment="Chờ quá lâu")
-    response.contact_phone, response.contact_consent = PHONE, True
+    contacts.store(response.id, PHONE, now=utcnow())
     db.session.commit()
     return response
 

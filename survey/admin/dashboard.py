@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, render_template
 from flask_login import current_user
 
-from survey import alerts, charts, exports, i18n, profiles, scope, topics
+from survey import alerts, cases, charts, exports, i18n, periods, profiles, scope, topics
 from survey import dashboard as boards
 from survey.admin import bp
 from survey.admin.topic_forms import CommentTopicsForm, DashboardFilterForm
@@ -65,7 +65,14 @@ def _board_page(form: SummaryFilterForm, filters: Filters, board: boards.Dashboa
         alerts_open=alerts.shown(scope.visible_unit_ids(current_user)),
         topic_form=CommentTopicsForm(),
         topic_labels=TOPIC_LABELS,
+        case_counts=cases.counts(
+            since=filters.since, until=filters.until, unit_ids=filters.units, today=_today()
+        ),
     )
+
+
+def _today():
+    return periods.local_today(current_app.config["SURVEY_TIMEZONE"])
 
 
 @bp.route("/export/<what>.<fmt>")

@@ -238,6 +238,7 @@
     var form = event.target, submitter = event.submitter;
     var skipped = !!submitter && submitter.value === "skip";
     if (form.dataset.offlineProfile) { event.preventDefault(); return finishOfflineProfile(form, skipped); }
+    if (form.dataset.callBack) { event.preventDefault(); return sendCallBack(form); }
     if (!form.dataset.service) { return; }
     event.preventDefault();
     if (form.dataset.sending) { return; }
@@ -252,6 +253,29 @@
       })
       .catch(function () { queueAndThank(form, skipped, submitter); });
   });
+
+  // --- The call-back number: sent only while online, never queued; dropped if the send fails ---
+  function sendCallBack(form) {
+    if (form.dataset.sending) { return; }
+    form.dataset.sending = "1";
+    // Not followed here: the thank-you page shows the withdrawal code once, to the browser.
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin", redirect: "manual" })
+      .then(function (reply) {
+        if (reply.type === "opaqueredirect") { location.assign(form.dataset.next); } else { submitPlain(form); }
+      })
+      .catch(function () { form.reset(); showOfflineThanks(); });
+  }
+  function startKeypad(pad) {
+    var field = document.getElementById("phone-1"), count = document.getElementById("phone-count");
+    pad.addEventListener("click", function (event) {
+      var key = event.target.closest("[data-digit]");
+      if (!key) { return; }
+      var digit = key.dataset.digit, text = field.value;
+      text = digit === "back" ? text.slice(0, -1) : digit === "clear" ? "" : (text + digit).slice(0, 14);
+      field.value = text;
+      count.textContent = count.dataset.template.replace("%(n)s", String(text.length));
+    });
+  }
 
   // --- Idle: a dialog after 60 s, a 30 s countdown, then everything is cleared ---
   function reset() {
@@ -347,6 +371,8 @@
     rid.form.dataset.rid = rid.value;
   }
   if (document.querySelector("[data-done]")) { startThanksTimer(); } else { startIdle(); }
+  var keypad = document.querySelector(".keypad");
+  if (keypad) { startKeypad(keypad); }
   var keyboard = document.querySelector("form[data-keyboard]");
   if (keyboard) { startKeyboard(keyboard); }
   if ("serviceWorker" in navigator) {
