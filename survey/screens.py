@@ -86,6 +86,13 @@ def citizen_tour(page, base: str, lang: str) -> Iterator[str]:
     yield "about you with error"
     page.click("label[for=gender-2]")
     page.click("button[value=save]")
+    expect(page).to_have_url(re.compile("/call-back$"))  # a comment: the call-back offer
+    yield "call-back offer"
+    page.fill("#phone-1", "0912 345 678")
+    page.click("main button[type=submit]")  # the consent box left unticked
+    expect(page.locator(".error-summary")).to_be_focused()
+    yield "call-back without consent"
+    page.click("main a.button.secondary")  # "No, thank you"
     expect(page).to_have_url(re.compile("/thank-you$"))
     yield "thank-you"
     page.click(".site-footer a")

@@ -56,10 +56,14 @@ def test_phone_journey(app, live_server, phone, shoot, lang):
     page.click("label[for=age_band-3]")
     shoot(page, f"{lang}-8b-profile")
     page.click("button[value=save]")
+    expect(page).to_have_url(re.compile("/call-back$"))  # a comment: the call-back offer
+    page.click("main a.button.secondary")  # "No, thank you"
     expect(page).to_have_url(re.compile("/thank-you$"))
     if lang in TITLES:
         expect(page.locator("h1")).to_have_text(TITLES[lang])
     shoot(page, f"{lang}-9-thank-you")
+    page.go_back()  # the call-back offer
+    expect(page).to_have_url(re.compile("/call-back$"))
     page.go_back()  # the profile page again: its answers shown as chosen
     expect(page.locator("#gender-2")).to_be_checked()
     page.go_back()  # back to the comment page after sending: it says it was sent
