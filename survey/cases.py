@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from survey import audit
 from survey.extensions import db
@@ -166,3 +166,11 @@ def counts(
     as_of = min(until, today) if today is not None else until
     late = sum(1 for due, day in closed_days if (day or as_of) > due)
     return CaseCounts(opened=len(rows), closed_on_time=on_time, overdue=late)
+
+
+def open_overdue(unit_ids: Iterable[int] | None, today: date) -> int:
+    """How many cases of `unit_ids` (None: every unit) are still open past their deadline."""
+    query = select(func.count()).where(FollowupCase.state != CLOSED, FollowupCase.due_on < today)
+    if unit_ids is not None:
+        query = query.where(FollowupCase.unit_id.in_(list(unit_ids)))
+    return db.session.scalar(query.select_from(FollowupCase)) or 0

@@ -16,7 +16,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from survey import alerts, mail, questionnaire, rollup_query, scope, sipas
+from survey import alerts, cases, mail, questionnaire, rollup_query, scope, sipas
 from survey.config import public_url
 from survey.extensions import db
 from survey.filters import Filters
@@ -32,9 +32,18 @@ class Line:
     link: str
 
 
-# More lines from other parts (cases opened and overdue, issue 13): each takes the units one
-# may see (None: all) and the day, and returns its lines. The lead adds them here.
-EXTRA_LINES: list[Callable[[set[int] | None, date], list[Line]]] = []
+def _case_lines(visible: set[int] | None, day: date) -> list[Line]:
+    """The follow-up cases opened on `day`, and those still open past their deadline."""
+    opened = cases.counts(since=day, until=day, unit_ids=visible, today=day).opened
+    late = cases.open_overdue(visible, day + timedelta(days=1))
+    return [
+        Line(_("Follow-up cases opened"), opened, public_url("/admin/cases")),
+        Line(_("Follow-up cases past their deadline"), late, public_url("/admin/cases?overdue=y")),
+    ]
+
+
+# More lines from other parts: each takes the units one may see (None: all) and the day.
+EXTRA_LINES: list[Callable[[set[int] | None, date], list[Line]]] = [_case_lines]
 
 
 @dataclass(frozen=True)

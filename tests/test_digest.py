@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from survey import alert_rules, alerts, contacts, digest, schedule
+from survey import alert_rules, alerts, cases, contacts, digest, schedule
 from survey.extensions import db
 from tests.builders import make_user, rate
 from tests.mailbox import Mailbox, parts
@@ -35,6 +35,7 @@ def _ratings(count: int, *, unit_counter: str = "XA1-Q01") -> None:
             comment=COMMENT,
         )
         contacts.store(rated.id, PHONE, now=YESTERDAY)
+        cases.open_case(rated.id, now=YESTERDAY)  # as the write path does with a number
     db.session.commit()
 
 
@@ -53,6 +54,8 @@ def test_the_digest_counts_yesterday_in_the_managers_units_and_language(app, mai
     assert "- New ratings: 6 (http://127.0.0.1:8000/admin/)" in text
     assert "- Low ratings (1–2 on the general question): 2" in text
     assert "Unusual ratings: 0" in text and "Alerts open: 0" in text
+    assert "- Follow-up cases opened: 6 (http://127.0.0.1:8000/admin/cases)" in text
+    assert "- Follow-up cases past their deadline: 0" in text
     assert '<html lang="en">' in html and "http://127.0.0.1:8000/admin/flags" in html
 
 
