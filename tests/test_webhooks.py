@@ -15,12 +15,13 @@ from sqlalchemy import select
 
 from survey import accounts, alerts, contacts, responses, schedule, webhooks
 from survey.extensions import db
+from survey.followup_models import FollowupCase
 from survey.models import AuditEvent, utcnow
 from survey.webhook_events import SETTLE, ContactDataRefused, enqueue_event
 from survey.webhook_models import FAILED, PENDING, SENT, WebhookDelivery, WebhookEndpoint
 from survey.webhook_net import AddressRefused, check
 from tests import webhook_receiver
-from tests.builders import make_user, rate, sign_in
+from tests.builders import bearer, kiosk_token, make_user, rate, response_body, sign_in
 from tests.mailbox import Mailbox, parts
 
 PHONE = "0912345678"
@@ -318,3 +319,28 @@ def test_a_paused_endpoint_is_e_mailed_to_the_administrators_who_chose_it(app, a
     assert message["To"] == "admin@ag.vn"
     text, _html = parts(message)
     assert receiver.url in text and "tạm dừng" in text
+
+
+def test_a_case_opened_by_a_rating_and_closed_on_its_page_reaches_the_endpoint(
+    app, admin, receiver
+):
+    _register(admin, receiver.url, "case.opened", "case.closed")
+    with app.app_context():
+        token = kiosk_token()
+    body = response_body(ov=1, contact={"phone": PHONE, "consent": True})
+    assert admin.post("/api/v1/responses", json=body, headers=bearer(token)).status_code == 201
+    with app.app_context():
+        case_id = db.session.scalar(select(FollowupCase.id))
+        assert webhooks.deliver_due(now=utcnow()) == 1
+    admin.post(f"/admin/cases/{case_id}/state", data={"state": "in_progress"})
+    admin.post(f"/admin/cases/{case_id}/state", data={"state": "contacted"})
+    done = {"state": "closed", "outcome": "Xong"}
+    assert admin.post(f"/admin/cases/{case_id}/state", data=done).status_code == 303
+    with app.app_context():
+        assert webhooks.deliver_due(now=utcnow()) == 1
+    opened, done = (r.json for r in receiver.received)
+    assert (opened["event"], done["event"]) == ("case.opened", "case.closed")
+    assert opened["data"]["case"] == done["data"]["case"] == f"C-{case_id}"
+    assert opened["data"]["rating"] == body["id"] and done["data"]["state"] == "closed"
+    sent = b"".join(r.body for r in receiver.received).decode()
+    assert PHONE not in sent and "Xong" not in sent  # neither the number nor the outcome
