@@ -92,3 +92,19 @@ def test_without_the_setting_a_key_is_made_in_the_instance_folder(app):
     key = Path(app.instance_path) / "data_key"
     assert key.read_text().strip() == app.config["SURVEY_DATA_KEY"]
     assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_purge_command_removes_a_number_90_days_after_its_case_closed(app, runner):
+    with app.app_context():
+        response = rate(answers={"OV": 1}, comment="Chờ lâu")
+        contacts.store(response.id, PHONE, now=utcnow() - timedelta(days=120))
+        case = cases.open_case(response.id, now=utcnow() - timedelta(days=120))
+        case.state, case.closed_at, case.outcome = "closed", utcnow() - timedelta(days=91), "Xong"
+        db.session.commit()
+        rid = response.id
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+        assert db.session.get(Response, rid).comment == "Chờ lâu"  # the rating stays
+        assert contacts.responses_for_phone(PHONE) == []
