@@ -53,6 +53,9 @@ def test_the_whole_survey_with_a_keyboard_only(app, browser, live_server):
     page.wait_for_url(re.compile("/about-you$"))
     tab_to(page, "button[value=skip]")  # the optional profile, skipped
     page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile("/call-back$"))  # a comment: the call-back offer
+    tab_to(page, "a.button.secondary")  # "Không, cảm ơn": no number left
+    page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile("/thank-you$"))
     page.context.close()
     with app.app_context():
