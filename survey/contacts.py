@@ -50,12 +50,14 @@ def store(response_id: int, phone: str, *, now: datetime) -> str:
     """Keep the consented number `phone` of a response, encrypted (in the session's transaction,
     no commit); return the withdrawal code, which is not stored in plain anywhere."""
     phone, code = datakey.normalise_phone(phone), new_code()
+    setting = _setting()
+    hash_key = datakey.key_list(setting)[0]
     db.session.add(
         Contact(
             response_id=response_id,
-            phone_token=datakey.encrypt(_setting(), f"{phone}\n{_plain_code(code)}"),
-            phone_hash=datakey.keyed_hash(datakey.key_list(_setting())[0], phone),
-            withdrawal_hash=datakey.keyed_hash(datakey.key_list(_setting())[0], _plain_code(code)),
+            phone_token=datakey.encrypt(setting, f"{phone}\n{_plain_code(code)}"),
+            phone_hash=datakey.keyed_hash(hash_key, phone),
+            withdrawal_hash=datakey.keyed_hash(hash_key, _plain_code(code)),
             consented_at=now,
         )
     )

@@ -78,27 +78,19 @@ def _trend_filters(filters: Filters) -> Filters:
 
 
 def _by_catalogue(
-    ranges: list[Filters], rows: list[rollup_query.Row]
-) -> dict[str, list[rollup_query.Row]]:
+    ranges: list[Filters], rows: list[rollup_query.Row], kind: str
+) -> list[rollup_query.Row]:
     """The procedures' sums over each of `ranges`, as one row per procedure keyed by its agency
-    and by its lĩnh vực: a procedure belongs to one of each, so the agency and lĩnh vực rankings
-    need no second read of the rollups, and add up a few rows instead of every month's."""
-    owners = {
-        service: (agency, field)
-        for service, agency, field in db.session.execute(
-            select(Service.id, Service.agency_id, Service.field_id)
-        )
-    }
-    sums = [(f, rollup_query.tally(rows, f.since, f.until)) for f in ranges]
-    return {
-        kind: [
-            rollup_query.Row(f.since, f.until, (owners[key[0]][position],), counts)
-            for f, per_service in sums
-            for key, counts in per_service.items()
-            if key[0] in owners
-        ]
-        for position, kind in enumerate(("agency", "field"))
-    }
+    or its lĩnh vực (`kind`): a procedure belongs to one of each, so these rankings need no
+    second read of the rollups, and add up a few rows instead of every month's."""
+    owner = getattr(Service, f"{kind}_id")
+    owners = dict(db.session.execute(select(Service.id, owner)).all())
+    return [
+        rollup_query.Row(f.since, f.until, (owners[key[0]],), counts)
+        for f in ranges
+        for key, counts in rollup_query.tally(rows, f.since, f.until).items()
+        if key[0] in owners
+    ]
 
 
 def _ranking(
@@ -114,7 +106,7 @@ def _ranking(
         ranges = [(f.since, f.until) for f in (filters, before.filters)]
         found = rollup_query.fetch(filters, ranges, "unit", items=summary.questionnaire.criteria)
     else:
-        found = _by_catalogue([filters, before.filters], rows)[kind]
+        found = _by_catalogue([filters, before.filters], rows, kind)
     found = rankings.rankings(filters, locale=how["locale"], kinds=(kind,), rows={kind: found})
     return found[kind]
 

@@ -26,7 +26,7 @@ from survey.models import CHANNELS, Response, Service
 GROUPS = ("service", "field", "agency", "unit", "counter", "month", "quarter")
 CODE_NAMES = ("unit", "agency", "field", "service", "counter")
 LINK_NAMES = ("period", "from", "to", *CODE_NAMES, "channel", "low", "by")
-RANKED_BY = ("unit", "agency", "field", "service")  # the dashboard's rankings (rankings.KINDS)
+RANKED_BY = ("unit", "agency", "field", "service")  # the kinds of rankings (rankings.KINDS)
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 MAX_PAGE = 100_000  # past any real list: a bigger `page=` would only overflow the OFFSET
 PERIOD_LABELS = {

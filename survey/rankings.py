@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from survey import planning, rollup_query, sipas
-from survey.filters import Filters
+from survey.filters import RANKED_BY, Filters
 from survey.periods import minus_year
 from survey.summary import Group, build_summary
 
-KINDS = ("unit", "agency", "field", "service")
+KINDS = RANKED_BY  # the dashboard's tabs offer the same kinds, in this order
 
 
 @dataclass(frozen=True)
