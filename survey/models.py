@@ -30,6 +30,7 @@ from survey.rollup_tables import (  # noqa: F401  (the rollups are part of the d
     ROLLUP_ITEMS,
     ROLLUP_LEVELS,
     ROLLUP_SLOTS,
+    ROLLUP_TOPICS,
     rollup_day,
     rollup_month,
     rollup_profile,
@@ -157,6 +158,13 @@ class Response(db.Model):
             postgresql_where=text("comment IS NOT NULL"),
             sqlite_where=text("comment IS NOT NULL"),
         ),
+        # The comments not tagged yet (survey/topics.py), without reading the others.
+        Index(
+            "ix_response_untagged",
+            "id",
+            postgresql_where=text("comment IS NOT NULL AND topics IS NULL"),
+            sqlite_where=text("comment IS NOT NULL AND topics IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -181,6 +189,10 @@ class Response(db.Model):
     comment: Mapped[str | None] = mapped_column(Text, active_history=True)  # rollups count them
     # Optional answers about the respondent; counted per option in rollup_profile.
     profile: Mapped[dict[str, Any] | None] = mapped_column(JSON, active_history=True)
+    # The comment's topics as bits (1 << its index in survey.topics.TOPICS), 0 for none, NULL
+    # until tagged; counted in the rollups' t_<topic> columns. comment_topic keeps each topic's
+    # source (the lexicon or a manager).
+    topics: Mapped[int | None] = mapped_column(Integer, active_history=True)
     # A call-back number given with consent is in `contact` (survey/followup_models.py),
     # encrypted; never in this table.
     kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_device.id"))

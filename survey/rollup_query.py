@@ -25,6 +25,7 @@ from survey.filters import Filters, context_conditions
 from survey.models import (
     ROLLUP_LEVELS,
     ROLLUP_SLOTS,
+    ROLLUP_TOPICS,
     Service,
     rollup_day,
     rollup_month,
@@ -40,7 +41,7 @@ class Row:
     first: date  # the bucket: a whole month, or one day
     last: date
     key: tuple  # the group (empty when not grouped)
-    counts: list[int]  # responses, comments, then every count column in use
+    counts: list[int]  # responses, comments, every count column in use, the topics' counts
 
 
 def month_end(first: date) -> date:
@@ -80,10 +81,12 @@ def fetch(
     group_by: str | None = None,
     *,
     items: Iterable[str] | None = None,
+    topics: bool = False,
 ) -> list[Row]:
     """The rollup rows of `filters` (its own dates ignored) that fall in any of `ranges`; with
     `items`, only the responses, comments and those items' counts are added up (the others
-    read 0), which is all a ranking by the overall index needs."""
+    read 0), which is all a ranking by the overall index needs, and the topics' counts only
+    with `topics`."""
     span = (min(r[0] for r in ranges), max(r[1] for r in ranges))
     by_counter = filters.counter is not None or group_by == "counter"
     province = filters.units is None and group_by != "unit" and not by_counter
@@ -91,6 +94,8 @@ def fetch(
     by_bucket = len(ranges) > 1 or group_by in ("month", "quarter")
     width = _width(filters.questionnaire_id)
     summed = None if items is None else columns_of(filters.questionnaire_id, items)
+    if summed is not None and topics:
+        summed |= frozenset(ROLLUP_TOPICS)
     read = _Read(filters, group_by, by_bucket, width, span, summed)
     months = _months(*span)
     whole = [m for m in months if _whole(m, ranges, span)]
@@ -193,8 +198,15 @@ def _sums(table, stored: bool, width: int, summed: frozenset[str] | None) -> tup
         func.coalesce(table.c[name] if stored else func.sum(table.c[name]), 0)
         if summed is None or name in summed
         else literal(0)
-        for name in (*rollups.NOT_NULL, *ROLLUP_SLOTS[:width])
+        for name in (*rollups.NOT_NULL, *ROLLUP_SLOTS[:width], *ROLLUP_TOPICS)
     )
+
+
+def topic_counts(counts: list[int]) -> dict[str, int]:
+    """The comments per topic of a row's (or a sum's) counts, by topic code."""
+    return {
+        name[2:]: n for name, n in zip(ROLLUP_TOPICS, counts[-len(ROLLUP_TOPICS) :], strict=True)
+    }
 
 
 def _query(read: _Read, table, bucket, where, whole: dict[date, date]) -> list[Row]:

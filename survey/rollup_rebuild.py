@@ -33,7 +33,7 @@ from sqlalchemy import (
     values,
 )
 
-from survey import rollups
+from survey import rollup_topics, rollups
 from survey.models import (
     ROLLUP_LEVELS,
     ROLLUP_SLOTS,
@@ -54,7 +54,8 @@ UNIT_MONTH, PROVINCE_PROFILE = rollups.UNIT_MONTH_KEY, rollups.PROVINCE_PROFILE_
 
 
 def rebuild(session) -> int:
-    """Recompute both rollups in `session`'s transaction; return how many rows they hold."""
+    """Recompute the rollups in `session`'s transaction, the comments' topics last; return how
+    many rows they hold."""
     connection = session.connection()
     zone = ZoneInfo(current_app.config["SURVEY_TIMEZONE"])
     for table, _ in rollups.TABLES:
@@ -67,7 +68,7 @@ def rebuild(session) -> int:
     slots, width = _slots(connection)
     pairs = option_pairs(connection)
     layouts = _layouts(connection)
-    day = _local_day(connection, zone)
+    day = local_day_sql(connection, zone)
     month = first.astimezone(zone).date().replace(day=1)
     while month <= last.astimezone(zone).date():
         after = date(month.year + month.month // 12, month.month % 12 + 1, 1)
@@ -83,6 +84,7 @@ def rebuild(session) -> int:
             province = (rollup_province_profile, PROVINCE_PROFILE)
             connection.execute(_month(month, after, width, rollup_profile, *province))
         month = after
+    rollup_topics.refill(connection)
     if connection.dialect.name == "postgresql":  # fresh statistics for the planner
         tables = ["response", "answer", *(t.name for t, _ in rollups.TABLES)]
         connection.execute(text("ANALYZE " + ", ".join(tables)))
@@ -217,7 +219,7 @@ def _profile_month(connection, month: date, bounds: list[datetime], ctes: tuple,
     return insert(rollup_profile).from_select(names, query)
 
 
-def _local_day(connection, zone: ZoneInfo):
+def local_day_sql(connection, zone: ZoneInfo):
     """The SQL for the local day of a response's UTC `captured_at`."""
     if connection.dialect.name == "postgresql":
         return cast(func.timezone(zone.key, Response.captured_at), Date)

@@ -6,19 +6,23 @@ from __future__ import annotations
 from sqlalchemy import Column, Date, Index, Integer, PrimaryKeyConstraint, String, Table
 
 from survey.extensions import db
+from survey.topic_lexicon import TOPICS
 
 ROLLUP_ITEMS = 40
 """The scored items (overall question, criteria, expectations) a questionnaire may have."""
 ROLLUP_LEVELS = 5
 """Answer values 1..5 each have a count column; "not applicable" is not counted."""
 ROLLUP_SLOTS = [f"n{slot}" for slot in range(ROLLUP_ITEMS * ROLLUP_LEVELS)]
+ROLLUP_TOPICS = [f"t_{topic}" for topic in TOPICS]
+"""The comments about each topic (survey/topics.py), in the four rollups of counted ratings."""
 
 
-def _rollup_table(name: str, key: list[Column]) -> Table:
+def _rollup_table(name: str, key: list[Column], *, topics: bool = True) -> Table:
     """A rollup: per period and context, the responses, those with a comment, and the answers.
 
     Column n<i * 5 + value - 1> counts the answers `value` to the questionnaire's i-th scored
     item (survey/rollups.py `layout`); NULL stands for none, so a row stores only what it has.
+    With `topics`, column t_<topic> counts the comments tagged with that topic.
     """
     return Table(
         name,
@@ -27,6 +31,7 @@ def _rollup_table(name: str, key: list[Column]) -> Table:
         Column("responses", Integer, nullable=False),
         Column("comments", Integer, nullable=False, default=0),
         *(Column(slot, Integer) for slot in ROLLUP_SLOTS),
+        *(Column(slot, Integer) for slot in (ROLLUP_TOPICS if topics else ())),
         PrimaryKeyConstraint(*(c.name for c in key)),
     )
 
@@ -71,6 +76,7 @@ rollup_profile = _rollup_table(
         Column("item", String(20), nullable=False),
         Column("option", String(20), nullable=False),
     ],
+    topics=False,
 )
 # The same over every unit together: what a province-wide breakdown reads (a few hundred rows
 # a year, where the units' make tens of thousands).
@@ -81,4 +87,5 @@ rollup_province_profile = _rollup_table(
         Column("item", String(20), nullable=False),
         Column("option", String(20), nullable=False),
     ],
+    topics=False,
 )

@@ -5,7 +5,8 @@ channel, `rollup_month` per month, unit and procedure, `rollup_unit_month` per m
 `rollup_service_month` per month, procedure and channel. A row holds the number of responses
 and, in column n<i * 5 + value - 1>, the answers `value` to the questionnaire's i-th scored
 item (the overall question, then the criteria, then the expectations, in questionnaire order:
-`layout`). One response touches one row of each. `rollup_profile` holds the same counts per
+`layout`), and in t_<topic> the comments about each topic (survey/rollup_topics.py). One
+response touches one row of each. `rollup_profile` holds the same counts but the topics' per
 month and unit (`rollup_province_profile` per month over every unit) for each option a
 response's profile answers (one row per answered profile item): the breakdown "who is
 satisfied" (survey/profiles.py) reads them.
@@ -28,12 +29,13 @@ from flask import Flask, current_app
 from sqlalchemy import Date, TextClause, bindparam, event, inspect, select, text
 from sqlalchemy.orm import Session
 
-from survey import questionnaire
+from survey import questionnaire, topic_lexicon
 from survey.extensions import db
 from survey.models import (
     ROLLUP_ITEMS,
     ROLLUP_LEVELS,
     ROLLUP_SLOTS,
+    ROLLUP_TOPICS,
     Answer,
     Response,
     rollup_day,
@@ -46,17 +48,8 @@ from survey.models import (
 from survey.questionnaire import Questionnaire
 
 RESPONSES = "*"  # the item under which figures count responses themselves
-KEY_FIELDS = (
-    "captured_at",
-    "questionnaire_id",
-    "unit_id",
-    "service_id",
-    "counter_id",
-    "channel",
-    "flag_reason",
-    "comment",
-    "profile",
-)
+CONTEXT_FIELDS = ("captured_at", "questionnaire_id", "unit_id", "service_id", "counter_id")
+KEY_FIELDS = (*CONTEXT_FIELDS, "channel", "flag_reason", "comment", "profile", "topics")
 DAY_KEY = ("day", "questionnaire_id", "unit_id", "service_id", "counter_id", "channel")
 MONTH_KEY = ("month", "questionnaire_id", "unit_id", "service_id")
 SERVICE_MONTH_KEY = ("month", "questionnaire_id", "service_id", "channel")
@@ -148,8 +141,9 @@ def profile_pairs(values) -> list[tuple[str, str]]:
 
 
 def contribution(values, answers: Iterable[tuple[str, int | None]]) -> Counter:
-    """What one unflagged response adds: {(day key, column): count}, and the same counts
-    under a (PROFILE, rollup_profile key) for every option its profile answers."""
+    """What one unflagged response adds: {(day key, column): count}, with one in t_<topic>
+    for each topic of its comment, and the same counts but the topics' under a (PROFILE,
+    rollup_profile key) for every option its profile answers."""
     key, version = _day_key(values), values["questionnaire_id"]
     counts = Counter({(key, "responses"): 1})
     if values.get("comment") is not None:
@@ -160,6 +154,7 @@ def contribution(values, answers: Iterable[tuple[str, int | None]]) -> Counter:
         context = (key[0].replace(day=1), *key[1:3])
         for (_, name), n in list(counts.items()):
             counts.update({((PROFILE, *context, *pair), name): n for pair in pairs})
+    counts.update((key, f"t_{t}") for t in topic_lexicon.topics_of_bits(values.get("topics")))
     return counts
 
 
@@ -272,9 +267,8 @@ def apply(session: Session, change: Counter) -> None:
 @lru_cache(maxsize=4096)
 def _upsert_sql(parts: tuple) -> TextClause:
     """The upsert of rollup rows (table, key columns, count columns): one INSERT … ON CONFLICT
-    per row, the first ones as WITH clauses of the last. Kept
-    per shape: building it with the SQL expression language costs more than the write itself
-    (every column is copied)."""
+    per row, the first ones as WITH clauses of the last. Kept per shape: building it with the
+    SQL expression language costs more than the write itself (every column is copied)."""
     statements, dates = [], []
     for i, (table, names, columns) in enumerate(parts):
         every = (*names, *NOT_NULL, *columns)
@@ -328,9 +322,9 @@ def stored() -> dict[tuple, dict[str, int]]:
     """The rollups as stored, in the shape of `recompute()` (zeros and empty rows left out)."""
     rows: list[dict] = []
     for table, names in TABLES:
-        into = {}
+        into, columns = {}, [c for c in (*NOT_NULL, *ROLLUP_SLOTS, *ROLLUP_TOPICS) if c in table.c]
         for row in db.session.execute(select(table)).mappings():
-            counts = {c: row[c] for c in (*NOT_NULL, *ROLLUP_SLOTS) if row[c]}
+            counts = {c: row[c] for c in columns if row[c]}
             into[tuple(row[n] for n in names)] = counts
         rows.append(into)
     return _keyed(rows)

@@ -24,6 +24,7 @@ TOPICS = (
     "huong_dan",
     "truc_tuyen",
 )
+BITS = {topic: 1 << n for n, topic in enumerate(TOPICS)}  # a response's `topics` column
 LANGUAGES = ("vi", "en", "km")
 DEFAULT_FILE = Path(__file__).parent / "data" / "topics.toml"
 IGNORE = ""  # the topic of [ignore] phrases: they hide shorter phrases and tag nothing
@@ -35,6 +36,16 @@ def fold(text: str) -> str:
     """Lower-case `text` without diacritics (as catalogue.fold), 'Chờ lâu' → 'cho lau'."""
     text = unicodedata.normalize("NFD", text.lower().replace("đ", "d").replace("Đ", "d"))
     return unicodedata.normalize("NFC", "".join(ch for ch in text if not unicodedata.combining(ch)))
+
+
+def bits(topics: Iterable[str]) -> int:
+    """The topics as the bits of a response's `topics` column (0: about none of them)."""
+    return sum(BITS[topic] for topic in set(topics) if topic in BITS)
+
+
+def topics_of_bits(value: int | None) -> list[str]:
+    """The topics whose bits `value` holds, in TOPICS order."""
+    return [topic for topic in TOPICS if value and value & BITS[topic]]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,10 @@ Tagging never runs on the write path (a kiosk rating stays as cheap as it is, an
 arrives on a later page than the rating): `tag_new` tags what is not tagged yet, from
 `survey jobs run`, and the dashboard tags the untagged comments it is about to count
 (`tag_pending`), so figures are whole on a machine where no job runs. A manager's correction is
-stored with the source "manual" and no tagging touches it again.
+stored with the source "manual" and no tagging touches it again. A comment's topics are kept
+twice: as rows of `comment_topic` with their source, and as the bits of its response's `topics`
+column, which the rollups count (survey/rollup_topics.py), so that pages read topic counts
+without reading comments.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from survey import audit, topic_lexicon
+from survey import audit, rollup_topics, topic_lexicon
 from survey.extensions import db
 from survey.filters import Filters, comment_conditions
 from survey.i18n import lazy_text as _l
@@ -52,33 +55,48 @@ def tagger() -> topic_lexicon.Tagger:
 
 
 def _untagged(conditions: list, limit: int) -> list[tuple[int, str]]:
-    tagged = exists().where(CommentTopic.response_id == Response.id)
     query = select(Response.id, Response.comment).where(
-        Response.comment.is_not(None), ~tagged, *conditions
+        Response.comment.is_not(None), Response.topics.is_(None), *conditions
     )
     return list(db.session.execute(query.order_by(Response.id).limit(limit)))
 
 
-def _store(rows: list[dict]) -> None:
-    """Insert topic rows in their own transaction; rows another server stored first are kept."""
-    if not rows:
-        return
-    with db.engine.begin() as conn:  # not the request's session: its objects stay loaded
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        conn.execute(dialect.insert(CommentTopic).on_conflict_do_nothing(), rows)
+def _claim(conn, chosen: dict[int, list[str]]) -> dict[int, str | None]:
+    """Mark the responses of `chosen` as tagged with their topics' bits, those still untagged
+    only (another server may have tagged some); {id: flag reason} of those this call marked."""
+    by_bits: dict[int, list[int]] = {}
+    for rid, found in chosen.items():
+        by_bits.setdefault(topic_lexicon.bits(found), []).append(rid)
+    claimed = {}
+    for value, ids in by_bits.items():
+        mark = (
+            update(Response)
+            .where(Response.id.in_(ids), Response.topics.is_(None))
+            .values(topics=value, updated_at=Response.updated_at)  # the rating did not change
+            .returning(Response.id, Response.flag_reason)
+        )
+        claimed.update(conn.execute(mark).all())
+    return claimed
 
 
 def _tag(found: list[tuple[int, str]], *, now: datetime) -> int:
-    """Tag the (response id, comment) pairs `found`; how many were tagged."""
+    """Tag the (response id, comment) pairs `found` and count their topics in the rollups, in
+    one transaction of its own (the request's session keeps its objects); how many were tagged."""
     if not found:
         return 0
     tag = tagger()
-    rows = [
-        {"response_id": rid, "topic": topic, "source": AUTO, "tagged_at": now}
-        for rid, text in found
-        for topic in sorted(tag(text)) or [NO_TOPIC]
-    ]
-    _store(rows)
+    chosen = {rid: sorted(tag(text)) for rid, text in found}
+    with db.engine.begin() as conn:
+        claimed = _claim(conn, chosen)
+        rows = [
+            {"response_id": rid, "topic": topic, "source": AUTO, "tagged_at": now}
+            for rid in claimed
+            for topic in chosen[rid] or [NO_TOPIC]
+        ]
+        if rows:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            conn.execute(dialect.insert(CommentTopic).on_conflict_do_nothing(), rows)
+        rollup_topics.add(conn, [rid for rid, flag in claimed.items() if flag is None])
     return len(found)
 
 
@@ -130,6 +148,7 @@ def correct(response: Response, chosen: Iterable[str], *, actor: str, now: datet
     picked = sorted(set(chosen) & set(TOPICS), key=TOPICS.index)
     before = [t for t, _ in topics_of([response.id])[response.id] if t != NO_TOPIC]
     db.session.execute(delete(CommentTopic).where(CommentTopic.response_id == response.id))
+    response.topics = topic_lexicon.bits(picked)  # the rollups follow (survey/rollups.py)
     for topic in picked or [NO_TOPIC]:
         db.session.add(
             CommentTopic(response_id=response.id, topic=topic, source=MANUAL, tagged_at=now)
@@ -163,6 +182,10 @@ def save_lexicon(phrases: dict[str, str], *, actor: str, now: datetime) -> list[
     if changed:
         hand = select(CommentTopic.response_id).where(CommentTopic.source == MANUAL)
         db.session.execute(delete(CommentTopic).where(CommentTopic.response_id.not_in(hand)))
+        untag = update(Response).where(Response.topics.is_not(None), Response.id.not_in(hand))
+        untag = untag.values(topics=None, updated_at=Response.updated_at)
+        db.session.execute(untag, execution_options={"synchronize_session": False})
+        rollup_topics.refill(db.session.connection())  # the topics of manual choices only
         audit.record("topics.lexicon", actor=actor, detail={"topics": ",".join(changed)})
     return changed
 

@@ -82,14 +82,17 @@ def test_the_dashboard_reads_a_fixed_number_of_statements(app, admin):
     planning: a group whose ratings fall short of its planned sample is not ranked), and the
     respondent profile's months (1, added with "who is satisfied"), the follow-up cases opened in
     the period (1, added with the cases), the open alerts of the account's units (1, added with
-    alerts; none open here), and what the comments are about (5,
-    added with the topics: the untagged comments of the trend's months, the lexicon's overrides
-    and the insert of their topics, 3, which a view with nothing left to tag skips; the topics
-    of the listed comments; the topic counts per month, 1). Ratings a year before add one read
-    of names."""
+    alerts; none open here), and what the comments are about (10,
+    added with the topics: the untagged comments of the trend's months, 1; tagging them, 7, which
+    a view with nothing left to tag skips: the lexicon's overrides, the mark of the responses'
+    topics (one UPDATE per distinct set of topics, 1 here), the insert of their topic rows, and
+    since 2026-12-06 their counts added to the four rollups, one UPDATE each, where the topic
+    counts were read from every comment of the trend's months; the topics of the listed
+    comments, 1; the topic counts per month from the rollups, 1). Ratings a year before add
+    one read of names."""
     _add(app, 12, "ý kiến", minutes_ago=200)
     count, page = _count(app, admin, "/admin/?period=this-month")
     assert 'id="h-rank-unit"' in page and 'id="h-topics"' in page
-    assert count == 23
+    assert count == 28
     again, _page = _count(app, admin, "/admin/?period=this-month")
     assert again == 21  # nothing left to tag: only the lookup of untagged comments

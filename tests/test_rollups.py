@@ -1,4 +1,4 @@
-"""The daily rollups always equal a recomputation from the raw answers."""
+"""The rollups always equal a recomputation from the raw answers and the comments' topics."""
 
 from __future__ import annotations
 
@@ -11,10 +11,22 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from survey import flags, questionnaire, responses, rollups
+from survey import flags, questionnaire, responses, rollups, topics
 from survey.extensions import db
-from survey.models import CHANNELS, Counter, Response, Service, Unit, rollup_day, rollup_month
+from survey.models import (
+    CHANNELS,
+    Counter,
+    Response,
+    Service,
+    Unit,
+    rollup_day,
+    rollup_month,
+    utcnow,
+)
 from tests import servers
+
+# A comment about no topic, about one, and about two (survey/data/topics.toml).
+COMMENTS = ["ý kiến", "Chờ lâu quá", "cán bộ thái độ ko tốt, lệ phí cao"]
 
 
 def _context():
@@ -31,7 +43,7 @@ def test_random_writes_updates_and_flags_keep_rollups_in_step(app, seed):
         services, counters, unit = _context()
         started: list[Response] = []
         items = list(q.criteria) + q.expectation_codes
-        for step in range(120):
+        for step in range(150):
             action = rng.random()
             if action < 0.35 or not started:
                 counter = rng.choice(counters)
@@ -50,7 +62,7 @@ def test_random_writes_updates_and_flags_keep_rollups_in_step(app, seed):
                     answers={"OV": rng.choice([1, 2, 3, 4, 5, None])},
                 )
                 started.append(result.response)
-            elif action < 0.75:
+            elif action < 0.68:
                 target = rng.choice(started)
                 chosen = rng.sample(items, rng.randint(1, 6))
                 responses.save_answers(
@@ -60,9 +72,18 @@ def test_random_writes_updates_and_flags_keep_rollups_in_step(app, seed):
                         for code in chosen
                     },
                 )
-            elif action < 0.82:
-                responses.finish_response(rng.choice(started), comment="ý kiến")
-            elif action < 0.85:
+            elif action < 0.76:
+                responses.finish_response(rng.choice(started), comment=rng.choice(COMMENTS))
+            elif action < 0.80:
+                topics.tag_new(now=datetime(2025, 2, 3, tzinfo=UTC))
+                db.session.expire_all()  # tagged in a transaction of its own
+            elif action < 0.84:
+                commented = [r for r in started if r.comment]
+                if commented:
+                    picked = rng.sample(topics.TOPICS, rng.randint(0, 3))
+                    topics.correct(rng.choice(commented), picked, actor="t", now=utcnow())
+                    db.session.commit()
+            elif action < 0.87:
                 db.session.delete(started.pop(rng.randrange(len(started))))
                 db.session.commit()
             else:
