@@ -192,6 +192,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /admin/topics":              (302, 302, 404, 403, 403, 403, 303, 302, 302, 302, 302),
     "POST /admin/comments/{commented}/topics":
                                        (302, 302, 404, 403, 303, 404, 303, 302, 302, 302, 302),
+    # A comment's page (topics, case, redaction; linked from the dashboard since 2026-12-06)
+    "GET /admin/comments/{commented}": (302, 302, 404, 403, 200, 404, 200, 302, 302, 302, 302),
     "GET /admin/qr":                   (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "GET /admin/qr/HT-KHAISINH.svg":   (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),
     "GET /admin/tokens":               (302, 302, 404, 403, 200, 200, 200, 302, 302, 302, 302),

@@ -4,6 +4,8 @@ manager for good (audited), and the lexicon replaced by an administrator (audite
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -180,3 +182,25 @@ def test_a_comment_corrected_to_no_topic_says_so(app, manager):
     topic_counts = listed[listed.index('id="h-topics"') : listed.index('id="h-comments"')]
     attitude = topic_counts[topic_counts.index("Thái độ cán bộ</a>") :]
     assert '<td class="num">1</td>' in attitude[:60]  # one left: "cán bộ vui vẻ"
+
+
+def test_the_dashboard_links_each_comment_to_its_page_of_actions(app, manager):
+    with app.app_context():
+        rated = _rate_all()[0]  # "Chờ lâu quá, hơn 1 tiếng chưa tới lượt"
+        rid, text, public_id = rated.id, rated.comment, rated.public_id
+    dashboard = manager.get(PAGE).text
+    assert "topic-fix" not in dashboard and "/admin/cases/open/" not in dashboard  # no form a row
+    links = re.findall(r'class="comment-handle" href="([^"]+)"', dashboard)
+    assert len(links) == 5  # one a comment
+    link = html.unescape(next(a for a in links if public_id in a))
+    page = manager.get(link).text
+    assert text in page and 'value="thoi_gian_cho" id="t-thoi_gian_cho" checked' in page
+    assert f'action="/admin/cases/open/{rid}"' in page
+    assert f'href="/admin/comments/{rid}/redact"' in page
+    back = html.unescape(re.search(r'name="next" type="hidden" value="([^"]+)"', page)[1])
+    assert back.startswith("/admin/?") and back.endswith("#h-comments")
+    form = {"topics": "thai_do", "next": back}
+    reply = manager.post(link.split("?")[0] + "/topics", data=form)
+    assert reply.status_code == 303 and reply.headers["Location"] == back
+    with app.app_context():
+        assert _topics(rid) == {"thai_do": "manual"}

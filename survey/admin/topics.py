@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from survey import scope, topics
+from survey import i18n, questionnaire, scope, topics
 from survey.admin import bp, role_required
 from survey.admin.auth import _safe_next
 from survey.admin.topic_forms import CommentTopicsForm, LexiconForm
 from survey.models import utcnow
+
+
+@bp.route("/comments/<public_id>")
+@role_required("admin", "manager")
+def comment(public_id: str):
+    """One comment and what a manager may do with it: correct its topics, open a follow-up
+    case, remove personal details (the dashboard links here, so it carries no form per row)."""
+    response = topics.find_comment(public_id, visible=scope.visible_unit_ids(current_user))
+    if response is None:
+        abort(404)
+    back = _safe_next(request.args.get("next"))
+    found = topics.topics_of([response.id])[response.id]
+    form = CommentTopicsForm(data={"topics": [t for t, _s in found], "next": back})
+    overall = questionnaire.by_id(response.questionnaire_id).overall_code
+    return render_template(
+        "admin/comment.html",
+        response=response,
+        procedure=response.service.name_in(i18n.current()),
+        overall=next((a.value for a in response.answers if a.item == overall), None),
+        found=found,
+        topic_labels=topics.LABELS,
+        form=form,
+        back=back,
+    )
 
 
 @bp.route("/comments/<public_id>/topics", methods=["POST"])

@@ -1,10 +1,12 @@
 """The dashboard's topics and the correction of a comment's topics in Chromium, in Vietnamese
-and Khmer: axe, reflow, and a correction made with the form and shown as corrected."""
+and Khmer: axe, reflow, and a correction made on the comment's page and shown as corrected on
+the dashboard it came from."""
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,18 +47,17 @@ def test_the_topics_and_a_correction(browser, live_server, seeded, shoot, lang):
     check(page, lang, "dashboard with topics", problems)
     _shot(section, f"dashboard-topics-{lang}")
     shoot(page, f"dashboard-topics-page-{lang}")
-    row = page.locator("table.comments tbody tr").first
-    row.locator("details.topic-fix summary").click()
-    check(page, lang, "topic correction form", problems)
-    _shot(row, f"correction-form-{lang}")
     reflow_and_spacing(page, "dashboard with topics", problems)
-    page.reload()
-    row = page.locator("table.comments tbody tr").first
-    row.locator("details.topic-fix summary").click()
-    for box in row.locator("input[type=checkbox]").all():
+    page.locator("table.comments tbody tr").first.locator("a.comment-handle").click()
+    check(page, lang, "a comment's page", problems)
+    _shot(page.locator("main"), f"correction-form-{lang}")
+    reflow_and_spacing(page, "a comment's page", problems)
+    form = page.locator("form.topic-fix")
+    for box in form.locator("input[type=checkbox]").all():
         box.uncheck()
-    row.locator("input[value=co_so_vat_chat]").check()
-    row.locator("details.topic-fix button[type=submit]").click()
+    form.locator("input[value=co_so_vat_chat]").check()
+    form.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/admin/\?.*period=this-month.*#h-comments$"))
     first = page.locator("table.comments tbody tr").first
     expect(first.locator(".topic-tags li")).to_have_count(1)
     expect(first.locator(".topic-tags .by-hand")).to_be_visible()
