@@ -19,6 +19,7 @@ from survey import (
     contact_cli,
     create_app,
     demo,
+    dossier_file,
     exports,
     first_run,
     jobs_cli,
@@ -272,7 +273,7 @@ def dossiers_import(path: str) -> None:
     with force_locale("en"):  # the command line speaks English, the pages their language
         try:
             done = planning.import_csv(Path(path).read_bytes(), actor="cli", name=Path(path).name)
-        except planning.DossierError as exc:
+        except dossier_file.DossierError as exc:
             raise click.ClickException(f"{path}: nothing imported.\n{exc}") from exc
     span = f" from {done.since:%d/%m/%Y} to {done.until:%d/%m/%Y}" if done.rows else ""
     click.echo(
