@@ -22,7 +22,6 @@ from survey import flags, questionnaire, sipas
 from survey.export_files import Column, Table
 from survey.extensions import db
 from survey.filters import (
-    CHANNEL_LABELS,
     Filters,
     comment_conditions,
     context_conditions,
@@ -30,6 +29,7 @@ from survey.filters import (
 )
 from survey.i18n import LANGUAGE_NAMES
 from survey.models import Answer, Counter, Response, Service, Unit
+from survey.period_labels import CHANNEL_LABELS
 from survey.questionnaire import Questionnaire
 from survey.summary import Figures, Group, Summary, build_summary
 

@@ -15,9 +15,10 @@ from wtforms.validators import InputRequired, NumberRange
 from survey import dossier_file, i18n, periods, planning, scope
 from survey.admin import bp, role_required
 from survey.catalogue import filter_choices, find_code
-from survey.filters import FilterError, Filters, SummaryFilterForm, centre_today, period_label
+from survey.filters import FilterError, Filters, SummaryFilterForm, centre_today
 from survey.forms import choices
 from survey.i18n import lazy_text as _l
+from survey.period_labels import period_label
 
 SHOWN_ERRORS = 30  # bad lines listed on the page; the count says how many more
 
