@@ -19,7 +19,8 @@ from flask_babel import force_locale
 from survey import audit, scope
 from survey.config import LOCALES
 from survey.export_files import STYLES, Table, Tally, csv_chunks, file_chunks, xlsx_file
-from survey.export_tables import comment_table, response_tables, summary_tables
+from survey.export_summary import summary_tables
+from survey.export_tables import comment_table, response_tables
 from survey.extensions import db
 from survey.filters import Filters, SummaryFilterForm
 from survey.models import User

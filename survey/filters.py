@@ -22,6 +22,7 @@ from survey import catalogue, periods, questionnaire, scope
 from survey.forms import QueryForm, choices
 from survey.i18n import lazy_text as _l
 from survey.models import CHANNELS, Response, Service
+from survey.period_labels import CHANNEL_LABELS, period_choices
 
 GROUPS = ("service", "field", "agency", "unit", "counter", "month", "quarter")
 CODE_NAMES = ("unit", "agency", "field", "service", "counter")
@@ -29,31 +30,6 @@ LINK_NAMES = ("period", "from", "to", *CODE_NAMES, "channel", "low", "by")
 RANKED_BY = ("unit", "agency", "field", "service")  # the kinds of rankings (rankings.KINDS)
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 MAX_PAGE = 100_000  # past any real list: a bigger `page=` would only overflow the OFFSET
-PERIOD_LABELS = {
-    "this-month": _l("This month"),
-    "last-month": _l("Last month"),
-    "this-quarter": _l("This quarter"),
-    "last-quarter": _l("Last quarter"),
-    "this-year": _l("This year"),
-    "last-year": _l("Last year"),
-    "custom": _l("Custom dates"),
-}
-# The name of a named period, by its kind (periods.label_parts).
-NAMED_LABELS = {
-    "Y": lambda n, roman, y: _l("Year %(year)s", year=y),
-    "H": lambda n, roman, y: (
-        _l("First half of %(year)s", year=y) if n == 1 else _l("Second half of %(year)s", year=y)
-    ),
-    "9M": lambda n, roman, y: _l("First nine months of %(year)s", year=y),
-    "Q": lambda n, roman, y: _l("Quarter %(roman)s/%(year)s", roman=roman, number=n, year=y),
-    "M": lambda n, roman, y: _l("Month %(month)s/%(year)s", month=str(n).zfill(2), year=y),
-}
-CHANNEL_LABELS = {
-    "kiosk": _l("Kiosk"),
-    "qr": _l("QR code on a phone"),
-    "web": _l("Web"),
-    "paper": _l("Paper form"),
-}
 # Looked up in this order (the first unknown code is the one reported), each with its message.
 UNKNOWN_CODE = {
     "unit": lambda code: _l("There is no unit with the code %(code)s.", code=code),
@@ -95,27 +71,6 @@ def everything(since: date, until: date) -> Filters:
 
 def _blank_to_none(value: str | None) -> str | None:
     return (value or "").strip() or None
-
-
-def period_label(key: str) -> str:
-    """A period's name as reports write it: "Quý III/2026", "6 tháng đầu năm 2026"; custom
-    dates as "dd/mm/yyyy – dd/mm/yyyy"."""
-    if ".." in key:
-        since, until = (date.fromisoformat(part) for part in key.split(".."))
-        return f"{since:%d/%m/%Y} – {until:%d/%m/%Y}"
-    kind, number, year = periods.label_parts(key)
-    roman = periods.ROMAN[number - 1] if kind == "Q" else ""
-    return str(NAMED_LABELS[kind](number, roman, year))
-
-
-def period_choices(today: date, cutoff: int | None) -> dict:
-    """The period <select>: the relative periods, then each recent year's named ones."""
-    recent = [(preset, PERIOD_LABELS[preset]) for preset in periods.PRESETS]
-    named = periods.recent_keywords(today, cutoff)
-    return {
-        _("Recent"): recent,
-        **{str(year): [(key, period_label(key)) for key in keys] for year, keys in named.items()},
-    }
 
 
 class PageField(Field):

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of the JSON API v1, served at /api/v1/openapi.json.
 
 Built from the constants the code checks against; tests/test_openapi.py fails when a route is
-missing here or described without existing, and runs schemathesis against the app.
+missing here or described without existing, and runs schemathesis against the app. The paths
+are here; the schemas of the components and the shared error replies in survey/openapi_schemas.py.
 """
 
 from __future__ import annotations
@@ -14,141 +15,21 @@ from survey import config
 from survey.exports import FORMATS, MIMETYPES, WHATS
 from survey.filters import GROUPS
 from survey.models import CHANNELS
+from survey.openapi_schemas import (
+    Schema,
+    components,
+    error_replies,
+    json_reply,
+    nullable,
+    obj,
+    ref,
+)
 from survey.submissions import BATCH_MAX
-
-ITEM_STATUSES = ["created", "updated", "duplicate", "invalid", "rejected"]
-
-Schema = dict[str, Any]
-
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _nullable(schema: Schema) -> Schema:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-def _obj(required: list[str], **properties: Schema) -> Schema:
-    return {"type": "object", "required": required, "properties": properties}
-
-
-def _json(schema: Schema, description: str, headers: dict | None = None) -> dict:
-    reply: dict = {"description": description, "content": {"application/json": {"schema": schema}}}
-    if headers:
-        reply["headers"] = headers
-    return reply
-
-
-RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}
-ERRORS = {
-    "400": _json(_ref("Errors"), "Not JSON, nested too deeply, or a NUL in the query"),
-    "401": _json(_ref("Errors"), "No valid token (or a revoked kiosk)"),
-    "413": _json(_ref("Errors"), "The body is larger than 64 KB"),
-    "429": _json(_ref("Errors"), "Too many requests from this device", RETRY_AFTER),
-    "500": _json(_ref("Errors"), "Our failure: nothing was stored; send again later"),
-    "503": _json(_ref("Errors"), "The database is unavailable; send again", RETRY_AFTER),
-}
-
-
-def _errors(*codes: str) -> dict:
-    return {code: ERRORS[code] for code in codes}
-
-
-def _schemas(comment_max: int) -> dict[str, Schema]:
-    level5 = _nullable({"type": "integer", "minimum": 1, "maximum": 5})
-    level4 = _nullable({"type": "integer", "minimum": 1, "maximum": 4})
-    text = {"type": "string"}
-    error_list = {"type": "array", "minItems": 1, "items": _ref("ErrorItem")}
-    proportion = _obj(
-        ["index", "n"],
-        index=_nullable({"type": "number"}),
-        n={"type": "integer"},
-        ci95=_nullable({"type": "array", "items": _nullable({"type": "number"})}),
-    )
-    return {
-        "ErrorItem": _obj(["field", "message"], field=_nullable(text), message=text),
-        "Errors": _obj(["errors"], errors=error_list),
-        "Submission": {
-            **_obj(
-                ["id", "service", "captured_at"],
-                id={"type": "string", "format": "uuid", "description": "Made by the device"},
-                service={**text, "description": "Procedure code (GET /api/v1/services)"},
-                counter={**_nullable(text), "description": "Defaults to the kiosk's counter"},
-                captured_at={
-                    "type": "string",
-                    "format": "date-time",
-                    "description": "Device clock with a time zone; ≤ 5 min ahead, ≤ 30 days old",
-                },
-                locale={"enum": list(config.LOCALES)},
-                answers={
-                    "type": "object",
-                    "description": "OV and criterion codes → 1..5, or null (not applicable)",
-                    "additionalProperties": level5,
-                },
-                expectations={
-                    "type": "object",
-                    "description": "Expectation number → 1..4, or null",
-                    "additionalProperties": level4,
-                },
-                comment={**_nullable({"type": "string", "maxLength": comment_max})},
-                status={"enum": ["partial", "complete"], "default": "complete"},
-                profile=_nullable({"type": "object", "additionalProperties": text}),
-                contact=_nullable(
-                    _obj(["phone", "consent"], phone=text, consent={"type": "boolean"})
-                ),
-            ),
-            "description": "A new response needs an answer; a known partial one may be "
-            "completed with a comment only. Text may not hold NUL or lone surrogates.",
-        },
-        "ItemResult": _obj(
-            ["id", "status"],
-            id=_nullable(text),
-            status={
-                "enum": ITEM_STATUSES,
-                "description": "created/updated/duplicate: stored, delete it from the queue; "
-                "invalid/rejected: refused for good, keep it aside (dead letter)",
-            },
-            errors=error_list,
-        ),
-        "Proportion": proportion,
-        "Summary": {
-            **_obj(["period", "from", "to", "questionnaire", "responses", "groups"]),
-            "properties": {
-                "period": {"type": "string", "description": "2026-Q3, or from..to for dates"},
-                "from": {"type": "string", "format": "date"},
-                "to": {"type": "string", "format": "date"},
-                "questionnaire": text,
-                "responses": {"type": "integer"},
-                "overall": _nullable(_ref("Proportion")),
-                "elements": _nullable({"type": "object", "additionalProperties": proportion}),
-                "overall_question": _ref("Proportion"),
-                "criteria": _nullable({"type": "object"}),
-                "groups": {"type": "array", "items": {"type": "object"}},
-                "hidden": {"type": "boolean"},
-                "message": text,
-            },
-        },
-        "Profile": _obj(
-            ["period", "from", "to", "questionnaire", "items"],
-            **{"from": {"type": "string", "format": "date"}},
-            period=text,
-            to={"type": "string", "format": "date"},
-            questionnaire=text,
-            items={
-                "type": "array",
-                "description": "Per profile item (gender, age_band, ethnicity, …), its groups: "
-                "key, label, responses and overall (index, ci95, n); a group of 1 to 4 ratings "
-                "has only key, label and hidden: true",
-                "items": _obj(["key", "label", "groups"], key=text, label=text),
-            },
-        ),
-    }
 
 
 def _op(summary: str, replies: dict, *, security: list | None = None, **extra: Any) -> dict:
     operation: dict = {"summary": summary, "parameters": [_ref_param("lang")], **extra}
-    operation["responses"] = {**replies, **_errors("400", "500")}
+    operation["responses"] = {**replies, **error_replies("400", "500")}
     if security is not None:
         operation["security"] = security
     return operation
@@ -159,7 +40,7 @@ def _public(summary: str, replies: dict) -> dict:
 
 
 def _list(name: str) -> dict:
-    return _json({"type": "array", "items": _ref(name)}, f"{name} list")
+    return json_reply({"type": "array", "items": ref(name)}, f"{name} list")
 
 
 def _ref_param(name: str) -> dict:
@@ -193,7 +74,7 @@ def _query(name: str, description: str, schema: Schema, required: bool = False) 
 
 
 def _paths() -> dict:
-    ok = _json({"type": "object"}, "OK")
+    ok = json_reply({"type": "object"}, "OK")
     code = {"type": "string"}
     summary_params = [
         _query("period", PERIOD_HELP, {"type": "string", "pattern": PERIOD_PATTERN}),
@@ -204,16 +85,16 @@ def _paths() -> dict:
         _query("channel", "Channel", {"enum": list(CHANNELS)}),
         _query("group_by", "Grouping", {"enum": list(GROUPS)}),
     ]
-    health = _obj(["status", "database"], status={"type": "string"}, database={"type": "string"})
+    health = obj(["status", "database"], status={"type": "string"}, database={"type": "string"})
     return {
         "/healthz": _public(
             "Whether the app and its database answer",
-            {"200": _json(health, "Ready"), "503": _json(health, "Database unavailable")},
+            {"200": json_reply(health, "Ready"), "503": json_reply(health, "Database unavailable")},
         ),
         "/api/v1/openapi.json": _public("This description", {"200": ok}),
         "/api/v1/questionnaire": _public(
             "The active questionnaire, labels in the request's language",
-            {"200": ok, **_errors("503")},
+            {"200": ok, **error_replies("503")},
         ),
         "/api/v1/services": _public("The active procedures", {"200": _list("Service")}),
         "/api/v1/units": _public(
@@ -223,35 +104,35 @@ def _paths() -> dict:
             "post": _op(
                 "Record one response from a kiosk (idempotent on its id)",
                 {
-                    "201": _json(_ref("ItemResult"), "Created"),
-                    "200": _json(_ref("ItemResult"), "Duplicate (nothing changed) or updated"),
-                    "422": _json(_ref("ItemResult"), "Invalid: status invalid, with errors"),
-                    **_errors("401", "413", "429", "503"),
+                    "201": json_reply(ref("ItemResult"), "Created"),
+                    "200": json_reply(ref("ItemResult"), "Duplicate (nothing changed) or updated"),
+                    "422": json_reply(ref("ItemResult"), "Invalid: status invalid, with errors"),
+                    **error_replies("401", "413", "429", "503"),
                 },
                 security=KIOSK,
-                requestBody=_body(_ref("Submission")),
+                requestBody=_body(ref("Submission")),
             )
         },
         "/api/v1/responses/batch": {
             "post": _op(
                 "Record queued responses; a definite status per item, in order",
                 {
-                    "200": _json(
-                        _obj(["results"], results={"type": "array", "items": _ref("ItemResult")}),
+                    "200": json_reply(
+                        obj(["results"], results={"type": "array", "items": ref("ItemResult")}),
                         "A status per item",
                     ),
-                    "422": _json(_ref("Errors"), f"Not between 1 and {BATCH_MAX} responses"),
-                    **_errors("401", "413", "429", "503"),
+                    "422": json_reply(ref("Errors"), f"Not between 1 and {BATCH_MAX} responses"),
+                    **error_replies("401", "413", "429", "503"),
                 },
                 security=KIOSK,
                 requestBody=_body(
-                    _obj(
+                    obj(
                         ["responses"],
                         responses={
                             "type": "array",
                             "minItems": 1,
                             "maxItems": BATCH_MAX,
-                            "items": _ref("Submission"),
+                            "items": ref("Submission"),
                         },
                     )
                 ),
@@ -261,23 +142,23 @@ def _paths() -> dict:
             "post": _op(
                 "A kiosk says it is alive, with its version and queue sizes",
                 {
-                    "200": _json(
-                        _obj(
+                    "200": json_reply(
+                        obj(
                             ["status", "unit", "counter"],
                             status={"const": "ok"},
                             unit=code,
-                            counter=_nullable(code),
+                            counter=nullable(code),
                         ),
                         "Recorded",
                     ),
-                    "422": _json(_ref("Errors"), "Bad queue sizes or version"),
-                    **_errors("401", "413", "503"),
+                    "422": json_reply(ref("Errors"), "Bad queue sizes or version"),
+                    **error_replies("401", "413", "503"),
                 },
                 security=KIOSK,
                 requestBody=_body(
-                    _obj(
+                    obj(
                         [],
-                        app_version=_nullable({"type": "string"}),
+                        app_version=nullable({"type": "string"}),
                         queued={"type": "integer", "minimum": 0, "maximum": 999_999},
                         dead_letters={"type": "integer", "minimum": 0, "maximum": 999_999},
                     ),
@@ -289,9 +170,9 @@ def _paths() -> dict:
             "get": _op(
                 "SIPAS figures for a period, within the token user's units",
                 {
-                    "200": _json(_ref("Summary"), "The figures"),
-                    "403": _json(_ref("Errors"), "A unit outside the token user's scope"),
-                    **_errors("401", "503"),
+                    "200": json_reply(ref("Summary"), "The figures"),
+                    "403": json_reply(ref("Errors"), "A unit outside the token user's scope"),
+                    **error_replies("401", "503"),
                 },
                 security=API,
                 parameters=[_ref_param("lang"), *summary_params],
@@ -303,9 +184,9 @@ def _paths() -> dict:
                 "The overall index per respondent profile option (who is satisfied), with the "
                 "filters of /api/v1/summary; a group of fewer than 5 ratings is hidden",
                 {
-                    "200": _json(_ref("Profile"), "The index per profile item and option"),
-                    "403": _json(_ref("Errors"), "A unit outside the token user's scope"),
-                    **_errors("401", "503"),
+                    "200": json_reply(ref("Profile"), "The index per profile item and option"),
+                    "403": json_reply(ref("Errors"), "A unit outside the token user's scope"),
+                    **error_replies("401", "503"),
                 },
                 security=API,
                 parameters=[_ref_param("lang"), *summary_params[:-1]],
@@ -315,26 +196,26 @@ def _paths() -> dict:
             "post": _op(
                 "New single-use visit codes for a procedure (admin or manager token)",
                 {
-                    "201": _json(
-                        _obj(
+                    "201": json_reply(
+                        obj(
                             ["codes"],
                             codes={
                                 "type": "array",
-                                "items": _obj(["code", "url"], code=code, url=code),
+                                "items": obj(["code", "url"], code=code, url=code),
                             },
                         ),
                         "The codes and their addresses",
                     ),
-                    "403": _json(_ref("Errors"), "A counter outside the token user's scope"),
-                    "422": _json(_ref("Errors"), "Unknown procedure or counter, or bad count"),
-                    **_errors("401", "413", "503"),
+                    "403": json_reply(ref("Errors"), "A counter outside the token user's scope"),
+                    "422": json_reply(ref("Errors"), "Unknown procedure or counter, or bad count"),
+                    **error_replies("401", "413", "503"),
                 },
                 security=API,
                 requestBody=_body(
-                    _obj(
+                    obj(
                         ["service"],
                         service=code,
-                        counter=_nullable(code),
+                        counter=nullable(code),
                         count={"type": "integer", "minimum": 1, "maximum": 100, "default": 1},
                     )
                 ),
@@ -372,9 +253,9 @@ def _export_op(code: Schema) -> dict:
                 "description": "The file (Content-Disposition: attachment)",
                 "content": {MIMETYPES["csv"].split(";")[0]: binary, MIMETYPES["xlsx"]: binary},
             },
-            "403": _json(_ref("Errors"), "A unit outside the scope, or comments for a viewer"),
-            "404": _json(_ref("Errors"), "No such export or format"),
-            **_errors("401", "503"),
+            "403": json_reply(ref("Errors"), "A unit outside the scope, or comments for a viewer"),
+            "404": json_reply(ref("Errors"), "No such export or format"),
+            **error_replies("401", "503"),
         },
         security=API,
         parameters=params,
@@ -383,21 +264,7 @@ def _export_op(code: Schema) -> dict:
 
 def document() -> dict:
     """The OpenAPI document of the JSON API v1."""
-    code = {"type": "string"}
-    schemas = _schemas(current_app.config["MAX_COMMENT_LENGTH"])
-    names = {"code": code, "name": code}
-    schemas["Service"] = _obj(
-        ["code", "name", "field", "agency"],
-        **names,
-        **dict.fromkeys(("field", "field_name", "agency", "agency_name"), code),
-        national_code=_nullable(code),
-    )
-    schemas["Unit"] = _obj(
-        ["code", "name", "parent", "counters"],
-        **names,
-        parent=_nullable(code),
-        counters={"type": "array", "items": _obj(["code", "name"], **names)},
-    )
+    schemas = components(current_app.config["MAX_COMMENT_LENGTH"])
     return {
         "openapi": "3.1.0",
         "info": {

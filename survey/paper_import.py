@@ -26,13 +26,13 @@ from survey import audit, paper, questionnaire
 from survey.catalogue import find_service, find_unit, fold
 from survey.catalogue_rules import FileRefused
 from survey.config import LOCALES
+from survey.dossier_file import LineError, decode_text
 from survey.extensions import db
 from survey.filters import UNKNOWN_CODE, centre_today
 from survey.i18n import lazy_text as _l
 from survey.paper_models import COUNTED, PaperForm
 from survey.paper_reports import changed_reports
 from survey.periods import parse_local_date
-from survey.planning import LineError, decode_text
 from survey.questionnaire import Questionnaire
 from survey.responses import Invalid, clean_comment
 

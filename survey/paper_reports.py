@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from survey import periods
 from survey.extensions import db
-from survey.filters import period_label
 from survey.models import AuditEvent, ReportDraft, Unit
+from survey.period_labels import period_label
 
 
 def _period(key: str, today: date) -> periods.Period | None:

@@ -32,9 +32,9 @@ from survey.filters import (
     SummaryFilterForm,
     centre_today,
     comment_conditions,
-    period_label,
 )
 from survey.models import ReportDraft, Response, Service, Unit, utcnow
+from survey.period_labels import period_label
 from survey.summary import Summary, build_summary
 from survey.topic_figures import TopicFigures, topic_figures
 

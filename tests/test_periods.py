@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from survey import accounts, dashboard, periods
-from survey.filters import SummaryFilterForm, period_label
+from survey.filters import SummaryFilterForm
+from survey.period_labels import period_label
 from tests.builders import PASSWORD, api_json, bearer, make_user, rate, sign_in
 from tests.conftest import build_app
 

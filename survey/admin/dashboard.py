@@ -10,8 +10,9 @@ from survey import dashboard as boards
 from survey.admin import bp
 from survey.admin.topic_forms import CommentTopicsForm, DashboardFilterForm
 from survey.catalogue import filter_choices
-from survey.filters import FilterError, Filters, SummaryFilterForm, period_label
+from survey.filters import FilterError, Filters, SummaryFilterForm
 from survey.models import utcnow
+from survey.period_labels import period_label
 from survey.topics import LABELS as TOPIC_LABELS
 
 

@@ -19,9 +19,9 @@ from survey.admin.forms import (
 )
 from survey.catalogue import active_services, filter_choices, find_unit
 from survey.extensions import db
-from survey.filters import CHANNEL_LABELS
 from survey.flags import PAGE_SIZE, REASONS, count_flagged, flagged, review_flags
 from survey.models import KioskDevice
+from survey.period_labels import CHANNEL_LABELS
 
 
 def _visible_kiosk(kiosk_id: int) -> KioskDevice:

@@ -12,12 +12,13 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
-from survey import i18n, periods, planning, scope
+from survey import dossier_file, i18n, periods, planning, scope
 from survey.admin import bp, role_required
 from survey.catalogue import filter_choices, find_code
-from survey.filters import FilterError, Filters, SummaryFilterForm, centre_today, period_label
+from survey.filters import FilterError, Filters, SummaryFilterForm, centre_today
 from survey.forms import choices
 from survey.i18n import lazy_text as _l
+from survey.period_labels import period_label
 
 SHOWN_ERRORS = 30  # bad lines listed on the page; the count says how many more
 
@@ -38,7 +39,7 @@ class EntryForm(FlaskForm):
         _l("Dossiers handled"),
         validators=[
             InputRequired(_l("Enter the number of dossiers, for example 1200.")),
-            NumberRange(0, planning.MAX_DOSSIERS, _l("Enter a number from 0 to 1,000,000.")),
+            NumberRange(0, dossier_file.MAX_DOSSIERS, _l("Enter a number from 0 to 1,000,000.")),
         ],
         id="p-dossiers",
         render_kw={"inputmode": "numeric"},
@@ -49,7 +50,7 @@ class EntryForm(FlaskForm):
 def _upload_limit(endpoint: str | None, values: dict | None) -> None:
     """A dossier file may be larger than other requests (read before the CSRF check)."""
     if endpoint == "admin.planning_import":
-        request.max_content_length = planning.UPLOAD_LIMIT
+        request.max_content_length = dossier_file.UPLOAD_LIMIT
 
 
 def _filters(form: SummaryFilterForm) -> Filters:
@@ -80,7 +81,7 @@ def _offer(entry: EntryForm, names: dict, filters: Filters | None) -> None:
 def _page(
     upload: UploadForm | None = None,
     entry: EntryForm | None = None,
-    errors: list[planning.LineError] | None = None,
+    errors: list[dossier_file.LineError] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     """The planning page for the period and filters in the URL, with the forms' errors."""
@@ -134,7 +135,7 @@ def planning_import():
         )
     except planning.OutsideScope:
         abort(403)
-    except planning.DossierError as exc:
+    except dossier_file.DossierError as exc:
         return _page(errors=exc.errors, status=400)
     flash(_imported(name, done))
     return _back()
