@@ -1,6 +1,6 @@
 """Tables of the jobs runner, the alerts and the managers' alert choices (issue 13).
 
-Beside the data model (survey/models.py), which is past its line budget; imported by the jobs
+One module per feature beside the core data model (survey/models.py); imported by the jobs
 and alerts services, so the app always maps these tables.
 """
 

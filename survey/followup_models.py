@@ -1,6 +1,6 @@
 """Call-back contacts and follow-up cases (survey/contacts.py, survey/cases.py).
 
-Beside the data model (survey/models.py), which is past its line budget; imported by the
+One module per feature beside the core data model (survey/models.py); imported by the
 contact and case services, so the app always maps these tables.
 """
 

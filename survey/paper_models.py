@@ -1,6 +1,6 @@
 """The paper forms typed by staff (survey/paper.py): a form per serial number and each typing.
 
-Beside the data model (survey/models.py), which is past its line budget; imported by the paper
+One module per feature beside the core data model (survey/models.py); imported by the paper
 service, so the app always maps these tables (the admin blueprint and the CLI import it).
 """
 

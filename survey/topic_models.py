@@ -1,6 +1,6 @@
 """What comments are about (survey/topics.py): each comment's topics, and the lexicon's overrides.
 
-Beside the data model (survey/models.py), which is past its line budget; imported by the topics
+One module per feature beside the core data model (survey/models.py); imported by the topics
 service, so the app always maps these tables (the dashboard imports it).
 """
 

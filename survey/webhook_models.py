@@ -1,6 +1,6 @@
 """Webhooks to the province's other systems (survey/webhooks.py): endpoints and deliveries.
 
-Beside the data model (survey/models.py), which is past its line budget; imported by the
+One module per feature beside the core data model (survey/models.py); imported by the
 webhook service, so the app always maps these tables (the admin blueprint and the CLI import it).
 """
 
