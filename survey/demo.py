@@ -13,6 +13,7 @@ import itertools
 import json
 import random
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -165,12 +166,23 @@ class Generator:
 
 
 def load(n: int, *, seed: int = 1, now: datetime | None = None, chunk: int = CHUNK) -> int:
-    """Add `n` demo responses over the two years before `now` in one transaction; no rollups."""
+    """Add `n` demo responses over the two years before `now` in one transaction; no rollups.
+
+    A thread makes the next chunk's rows while this one waits for the database to take the
+    current chunk (the generator holds no connection and runs its chunks in order, so the
+    rows are the same as one after the other); two chunks at most are held."""
     generator = Generator(seed, now or datetime.now(UTC))
     store = open_store(db.session.connection())
-    for start in range(0, n, chunk):
-        ids = store.reserve(min(chunk, n - start))
-        store.write(*generator.chunk(ids))
+    with ThreadPoolExecutor(max_workers=1) as maker:
+        made = None
+        for start in range(0, n, chunk):
+            ids = store.reserve(min(chunk, n - start))
+            upcoming = maker.submit(generator.chunk, ids)
+            if made is not None:
+                store.write(*made.result())
+            made = upcoming
+        if made is not None:
+            store.write(*made.result())
     db.session.commit()
     return n
 
