@@ -88,7 +88,7 @@ def rebuild(session) -> int:
             province = (rollup_province_profile, PROVINCE_PROFILE)
             connection.execute(_month(month, after, width, rollup_profile, *province))
         month = after
-    rollup_topics.refill(connection)
+    rollup_topics.refill(connection, cleared=True)  # the rows are new
     if connection.dialect.name == "postgresql":  # fresh statistics for the planner
         connection.execute(text("ANALYZE " + ", ".join(t.name for t, _ in rollups.TABLES)))
     return sum(

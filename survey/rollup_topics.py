@@ -29,12 +29,13 @@ def add(connection, ids: list[int]) -> None:
         _count(connection, [Response.id.in_(ids)], fresh=False)
 
 
-def refill(connection) -> None:
-    """Count every response's topics in the rollups afresh."""
-    _count(connection, [], fresh=True)
+def refill(connection, *, cleared: bool = False) -> None:
+    """Count every response's topics in the rollups afresh (`cleared`: their topic columns
+    hold nothing yet, as after a rebuild's inserts)."""
+    _count(connection, [], fresh=True, cleared=cleared)
 
 
-def _count(connection, where: list, *, fresh: bool) -> None:
+def _count(connection, where: list, *, fresh: bool, cleared: bool = False) -> None:
     """One UPDATE per rollup (in the order a rating's write touches them, so that the two
     never wait on each other in a cycle) from the tagged responses matching `where`, grouped by
     the rollup's key."""
@@ -46,7 +47,7 @@ def _count(connection, where: list, *, fresh: bool) -> None:
     )
     where = [*where, Response.flag_reason.is_(None), Response.topics > 0]
     for table, names in rollups.COUNTED:
-        if fresh:
+        if fresh and not cleared:
             stored = or_(*(table.c[name].is_not(None) for name in ROLLUP_TOPICS))
             connection.execute(update(table).where(stored).values(dict.fromkeys(ROLLUP_TOPICS)))
         keys = [_key(name, day, month) for name in names]
