@@ -22,6 +22,7 @@ from survey import (
     questionnaire,
     responses,
     scope,
+    submission_write,
     submissions,
     summary,
     visits,
@@ -181,7 +182,7 @@ def _storable_text(value: Any) -> str | None:
 def _device_and_known(first: dict):
     """The device (else 401), the active questionnaire, and the service and stored response
     `first` names as the submissions' Known: one statement."""
-    submissions.statement_per_transaction()
+    submission_write.statement_per_transaction()
     service_code, public_id = _storable_text(first.get("service")), _item_id(first)
     try:
         public_id = responses.parse_public_id(public_id) if public_id else None
@@ -218,7 +219,7 @@ def _record_one(q, device, data, known) -> tuple[dict, int]:
             q, data, unit=device.unit, channel="kiosk", own_counter=device.counter, known=known
         )
         known.responses.pop(submission.public_id, None)  # stored now: looked up if sent again
-        status = submissions.record_submission(
+        status = submission_write.record_submission(
             q, submission, unit=device.unit, channel="kiosk", kiosk=device
         )
     except responses.Invalid as exc:

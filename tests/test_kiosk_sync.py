@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from survey import accounts, questionnaire, responses, rollups, submissions
+from survey import accounts, questionnaire, responses, rollups, submission_write
 from survey.extensions import db
 from survey.models import KioskDevice, Response
 from tests import test_kiosk_api as kiosk_api
@@ -172,8 +172,8 @@ def test_a_failure_half_way_stores_nothing_and_rejects_the_item(app, client, dev
 
     # SQLite: the kiosk's last rating time, the response and its answers are written, then its
     # counts fail. PostgreSQL writes all of them in one statement, which fails.
-    monkeypatch.setattr(submissions.rollups, "count_new", broken)
-    monkeypatch.setattr(submissions.rollup_write, "insert_counted", broken)
+    monkeypatch.setattr(submission_write.rollups, "count_new", broken)
+    monkeypatch.setattr(submission_write.rollup_write, "insert_counted", broken)
     reply = post(client, device, {"responses": [payload()]}, BATCH)
     result = reply.get_json()["results"][0]
     assert result["status"] == "rejected" and result["errors"][0]["message"]
@@ -187,7 +187,7 @@ def test_a_database_outage_answers_503_with_retry_after(app, client, device, mon
     def away(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(submissions, "record_submission", away)
+    monkeypatch.setattr(submission_write, "record_submission", away)
     reply = post(client, device, {"responses": [payload(), payload()]}, BATCH)
     assert reply.status_code == 503
     assert int(reply.headers["Retry-After"]) > 0
