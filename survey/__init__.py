@@ -10,6 +10,7 @@ from survey import (
     admin,
     api,
     audit,
+    autocommit,
     config,
     delivery,
     errors,
@@ -52,6 +53,7 @@ def _register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     i18n.init_app(app)
     audit.init_app(app)
+    autocommit.init_app(app)
     rollups.init_app(app)
     delivery.init_app(app)
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from survey import (
     abuse,
+    autocommit,
     catalogue,
     credentials,
     exports,
@@ -253,6 +254,7 @@ def post_batch():
     items = body.get("responses") if isinstance(body, dict) else None
     if not isinstance(items, list) or not 0 < len(items) <= BATCH_MAX:
         return _error(422, "responses", _("Send between 1 and %(n)d responses.", n=BATCH_MAX))
+    autocommit.session_reads()
     known.responses.update(responses.find_responses([_item_id(item) for item in items]))
     return {"results": [_record_isolated(q, device, item, known) for item in items]}
 

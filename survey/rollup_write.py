@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from survey import rollups
 from survey.rollup_tables import ROLLUP_LEVELS, ROLLUP_SLOTS
@@ -20,7 +20,7 @@ a new text per rating)."""
 
 
 def insert_counted(
-    session: Session,
+    connection: Connection,
     response: dict,
     answers: list[tuple[str, int | None]],
     *,
@@ -49,7 +49,7 @@ def insert_counted(
     counts = _counts(response, answers, params) if counted else None
     moves = kiosk_at is not None
     statement = _counted_sql(tuple(response), bool(answers), counts, moves, len(pairs))
-    session.connection().exec_driver_sql(statement, params)
+    connection.exec_driver_sql(statement, params)
 
 
 def _counts(response: dict, answers: list[tuple[str, int | None]], params: dict) -> tuple:

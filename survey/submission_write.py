@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.exc import IntegrityError
 
-from survey import cases, contacts, flags, rollup_write, rollups
+from survey import autocommit, cases, contacts, flags, rollup_write, rollups
 from survey.extensions import db
 from survey.i18n import lazy_text as _l
 from survey.kiosks import Place, WriteKiosk
@@ -45,17 +45,15 @@ def record_submission(
         try:
             # The check found the stored response, if any; a second try looks again.
             existing = find_response(sub.public_id) if attempt else sub.existing
-            moved = None
+            moved, stored = None, False
             if existing is None:
-                if sub.phone:  # the response, its contact and its case commit together
-                    _in_one_transaction()
-                moved = insert_new(q, sub, unit=unit, channel=channel, kiosk=kiosk)
-                _keep_contact(sub, None)
+                moved, stored = _store_new(q, sub, unit=unit, channel=channel, kiosk=kiosk)
                 status = "created"
             else:
                 _in_one_transaction()
                 status = _complete(sub, existing, unit=unit, channel=channel)
-            commit_as_written()
+            if not stored:
+                commit_as_written()
             if moved is not None:  # the next rating of the request starts from it
                 kiosk.last_rating_at = moved
             return status
@@ -69,14 +67,30 @@ def record_submission(
     raise AssertionError("unreachable")
 
 
+def _store_new(
+    q: Questionnaire, sub: Submission, *, unit: Unit | Place, channel: str, kiosk
+) -> tuple[datetime | None, bool]:
+    """Insert a new response (insert_new) with its contact, if any; return the kiosk's last
+    rating time and whether the response is stored already (the request's autocommit
+    connection ran its one statement: no commit to follow)."""
+    if sub.phone:  # the response, its contact and its case commit together
+        _in_one_transaction()
+        connection = db.session.connection()
+    else:
+        connection = autocommit.connection()
+    moved = insert_new(q, sub, unit=unit, channel=channel, kiosk=kiosk, connection=connection)
+    _keep_contact(sub, None)
+    return moved, autocommit.owns(connection)
+
+
 def statement_per_transaction() -> None:
-    """On PostgreSQL, let each statement of this request commit itself (autocommit), until
-    its next commit or rollback: a new rating is stored by one statement (`insert_new`),
-    which is a transaction in itself, and the reads before it need none; so neither BEGIN
-    nor COMMIT costs a round trip. Called before the request's first statement;
-    `record_submission` opens a transaction for the ORM's writes of several statements."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    """On PostgreSQL, let each statement of this request's kiosk reads and new ratings commit
+    itself, on the request's autocommit connection (survey/autocommit.py): a new rating is
+    stored by one statement (`insert_new`), which is a transaction in itself, and the reads
+    before it need none; so neither BEGIN nor COMMIT costs a round trip, and the session is
+    not used. Called before the request's first statement; the ORM's writes of several
+    statements (`_complete`, a rating with its number) go through the session's transaction."""
+    autocommit.begin()
 
 
 def _in_one_transaction() -> None:
@@ -91,10 +105,17 @@ _INSERT_ANSWER = insert(Answer.__table__)
 
 
 def insert_new(
-    q: Questionnaire, sub: Submission, *, unit: Unit | Place, channel: str, kiosk: WriteKiosk | None
+    q: Questionnaire,
+    sub: Submission,
+    *,
+    unit: Unit | Place,
+    channel: str,
+    kiosk: WriteKiosk | None,
+    connection: Connection | None = None,
 ) -> datetime | None:
-    """Add a new response in the session's transaction (no commit), without the ORM; return
-    the kiosk's last rating time once it is committed (None without a kiosk).
+    """Add a new response in the session's transaction (no commit), without the ORM, or on
+    PostgreSQL on `connection` when given; return the kiosk's last rating time once it is
+    committed (None without a kiosk).
 
     One INSERT … RETURNING for the response, one executemany for its answers, one upsert for
     its rollup counts (the ORM's listener does not see these rows, so they are counted here),
@@ -109,7 +130,8 @@ def insert_new(
     pairs = list(sub.answers.items())
     kiosk_at = moved if kiosk is not None and moved != kiosk.last_rating_at else None
     if db.session.get_bind().dialect.name == "postgresql":
-        rollup_write.insert_counted(db.session, values, pairs, kiosk_at=kiosk_at)
+        connection = connection if connection is not None else db.session.connection()
+        rollup_write.insert_counted(connection, values, pairs, kiosk_at=kiosk_at)
         return moved
     if kiosk_at is not None:
         db.session.execute(flags.MOVE_ON, {"kiosk": kiosk.id, "at": kiosk_at})

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from survey import flags
+from survey import autocommit, flags
 from survey.catalogue import find_counter, find_service
 from survey.config import LOCALES
 from survey.i18n import lazy_text as _l
@@ -64,16 +64,19 @@ class Known:
 
 
 def _service(code: str, known: Known | None) -> Service | Place | None:
-    if known is None:
-        return find_service(code)
-    if code not in known.services:
-        known.services[code] = find_service(code)
-    return known.services[code]
+    if known is not None and code in known.services:
+        return known.services[code]
+    autocommit.session_reads()  # a read the caller has not made: it needs no transaction
+    found = find_service(code)
+    if known is not None:
+        known.services[code] = found
+    return found
 
 
 def _existing(public_id: str, known: Known | None) -> Response | None:
     if known is not None and public_id in known.responses:
         return known.responses[public_id]
+    autocommit.session_reads()
     return find_response(public_id)
 
 
@@ -252,7 +255,11 @@ def _comment(text: Any, errors: list[FieldError]) -> str | None:
 
 def _counter(code: Any, own: Counter | Place | None) -> Counter | Place | None:
     """The counter named `code`: the device's own, already loaded, or looked up."""
-    return own if own is not None and code == own.code else find_counter(code)
+    if own is not None and code == own.code:
+        return own
+    if code:
+        autocommit.session_reads()
+    return find_counter(code)
 
 
 def owns(response: Response, *, unit: Unit | Place, channel: str) -> bool:
