@@ -129,7 +129,7 @@ def insert_new(
     values = _columns(q, sub, unit=unit, channel=channel, kiosk=kiosk, reason=reason)
     pairs = list(sub.answers.items())
     kiosk_at = moved if kiosk is not None and moved != kiosk.last_rating_at else None
-    if db.session.get_bind().dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql":  # the engine's: no session to set up for it
         connection = connection if connection is not None else db.session.connection()
         rollup_write.insert_counted(connection, values, pairs, kiosk_at=kiosk_at)
         return moved
