@@ -7,9 +7,11 @@ from typing import Any
 from flask import Flask
 
 from survey import (
+    abuse,
     admin,
     api,
     audit,
+    autocommit,
     config,
     delivery,
     errors,
@@ -49,9 +51,11 @@ def _register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
+    abuse.route_limits_only(app)
     login_manager.init_app(app)
     i18n.init_app(app)
     audit.init_app(app)
+    autocommit.init_app(app)
     rollups.init_app(app)
     delivery.init_app(app)
 

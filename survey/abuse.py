@@ -20,7 +20,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flask import current_app, g, request, session
+from flask import Flask, current_app, g, request, session
 from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeSerializer
 from limits import parse
@@ -47,6 +47,23 @@ def rate_key() -> str:
     if "browser" not in session:
         session["browser"] = secrets.token_hex(8)
     return "browser:" + session["browser"]
+
+
+def route_limits_only(app: Flask) -> None:
+    """Drop Flask-Limiter's check before every request while every limit is a route's own.
+
+    A route's limits are checked by its decorator, once; the check before the request counts
+    default, application and blueprint limits only. With none of them (the app sets none) it
+    finds nothing to count, yet costs every request, each kiosk rating included. Should any
+    appear (or the library name them otherwise), the check stays.
+    """
+    manager = limiter.limit_manager
+    kinds = ("_default_limits", "_application_limits", "_blueprint_limits")
+    if not all(hasattr(manager, kind) and not getattr(manager, kind) for kind in kinds):
+        return
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:
+        hooks.remove(limiter._check_request_limit)
 
 
 def current_kiosk():

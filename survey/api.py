@@ -12,6 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from survey import (
     abuse,
+    autocommit,
     catalogue,
     credentials,
     exports,
@@ -22,6 +23,7 @@ from survey import (
     questionnaire,
     responses,
     scope,
+    submission_write,
     submissions,
     summary,
     visits,
@@ -181,7 +183,7 @@ def _storable_text(value: Any) -> str | None:
 def _device_and_known(first: dict):
     """The device (else 401), the active questionnaire, and the service and stored response
     `first` names as the submissions' Known: one statement."""
-    submissions.statement_per_transaction()
+    submission_write.statement_per_transaction()
     service_code, public_id = _storable_text(first.get("service")), _item_id(first)
     try:
         public_id = responses.parse_public_id(public_id) if public_id else None
@@ -218,7 +220,7 @@ def _record_one(q, device, data, known) -> tuple[dict, int]:
             q, data, unit=device.unit, channel="kiosk", own_counter=device.counter, known=known
         )
         known.responses.pop(submission.public_id, None)  # stored now: looked up if sent again
-        status = submissions.record_submission(
+        status = submission_write.record_submission(
             q, submission, unit=device.unit, channel="kiosk", kiosk=device
         )
     except responses.Invalid as exc:
@@ -252,6 +254,7 @@ def post_batch():
     items = body.get("responses") if isinstance(body, dict) else None
     if not isinstance(items, list) or not 0 < len(items) <= BATCH_MAX:
         return _error(422, "responses", _("Send between 1 and %(n)d responses.", n=BATCH_MAX))
+    autocommit.session_reads()
     known.responses.update(responses.find_responses([_item_id(item) for item in items]))
     return {"results": [_record_isolated(q, device, item, known) for item in items]}
 

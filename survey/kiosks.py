@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import Dialect, bindparam, select
 from sqlalchemy.orm import joinedload
 
-from survey import audit, questionnaire
+from survey import audit, autocommit, questionnaire
 from survey.accounts import token_digest
 from survey.config import LOCALES
 from survey.extensions import db
@@ -153,7 +153,7 @@ def _for_write_with_recent(dialect: Dialect) -> tuple[str, dict]:
 
 def _read_for_write(params: dict, captured_at: datetime | None) -> tuple[list, bool]:
     """The rows of device_for_write, and whether they hold the kiosk's recent ratings."""
-    connection = db.session.connection()
+    connection = autocommit.connection()
     if captured_at is None or connection.dialect.name != "postgresql":
         return connection.execute(_FOR_WRITE, params).all(), False
     from survey import flags  # flags imports this module (through abuse)
@@ -188,6 +188,8 @@ def device_for_write(
     if with_recent:
         device.recent = (captured_at, [tuple(row[13:]) for row in rows])
     service = Place(service_id, service_code) if service_id is not None else None
+    if response_id:
+        autocommit.session_reads()
     stored = db.session.get(Response, response_id) if response_id else None
     return device, service, stored, questionnaire.version(version_id, code)
 

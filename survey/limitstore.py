@@ -9,6 +9,7 @@ transaction: two workers never lose an increment. `redis://` replaces it across 
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -31,7 +32,7 @@ INCR = (
     " ON CONFLICT (key) DO UPDATE SET"
     " value = CASE WHEN expires <= :now THEN excluded.value ELSE value + excluded.value END,"
     " expires = CASE WHEN expires <= :now THEN excluded.expires ELSE expires END"
-    " RETURNING value"
+    " RETURNING value, expires"
 )
 # A place in a moving window, taken if the window holds fewer than `limit` entries.
 ACQUIRE_ONE = (
@@ -39,6 +40,8 @@ ACQUIRE_ONE = (
     " WHERE (SELECT COUNT(*) FROM entries WHERE key = :key AND at > :since) < :limit"
 )
 SWEEP_EVERY = 500  # writes of one worker between two sweeps of expired rows
+PRUNE_EVERY = 16  # a window's old entries are pruned on one place taken in this many, on average
+FRESH = 1.0  # seconds a counter's value as its increment returned it answers for the counter
 LONGEST_WINDOW = 2 * 24 * 3600  # no moving window here is longer (the longest is an hour)
 
 
@@ -115,16 +118,33 @@ class SqliteFileStorage(Storage, MovingWindowSupport):
 
     def incr(self, key: str, expiry: int, amount: int = 1, *, now: float | None = None) -> int:
         """Add `amount` to the counter `key`, which starts afresh once expired: one statement,
-        a transaction in itself (the file is opened in autocommit mode)."""
+        a transaction in itself (the file is opened in autocommit mode).
+
+        The value and expiry it returns answer the next `get` and `get_expiry` of the same key
+        in this thread (within FRESH seconds): a limit's hit is followed by the read of its
+        window for the response's headers, which then costs no statement."""
         now = time.time() if now is None else now
         conn = self._conn()
         params = {"key": key, "amount": amount, "now": now, "expires": now + expiry}
-        value = conn.execute(INCR, params).fetchall()[0][0]  # all: the statement completes
+        value, expires = conn.execute(INCR, params).fetchall()[0]  # all: the statement completes
+        self._local.counted = (key, value, expires, time.monotonic())
         self._wrote(conn)
         return value
 
+    def _counted(self, key: str, *, last: bool) -> tuple[int, float] | None:
+        """The value and expiry `incr` just returned for `key` in this thread, if fresh; `last`:
+        forget it after (the window's read is over)."""
+        counted = getattr(self._local, "counted", None)
+        if counted is None or counted[0] != key or time.monotonic() - counted[3] > FRESH:
+            return None
+        if last:
+            self._local.counted = None
+        return counted[1], counted[2]
+
     def get(self, key: str, *, now: float | None = None) -> int:
         """The live value of the counter `key` (0 when absent or expired)."""
+        if now is None and (counted := self._counted(key, last=False)) is not None:
+            return counted[0]
         now = time.time() if now is None else now
         row = (
             self._conn()
@@ -144,6 +164,8 @@ class SqliteFileStorage(Storage, MovingWindowSupport):
         )
 
     def get_expiry(self, key: str) -> float:
+        if (counted := self._counted(key, last=True)) is not None:
+            return counted[1]
         row = self._conn().execute("SELECT expires FROM counters WHERE key = ?", (key,)).fetchone()
         return row[0] if row else time.time()
 
@@ -151,6 +173,8 @@ class SqliteFileStorage(Storage, MovingWindowSupport):
         return self._conn().execute("SELECT 1").fetchone() == (1,)
 
     def reset(self) -> int | None:
+        self._local.counted = None
+
         def work(conn):
             count = conn.execute("SELECT COUNT(*) FROM counters").fetchone()[0]
             conn.execute("DELETE FROM counters")
@@ -160,6 +184,8 @@ class SqliteFileStorage(Storage, MovingWindowSupport):
         return self._write(work)
 
     def clear(self, key: str) -> None:
+        self._local.counted = None
+
         def work(conn):
             conn.execute("DELETE FROM counters WHERE key = ?", (key,))
             conn.execute("DELETE FROM entries WHERE key = ?", (key,))
@@ -175,7 +201,8 @@ class SqliteFileStorage(Storage, MovingWindowSupport):
         now = time.time() if now is None else now
         if amount == 1:  # one statement decides and takes the place (each commits itself)
             conn = self._conn()
-            conn.execute("DELETE FROM entries WHERE key = ? AND at <= ?", (key, now - expiry))
+            if random.randrange(PRUNE_EVERY) == 0:  # old entries are not counted: pruned at times
+                conn.execute("DELETE FROM entries WHERE key = ? AND at <= ?", (key, now - expiry))
             params = {"key": key, "at": now, "id": uuid.uuid4().hex, "since": now - expiry}
             taken = conn.execute(ACQUIRE_ONE, {**params, "limit": limit}).rowcount == 1
             self._wrote(conn)

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from survey import rollups
 from survey.rollup_tables import ROLLUP_LEVELS, ROLLUP_SLOTS
@@ -20,7 +20,7 @@ a new text per rating)."""
 
 
 def insert_counted(
-    session: Session,
+    connection: Connection,
     response: dict,
     answers: list[tuple[str, int | None]],
     *,
@@ -31,8 +31,10 @@ def insert_counted(
     given: one round trip where other databases take up to six statements.
 
     One response adds the same counts to its row of each rollup, so the four upserts share
-    their values: few parameters (the driver keeps the converted text of a statement with at
-    most 50), and one statement per shape (`_counts`)."""
+    their values, selected once (`counted`): few parameters, and one statement per shape
+    (`_counts`). The text is longer than the driver keeps converted (4096 bytes), so each
+    write converts it: every placeholder in it costs CPU, one counted column's five levels
+    named once instead of once per rollup halve that."""
     params = {f"r_{c}": v for c, v in response.items()}
     if "profile" in response:
         params["r_profile"] = json.dumps(response["profile"])
@@ -47,7 +49,7 @@ def insert_counted(
     counts = _counts(response, answers, params) if counted else None
     moves = kiosk_at is not None
     statement = _counted_sql(tuple(response), bool(answers), counts, moves, len(pairs))
-    session.connection().exec_driver_sql(statement, params)
+    connection.exec_driver_sql(statement, params)
 
 
 def _counts(response: dict, answers: list[tuple[str, int | None]], params: dict) -> tuple:
@@ -115,9 +117,16 @@ def _counted_sql(
         )
     if counts is None:
         return f"WITH {', '.join(ctes)} SELECT 1"
-    upserts = [_shared_upsert(t.name, names, counts) for t, names in rollups.COUNTED]
+    added = _added(counts)
+    ctes.append(
+        "counted AS (SELECT "
+        + ", ".join([*(f"%(c_{c})s AS {c}" for c in rollups.NOT_NULL), *added])
+        + ")"
+    )
+    columns = (*rollups.NOT_NULL, *(c.rsplit(" AS ", 1)[1] for c in added))
+    upserts = [_shared_upsert(t.name, names, columns) for t, names in rollups.COUNTED]
     upserts += [
-        _shared_upsert(t.name, names, counts, i)
+        _shared_upsert(t.name, names, columns, i)
         for i in range(profile)
         for t, names in rollups.PROFILES
     ]
@@ -126,28 +135,37 @@ def _counted_sql(
     return f"WITH {', '.join(ctes)} {last}"
 
 
-def _shared_upsert(
-    table: str, names: tuple[str, ...], counts: tuple[int | str, ...], option: int | None = None
-) -> str:
-    """One rollup row's upsert with the shared values of insert_counted; `option` numbers a
-    rollup_profile row's item and option parameters. A count entry that is a column's name
-    adds its parameter; one that is an item's first column gives each of the item's five
-    columns 1 where the item's value names that level, NULL (none) elsewhere."""
-    added: list[tuple[str, str]] = []
+def _added(counts: tuple[int | str, ...]) -> list[str]:
+    """The counted columns of a response's rollup rows as `counted` selects them, each
+    "<value> AS <column>". A count entry that is a column's name adds its parameter; one that
+    is an item's first column gives each of the item's five columns 1 where the item's value
+    names that level, NULL (none) elsewhere."""
+    added: list[str] = []
     for entry in counts:
         if isinstance(entry, str):
-            added.append((entry, f"%(c_{entry})s"))
+            added.append(f"%(c_{entry})s AS {entry}")
             continue
         for level in range(ROLLUP_LEVELS):
-            value = f"CASE %(v{entry})s WHEN {level + 1} THEN 1 END"
-            added.append((ROLLUP_SLOTS[entry + level], value))
+            column = ROLLUP_SLOTS[entry + level]
+            added.append(f"CASE %(v{entry})s WHEN {level + 1} THEN 1 END AS {column}")
+    return added
+
+
+def _shared_upsert(
+    table: str, names: tuple[str, ...], columns: tuple[str, ...], option: int | None = None
+) -> str:
+    """One rollup row's upsert with the counts `counted` selects once for every row (its
+    `columns`); `option` numbers a rollup_profile row's item and option parameters."""
     keys = {**_KEY_PARAMS, "item": f"p_item{option}", "option": f"p_option{option}"}
-    every = (*names, *rollups.NOT_NULL, *(c for c, _ in added))
-    values = [f"%({keys[n]})s" for n in names] + [f"%(c_{c})s" for c in rollups.NOT_NULL]
-    values += [v for _, v in added]
+    values = [f"%({keys[n]})s" for n in names]
     sums = [f"{c} = t.{c} + excluded.{c}" for c in rollups.NOT_NULL]
-    sums += [f"{c} = coalesce(t.{c} + excluded.{c}, t.{c}, excluded.{c})" for c, _ in added]
+    sums += [
+        f"{c} = coalesce(t.{c} + excluded.{c}, t.{c}, excluded.{c})"
+        for c in columns
+        if c not in rollups.NOT_NULL
+    ]
     return (
-        f"INSERT INTO {table} AS t ({', '.join(every)}) VALUES ({', '.join(values)}) "
+        f"INSERT INTO {table} AS t ({', '.join((*names, *columns))}) "
+        f"SELECT {', '.join(values)}, counted.* FROM counted "
         f"ON CONFLICT ({', '.join(names)}) DO UPDATE SET {', '.join(sums)}"
     )

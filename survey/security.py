@@ -29,6 +29,9 @@ def nonce() -> str:
     return g.csp_nonce
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")  # Werkzeug's
+
+
 def _request_values() -> Iterator:
     """The path, the query, the form, and a JSON document outside the API.
 
@@ -38,7 +41,8 @@ def _request_values() -> Iterator:
     yield request.path
     yield list(request.args.items(multi=True))
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-        yield list(request.form.items(multi=True))
+        if request.mimetype in FORM_TYPES:  # any other body has no form (the API's JSON)
+            yield list(request.form.items(multi=True))
         if request.is_json and not request.path.startswith("/api/"):
             try:
                 yield json.loads(request.get_data(cache=True))

@@ -30,3 +30,20 @@ def test_workers_opening_a_new_store_at_once_all_count(tmp_path):
             thread.join()
         assert SqliteFileStorage(uri).get("sign-in") == workers - len(errors)
     assert errors == []
+
+
+def test_a_hit_answers_the_read_of_its_window_for_the_headers_without_a_statement(tmp_path):
+    from limits import parse
+    from limits.strategies import FixedWindowRateLimiter
+
+    store = SqliteFileStorage("sqlitefile:///" + str(tmp_path / "limits.db").lstrip("/"))
+    limiter, three = FixedWindowRateLimiter(store), parse("3 per minute")
+    assert limiter.hit(three, "kiosk")
+    statements: list[str] = []
+    store._conn().set_trace_callback(statements.append)
+    window = limiter.get_window_stats(three, "kiosk")
+    assert statements == [] and window.remaining == 2
+    assert limiter.get_window_stats(three, "kiosk") == window  # read from the file this time
+    assert len(statements) == 2
+    store.clear(three.key_for("kiosk"))
+    assert limiter.get_window_stats(three, "kiosk").remaining == 3

@@ -117,3 +117,20 @@ def test_the_sqlite_file_store_sweeps_keys_that_never_come_back(tmp_path, monkey
     conn = store._conn()
     assert conn.execute("SELECT key FROM counters ORDER BY key").fetchall() == [("a",), ("b",)]
     assert conn.execute("SELECT COUNT(*) FROM entries").fetchone() == (0,)
+
+
+def test_the_check_before_every_request_goes_only_while_every_limit_is_a_routes(app, monkeypatch):
+    from flask import Flask
+
+    from survey import abuse
+    from survey.extensions import limiter
+
+    hook = limiter._check_request_limit
+    assert hook not in app.before_request_funcs.get(None, [])  # the app's limits: routes' only
+    for kind in ("_default_limits", "_application_limits", "_blueprint_limits"):
+        other = Flask(__name__)
+        other.before_request(hook)
+        with monkeypatch.context() as patch:
+            patch.setattr(limiter.limit_manager, kind, {"bp": "a limit"})
+            abuse.route_limits_only(other)
+        assert other.before_request_funcs[None] == [hook], kind

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from survey import catalogue, kiosks, questionnaire, rollups, submissions
+from survey import catalogue, kiosks, questionnaire, rollups, submission_write, submissions
 from survey.extensions import db
 from survey.models import Answer, Response, utcnow
 from survey.responses import Invalid
@@ -116,7 +116,9 @@ def test_any_api_payload_is_refused_whole_or_stored_once(app, kiosk):
                 assert exc.errors and all(str(e.message) for e in exc.errors)
                 assert stored() == before
                 return
-            status = submissions.record_submission(q, sub, unit=unit, channel="kiosk", kiosk=device)
+            status = submission_write.record_submission(
+                q, sub, unit=unit, channel="kiosk", kiosk=device
+            )
             after = stored()
             if known:
                 assert status in ("duplicate", "updated") and after[0] == before[0]
