@@ -48,7 +48,8 @@ def month_end(first: date) -> date:
     return date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
 
 
-def _months(since: date, until: date) -> list[date]:
+def months(since: date, until: date) -> list[date]:
+    """The first day of each calendar month from `since`'s to `until`'s."""
     months, month = [], since.replace(day=1)
     while month <= until:
         months.append(month)
@@ -97,9 +98,9 @@ def fetch(
     if summed is not None and topics:
         summed |= frozenset(ROLLUP_TOPICS)
     read = _Read(filters, group_by, by_bucket, width, span, summed)
-    months = _months(*span)
-    whole = [m for m in months if _whole(m, ranges, span)]
-    partial = [m for m in months if fine or m not in whole]
+    firsts = months(*span)
+    whole = [m for m in firsts if _whole(m, ranges, span)]
+    partial = [m for m in firsts if fine or m not in whole]
     rows: list[Row] = []
     if whole and not fine:
         table = _month_table(filters, group_by, province)

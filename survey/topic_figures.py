@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from survey import rollup_query
 from survey.filters import Filters
@@ -29,15 +29,6 @@ class TopicFigures:
         return not any(t.count or any(t.months) for t in self.topics)
 
 
-def month_starts(since: date, until: date) -> list[date]:
-    """The first day of each calendar month from `since`'s to `until`'s."""
-    months, day = [], since.replace(day=1)
-    while day <= until:
-        months.append(day)
-        day = (day + timedelta(days=32)).replace(day=1)
-    return months
-
-
 def topic_figures(
     filters: Filters, trend: Filters, *, comments: int | None, labels: bool = True
 ) -> TopicFigures:
@@ -45,7 +36,7 @@ def topic_figures(
     calendar month of `trend`, which covers that period, from the rollups (one read, whatever
     the number of comments): flagged ratings are left out, and a comment whose text was
     removed keeps its topics."""
-    months = month_starts(trend.since, trend.until)
+    months = rollup_query.months(trend.since, trend.until)
     ranges = [(trend.since, trend.until), (filters.since, filters.until)]
     rows = rollup_query.fetch(filters, ranges, "month", items=(), topics=True)
 
