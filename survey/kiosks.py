@@ -160,7 +160,7 @@ def _read_for_write(params: dict, captured_at: datetime | None) -> tuple[list, b
 
     sql, constants = _for_write_with_recent(connection.dialect)
     params = {**constants, **params, **flags.streak_params(captured_at)}
-    return connection.exec_driver_sql(sql, params).all(), True
+    return autocommit.run_as_is(connection, sql, params).all(), True
 
 
 def device_for_write(

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection
 
-from survey import rollups
+from survey import autocommit, rollups
 from survey.rollup_tables import ROLLUP_LEVELS, ROLLUP_SLOTS
 
 SHARED_ITEMS = 4
@@ -32,9 +32,8 @@ def insert_counted(
 
     One response adds the same counts to its row of each rollup, so the four upserts share
     their values, selected once (`counted`): few parameters, and one statement per shape
-    (`_counts`). The text is longer than the driver keeps converted (4096 bytes), so each
-    write converts it: every placeholder in it costs CPU, one counted column's five levels
-    named once instead of once per rollup halve that."""
+    (`_counts`). The text is longer than the driver keeps converted (4096 bytes): it runs as
+    autocommit.run_as_is converted it once."""
     params = {f"r_{c}": v for c, v in response.items()}
     if "profile" in response:
         params["r_profile"] = json.dumps(response["profile"])
@@ -49,7 +48,7 @@ def insert_counted(
     counts = _counts(response, answers, params) if counted else None
     moves = kiosk_at is not None
     statement = _counted_sql(tuple(response), bool(answers), counts, moves, len(pairs))
-    connection.exec_driver_sql(statement, params)
+    autocommit.run_as_is(connection, statement, params)
 
 
 def _counts(response: dict, answers: list[tuple[str, int | None]], params: dict) -> tuple:
