@@ -90,9 +90,10 @@ class Response(db.Model):
             "flag_review IS NULL OR (flag_review = 'confirmed' AND flag_reason IS NOT NULL)",
             name="flag_review",
         ),
-        # A kiosk's own latest ratings, newest first (the streak check), without other kiosks'
-        # nor, for a quiet kiosk, its own older ones.
-        Index("ix_response_kiosk_received", "kiosk_id", "received_at"),
+        # A kiosk's own latest ratings, newest first (the streak check, ordered by both
+        # columns: nothing to sort), without other kiosks' nor, for a quiet kiosk, its own
+        # older ones.
+        Index("ix_response_kiosk_received", "kiosk_id", "received_at", "id"),
         # The latest comments, newest first, without reading the ratings that have none.
         Index(
             "ix_response_comment_recent",
