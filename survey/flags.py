@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from limits import parse
-from sqlalchemy import ColumnElement, Select, bindparam, func, select, true, update
+from sqlalchemy import JSON, ColumnElement, Select, bindparam, cast, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -125,15 +125,19 @@ _STREAK = select(_RECENT.c.id, Answer.item, Answer.value).outerjoin(Answer, _ans
 
 
 def with_recent(statement: Select, kiosk_id: ColumnElement[int]) -> Select:
-    """PostgreSQL (LATERAL): `statement` with three more columns, the recent ratings of the
-    kiosk `kiosk_id` (a column of it) and their answers, a row per answer (None: none), as
-    `judge` takes them; its parameters are `streak_params`."""
-    recent = _recent(kiosk_id).correlate_except(Response).lateral("recent")
-    return (
-        statement.add_columns(recent.c.id, Answer.item, Answer.value)
-        .outerjoin(recent, true())
-        .outerjoin(Answer, _answered(recent))
+    """PostgreSQL: `statement` with one more column, the answers of the recent ratings of the
+    kiosk `kiosk_id` (a column of it) as `judge` takes them: a JSON list of one object per
+    rating, item to value (None: no recent rating). One row, where a row per answer made the
+    driver convert about twenty; its parameters are `streak_params`."""
+    recent = _recent(kiosk_id).correlate_except(Response).subquery("recent")
+    answers = (
+        select(func.json_object_agg(Answer.item, Answer.value))
+        .where(_answered(recent))
+        .scalar_subquery()
     )
+    empty = cast("{}", JSON)  # a rating with no answer given: no row to aggregate
+    rated = select(func.json_agg(func.coalesce(answers, empty))).select_from(recent)
+    return statement.add_columns(rated.scalar_subquery())
 
 
 def streak_params(captured_at: datetime) -> dict[str, datetime]:
@@ -150,20 +154,20 @@ def _streak(
     kiosk, captured_at: datetime, answers: Mapping[str, int | None], recent: list | None = None
 ) -> bool:
     """The last ratings of this kiosk, by capture or receive time, all equal to these (one
-    statement, unless `recent` holds them already: (id, item, value) rows)."""
+    statement, unless `recent` holds them already: a dict of answers per rating)."""
     if recent is None:
-        recent = db.session.execute(_STREAK, {"kiosk": kiosk.id, **streak_params(captured_at)})
-    earlier: dict[int, dict] = {}
-    for rid, item, value in recent:
-        if rid is None:
-            continue
-        earlier.setdefault(rid, {})
-        if item is not None:
-            earlier[rid][item] = value
-    if len(earlier) < STREAK_LENGTH - 1:
+        rows = db.session.execute(_STREAK, {"kiosk": kiosk.id, **streak_params(captured_at)})
+        earlier: dict[int, dict] = {}
+        for rid, item, value in rows:
+            if rid is not None:
+                earlier.setdefault(rid, {})
+                if item is not None:
+                    earlier[rid][item] = value
+        recent = list(earlier.values())
+    if len(recent) < STREAK_LENGTH - 1:
         return False
     mine = {k: v for k, v in answers.items() if v is not None}
-    return all(a == mine for a in earlier.values())
+    return all(a == mine for a in recent)
 
 
 # --- Flagging and review -----------------------------------------------------------------

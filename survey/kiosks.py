@@ -174,8 +174,8 @@ def device_for_write(
     Place), the stored response `public_id` and the active questionnaire (each None when there
     is none), read in one statement of plain rows: a write needs all four, and the service and
     the id are unique, so there is one row at most. A stored response (a retry) is then loaded
-    whole. On PostgreSQL, given the capture time of the rating to come, the same statement reads
-    the kiosk's recent ratings for its streak check (a row per answer)."""
+    whole. On PostgreSQL, given the capture time of the rating to come, the same row holds the
+    answers of the kiosk's recent ratings for its streak check (flags.with_recent)."""
     params = {"digest": token_digest(token), "service": service_code, "public_id": public_id}
     rows, with_recent = _read_for_write(params, captured_at)
     if not rows or rows[0][1] is not None:
@@ -186,7 +186,7 @@ def device_for_write(
     counter = Place(counter_id, counter_code, counter_unit) if counter_id is not None else None
     device = WriteKiosk(kiosk_id, unit, counter, last)
     if with_recent:
-        device.recent = (captured_at, [tuple(row[13:]) for row in rows])
+        device.recent = (captured_at, rows[0][13] or [])
     service = Place(service_id, service_code) if service_id is not None else None
     if response_id:
         autocommit.session_reads()

@@ -5,7 +5,7 @@ purpose, in the same commit, with the reason beside it; a number that grows by a
 
 A new kiosk rating, on PostgreSQL (2): the kiosk with its unit and counter, the service the
 rating names, whether its id is stored, the active questionnaire and, for the streak check, the
-kiosk's own last ratings and their answers (one statement of plain rows), and one statement of
+kiosk's own last ratings' answers (one statement, one row), and one statement of
 data-modifying WITH clauses for the response, its answers, its rollup counts (its day row, its
 unit's month row per procedure and for all procedures, the province's month row) and the
 kiosk's last rating time (as it moves on).
