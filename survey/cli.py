@@ -29,6 +29,7 @@ from survey import (
     translate_cli,
     webhook_cli,
 )
+from survey.extensions import db
 
 
 def _first_run() -> None:
@@ -50,6 +51,13 @@ def _first_run() -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Set up the database on first run, then serve the app with gunicorn."""
     _first_run()
+    # The set-up's session ends here: its transaction would otherwise stay open in the master
+    # process for as long as the server runs ("idle in transaction" on PostgreSQL), holding a
+    # snapshot that keeps VACUUM from removing any row changed since, in every table (the
+    # rollups' rows, updated by every rating, grew without end), and a lock that a migration
+    # of the questionnaire table would wait on.
+    db.session.remove()
+    db.engine.dispose()
     # Serve a fresh app: the command runs inside the CLI's app context, and an app whose
     # context is already pushed would share it (with `g`, the locale and the signed-in
     # user) between all the requests of a worker.

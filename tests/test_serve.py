@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import time
 import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from tests import servers
+from tests.test_migration_0004 import empty_database  # noqa: F401  (the fixture)
 
 
 @pytest.fixture
@@ -60,3 +64,39 @@ def test_a_clients_forwarded_headers_count_for_nothing_unless_configured(served)
     assert reply.status == 200
     assert "Strict-Transport-Security" not in reply.headers
     assert all("Secure" not in c for c in reply.headers.get_all("Set-Cookie"))
+
+
+def _open_transactions(url: str) -> list[str]:
+    """What holds a transaction open in the database at `url`, waiting for its client: on
+    PostgreSQL the sessions "idle in transaction" (their last statement each); on SQLite a
+    reader that keeps a checkpoint from emptying the write-ahead log."""
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                query = text(
+                    "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND state LIKE 'idle in transaction%'"
+                )
+                return list(conn.execute(query).scalars())
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()[0]
+            return ["a reader of the write-ahead log"] if busy else []
+    finally:
+        engine.dispose()
+
+
+def test_a_running_server_holds_no_transaction_open(tmp_path, empty_database):  # noqa: F811
+    """Between requests no process of the server (master or worker) keeps a transaction open:
+    one would hold back VACUUM on every table, and the locks of what it read, for as long as
+    the server runs."""
+    server = servers.serve(tmp_path, workers=2, SURVEY_DATABASE_URL=empty_database)
+    try:
+        for path in ("/vi/", "/km/", "/healthz"):
+            assert urllib.request.urlopen(server.base + path, timeout=10).status == 200
+        deadline, found = time.monotonic() + 5, None
+        while found != [] and time.monotonic() < deadline:  # a request may still be ending
+            found = _open_transactions(empty_database)
+            time.sleep(0.2)
+        assert found == []
+    finally:
+        server.stop()
