@@ -3,9 +3,14 @@
 The floor is an app written here: it takes the same JSON body as POST /api/v1/responses and
 inserts one response and its answers in one plain SQL transaction, served by gunicorn with the
 settings of `survey serve` (2 sync workers). Both run on one database created for the run (and
-dropped after); 16 client connections (keep-alive) post ratings, one kiosk each, in interleaved
-rounds. Printed: throughput and p50/p99 latency of each, the ratio, and the rows counted after
-(0 lost: every acknowledged id stored; 0 duplicated: one row per id).
+dropped after), which first holds a province's history (`survey seed-demo`, --history ratings:
+the tables, their indexes and the planner's statistics are a running province's, not an empty
+database's). 16 client connections (keep-alive) post ratings in interleaved rounds, one kiosk
+each, at as many service points, each rating naming one of the province's procedures at random
+(--one-place: every kiosk at one point rating one procedure, so that every rating updates the
+same four rollup rows, thousands of times a second). Printed: throughput and p50/p99 latency of
+each, the ratio, and the rows counted after (0 lost: every acknowledged id stored; 0
+duplicated: one row per id).
 """
 
 from __future__ import annotations
@@ -30,7 +35,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.faults import SETUP  # noqa: E402  (the same server set-up: kiosks and ids)
 from tests import servers  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -73,6 +77,30 @@ def floor(environ, start_response):
     return [body]
 
 
+# The kiosks, one per service point (all at the first with --one-place), the procedures the
+# ratings name, and the ids the floor stores (printed as JSON).
+SETUP = """
+import json, sys
+from sqlalchemy import select
+from survey import create_app, first_run, kiosks
+from survey.extensions import db
+from survey.models import QuestionnaireVersion, Service, Unit
+app = create_app()
+with app.app_context():
+    first_run.prepare()
+    units = db.session.scalars(select(Unit).order_by(Unit.id)).all()
+    services = db.session.scalars(select(Service).filter_by(active=True).order_by(Service.id)).all()
+    q = db.session.scalar(select(QuestionnaireVersion).filter_by(active=True))
+    one_place = sys.argv[2] == "1"
+    places = [units[0] if one_place else units[i % len(units)] for i in range(int(sys.argv[1]))]
+    tokens = [kiosks.create_kiosk(unit=unit.code, counter=None, name=f"bench {i}", actor="bench")[1]
+              for i, unit in enumerate(places)]
+    codes = [services[0].code] if one_place else [s.code for s in services]
+    print(json.dumps({"services": codes, "tokens": tokens, "units": len(set(places)),
+                      "ids": [q.id, services[0].id, units[0].id]}))
+"""
+
+
 # --- The load ------------------------------------------------------------------------------
 
 
@@ -86,12 +114,12 @@ class Load:
         self.errors = 0
 
 
-def _body(service: str, sequence: int) -> dict:
+def _body(services: list[str], sequence: int) -> dict:
     # A kiosk rates at most every 6 s of capture time: no "burst" flag, every rating counts.
     moment = datetime.now(UTC) - timedelta(seconds=6 * sequence + 60)
     return {
         "id": str(uuid.uuid4()),
-        "service": service,
+        "service": random.choice(services),
         "captured_at": moment.isoformat(),
         "locale": "vi",
         "answers": {"OV": random.randint(1, 5), "TC1": random.randint(1, 5), "TT2": None},
@@ -101,12 +129,12 @@ def _body(service: str, sequence: int) -> dict:
     }
 
 
-def _client(port, path, token, service, counter, stop_at, load: Load) -> None:
+def _client(port, path, token, services, counter, stop_at, load: Load) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     while time.monotonic() < stop_at:
         counter[0] += 1
-        body = _body(service, counter[0])
+        body = _body(services, counter[0])
         began = time.perf_counter()
         try:
             conn.request("POST", path, body=json.dumps(body), headers=headers)
@@ -128,12 +156,12 @@ def _client(port, path, token, service, counter, stop_at, load: Load) -> None:
     conn.close()
 
 
-def _round(port, path, tokens, service, counters, seconds) -> tuple[Load, float]:
+def _round(port, path, tokens, services, counters, seconds) -> tuple[Load, float]:
     load, began = Load(), time.monotonic()
     threads = [
         threading.Thread(
             target=_client,
-            args=(port, path, token, service, counters[i], began + seconds, load),
+            args=(port, path, token, services, counters[i], began + seconds, load),
         )
         for i, token in enumerate(tokens)
     ]
@@ -189,6 +217,19 @@ def _floor_server(folder: Path, url, ids) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("the floor app did not start")
 
 
+def _history(env: dict, args) -> None:
+    """A province's past ratings in the database (and service points enough for the kiosks)."""
+    if not args.history:
+        return
+    points = 0 if args.one_place else args.connections
+    began = time.monotonic()
+    subprocess.run(
+        [*servers.SURVEY, "seed-demo", "--responses", str(args.history), "--points", str(points)],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    print(f"history: {args.history} ratings loaded in {time.monotonic() - began:.0f} s", flush=True)
+
+
 def _analyze(url) -> None:
     """The planner's statistics of the ratings, as autovacuum keeps them in a running province,
     before each round of both apps: a round stores in seconds more ratings than the tables held
@@ -231,11 +272,14 @@ def run(args) -> None:
     )
     app = floor_process = None
     try:
+        _history(env, args)
         setup = subprocess.run(
-            [sys.executable, "-c", SETUP, str(args.connections)],
+            [sys.executable, "-c", SETUP, str(args.connections), str(int(args.one_place))],
             env=env, capture_output=True, text=True, check=True,
         )  # fmt: skip
         made = json.loads(setup.stdout.splitlines()[-1])
+        print(f"{len(made['tokens'])} kiosks at {made['units']} service points, ratings naming "
+              f"{len(made['services'])} procedures", flush=True)  # fmt: skip
         app = servers.Server(servers.free_port(), env, 2, folder / "server.log").start()
         floor_process, floor_port = _floor_server(folder, url, made["ids"])
         targets = {
@@ -246,7 +290,7 @@ def run(args) -> None:
             for label, (port, path, counters, loads) in targets.items():
                 _analyze(url)
                 loads.append(
-                    _round(port, path, made["tokens"], made["service"], counters, args.seconds)
+                    _round(port, path, made["tokens"], made["services"], counters, args.seconds)
                 )
                 print(f"round {number + 1} {label}: {len(loads[-1][0].latencies)} ratings",
                       flush=True)  # fmt: skip
@@ -280,6 +324,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--history", type=int, default=100_000, help="past ratings loaded first")
+    parser.add_argument("--one-place", action="store_true", help="every kiosk at one point")
     run(parser.parse_args())
 
 
