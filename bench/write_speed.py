@@ -195,11 +195,11 @@ def _database(pg_server: str):
     return admin, name, make_url(pg_server).set(database=name)
 
 
-def _floor_server(folder: Path, url, ids) -> tuple[subprocess.Popen, int]:
+def _floor_server(folder: Path, url, ids, workers: int) -> tuple[subprocess.Popen, int]:
     port = servers.free_port()
     env = {**os.environ, "FLOOR_DATABASE_URL": url.set(drivername="postgresql")
            .render_as_string(hide_password=False), "FLOOR_IDS": json.dumps(ids)}  # fmt: skip
-    command = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
                f"127.0.0.1:{port}", "--access-logfile", "-", "bench.write_speed:floor"]  # fmt: skip
     log = (folder / "floor.log").open("w")
     process = subprocess.Popen(
@@ -280,8 +280,8 @@ def run(args) -> None:
         made = json.loads(setup.stdout.splitlines()[-1])
         print(f"{len(made['tokens'])} kiosks at {made['units']} service points, ratings naming "
               f"{len(made['services'])} procedures", flush=True)  # fmt: skip
-        app = servers.Server(servers.free_port(), env, 2, folder / "server.log").start()
-        floor_process, floor_port = _floor_server(folder, url, made["ids"])
+        app = servers.Server(servers.free_port(), env, args.workers, folder / "server.log").start()
+        floor_process, floor_port = _floor_server(folder, url, made["ids"], args.workers)
         targets = {
             "kiosk": (app.port, "/api/v1/responses", [[0] for _ in made["tokens"]], []),
             "floor": (floor_port, "/", [[0] for _ in made["tokens"]], []),
@@ -324,6 +324,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each app")
     parser.add_argument("--history", type=int, default=100_000, help="past ratings loaded first")
     parser.add_argument("--one-place", action="store_true", help="every kiosk at one point")
     run(parser.parse_args())
