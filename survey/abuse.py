@@ -13,6 +13,7 @@ Counters live in the shared store (tally.py), so they hold across workers and se
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import math
@@ -26,7 +27,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from limits import parse
 from sqlalchemy import select
 
-from survey import kiosks, tally
+from survey import errors, kiosks, tally
 from survey.credentials import bearer_token
 from survey.extensions import db, limiter
 from survey.models import Response, utcnow
@@ -47,6 +48,34 @@ def rate_key() -> str:
     if "browser" not in session:
         session["browser"] = secrets.token_hex(8)
     return "browser:" + session["browser"]
+
+
+parsed_limit = functools.lru_cache(maxsize=32)(parse)  # a setting's text, parsed once
+
+
+def kiosk_requests_limited(view):
+    """Refuse (429, with Retry-After) a device's request past SURVEY_KIOSK_RATE_LIMIT: a fixed
+    window per credential (`rate_key`), counted in the shared tally, so that it holds across
+    workers and servers.
+
+    The kiosk's write routes count here rather than through Flask-Limiter: the same count on
+    the same store, without the extension's per-request work (resolving the route's limits,
+    their exemptions and the rate-limit headers), which was a tenth of the app's CPU per
+    kiosk rating. A 429 says how long the window has left; other replies carry no rate-limit
+    headers (a kiosk reads Retry-After only)."""
+
+    @functools.wraps(view)
+    def limited(*args, **kwargs):
+        limit = parsed_limit(current_app.config["SURVEY_KIOSK_RATE_LIMIT"])
+        key, moment = "kiosk-requests:" + rate_key(), now().timestamp()
+        counter = tally.current()
+        if counter.incr(key, expiry=limit.get_expiry(), now=moment) > limit.amount:
+            response = errors.render_error(429, *errors.MESSAGES[429])
+            response.headers["Retry-After"] = str(max(1, math.ceil(counter.left(key, now=moment))))
+            return response
+        return view(*args, **kwargs)
+
+    return limited
 
 
 def route_limits_only(app: Flask) -> None:

@@ -28,7 +28,7 @@ from survey import (
     summary,
     visits,
 )
-from survey.extensions import csrf, db, limiter
+from survey.extensions import csrf, db
 from survey.filters import FilterError, Filters, SummaryFilterForm
 from survey.jsonio import error as _error
 from survey.jsonio import json_body as _json_body
@@ -229,7 +229,7 @@ def _record_one(q, device, data, known) -> tuple[dict, int]:
 
 
 @bp.post("/api/v1/responses")
-@limiter.limit(lambda: current_app.config["SURVEY_KIOSK_RATE_LIMIT"], key_func=abuse.rate_key)
+@abuse.kiosk_requests_limited
 def post_response():
     """Record one response from a kiosk (idempotent on its id)."""
     device, q, known = _device_and_known(_peek())
@@ -238,7 +238,7 @@ def post_response():
 
 
 @bp.post("/api/v1/responses/batch")
-@limiter.limit(lambda: current_app.config["SURVEY_KIOSK_RATE_LIMIT"], key_func=abuse.rate_key)
+@abuse.kiosk_requests_limited
 def post_batch():
     """Record queued responses; answer a definite status per item (the offline queue syncs here).
 

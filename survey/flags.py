@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from limits import parse
 from sqlalchemy import JSON, ColumnElement, Select, bindparam, cast, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -71,7 +70,7 @@ def judge(
     moved = max(last, captured_at) if last else captured_at
     if last is not None and abs(captured_at - last) < BURST:
         return "burst", moved
-    limit = parse(current_app.config["SURVEY_KIOSK_RECEIVE_LIMIT"])
+    limit = abuse.parsed_limit(current_app.config["SURVEY_KIOSK_RECEIVE_LIMIT"])
     if not tally.current().acquire(
         f"kiosk:{kiosk.id}",
         limit=limit.amount,

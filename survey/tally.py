@@ -1,4 +1,4 @@
-"""Shared counters for the phone path, on the same store as the rate limits.
+"""Shared counters for the phone path and the kiosks, on the same store as the rate limits.
 
 The phone path passes its own clock in (`now`, seconds since the epoch), so that a bench can
 replay two hours in a minute. Three backends, chosen by the RATELIMIT_STORAGE_URI setting (set
@@ -26,6 +26,7 @@ PREFIX = "survey:"
 class Tally(Protocol):
     def acquire(self, key: str, *, limit: int, window: float, now: float) -> bool: ...
     def incr(self, key: str, *, expiry: float, now: float) -> int: ...
+    def left(self, key: str, *, now: float) -> float: ...
     def get(self, key: str, *, now: float) -> int | None: ...
     def put(self, key: str, value: int, *, expiry: float, now: float) -> None: ...
 
@@ -42,6 +43,10 @@ class SqliteTally:
 
     def incr(self, key: str, *, expiry: float, now: float) -> int:
         return self.store.incr(PREFIX + key, expiry, now=now)
+
+    def left(self, key: str, *, now: float) -> float:
+        """Seconds until the counter `key` expires (its increment just told: no statement)."""
+        return self.store.get_expiry(PREFIX + key) - now
 
     def get(self, key: str, *, now: float) -> int | None:
         return self.store.get(PREFIX + key, now=now) if self._has(key, now) else None
@@ -84,6 +89,9 @@ class RedisTally:
         pipe.expire(PREFIX + key, math.ceil(expiry), nx=True)
         return int(pipe.execute()[0])
 
+    def left(self, key: str, *, now: float) -> float:
+        return float(max(self.client.ttl(PREFIX + key), 0))
+
     def get(self, key: str, *, now: float) -> int | None:
         value = self.client.get(PREFIX + key)
         return None if value is None else int(value)
@@ -113,6 +121,9 @@ class MemoryTally:
             expires = self.values[key][1] if current is not None else now + expiry
             self.values[key] = ((current or 0) + 1, expires)
             return (current or 0) + 1
+
+    def left(self, key: str, *, now: float) -> float:
+        return max(self.values.get(key, (None, now))[1] - now, 0.0)
 
     def get(self, key: str, *, now: float) -> int | None:
         value, expires = self.values.get(key, (None, 0.0))

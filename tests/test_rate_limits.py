@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 import redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from survey.extensions import db, limiter
 from survey.models import Response, utcnow
@@ -42,6 +42,28 @@ def test_each_kiosk_has_its_own_budget_behind_one_address(limited_app):
     if storage.startswith("redis"):
         keys = redis.Redis.from_url(storage).keys("*")
         assert any(b"device:" in key for key in keys)  # shared by every app server
+
+
+def test_a_kiosk_past_its_budget_is_told_when_to_send_again(limited_app):
+    """The 429 names the wait (the rest of the window: the kiosk's queue waits that long) in
+    JSON, and a batch spends the same budget as single ratings."""
+    app, _storage = limited_app
+    with app.app_context():
+        token = kiosk_token(counter=None, name="A")
+    client = app.test_client()
+    for _ in range(2):
+        reply = client.post("/api/v1/responses", json=response_body(), headers=bearer(token))
+        assert reply.status_code == 201
+    batch = {"responses": [response_body()]}
+    assert (
+        client.post("/api/v1/responses/batch", json=batch, headers=bearer(token)).status_code == 200
+    )
+    refused = client.post("/api/v1/responses/batch", json=batch, headers=bearer(token))
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60  # the window is a minute
+    assert refused.json["errors"][0]["message"].endswith("Vui lòng chờ một phút rồi thử lại.")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 3
 
 
 def test_the_bearer_header_is_parsed_once_so_spacing_makes_no_new_budget(limited_app):
