@@ -31,20 +31,7 @@ def app_at_0005(empty_database, tmp_path):  # noqa: F811
         q, service = questionnaire.active(), find_service("HT-KHAISINH")
         for name in ("A", "B"):
             device = kiosks.create_kiosk(unit="XA1", counter=None, name=name, actor="t")[0]
-            for n in range(RATINGS):
-                responses.add_response(
-                    public_id=f"00000000-0000-4000-8000-{ord(name):04d}{n:08d}",
-                    questionnaire=q,
-                    service=service,
-                    unit=device.unit,
-                    counter=None,
-                    channel="kiosk",
-                    locale="vi",
-                    captured_at=utcnow() - timedelta(minutes=10, seconds=-6 * n),
-                    answers={"OV": 5, "TC1": 4},
-                    kiosk=device,
-                )
-                db.session.commit()
+            rate_alike(device, q, service, tag=ord(name))
         app.config["ROLLUPS"] = rollups.stored()
         db.session.remove()
         downgrade(revision="0005")
@@ -52,6 +39,25 @@ def app_at_0005(empty_database, tmp_path):  # noqa: F811
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def rate_alike(device, q, service, *, tag: int) -> None:
+    """RATINGS ratings from the kiosk `device` in the last ten minutes, all answers equal (a
+    streak), their ids marked with `tag`; each committed."""
+    for n in range(RATINGS):
+        responses.add_response(
+            public_id=f"00000000-0000-4000-8000-{tag:04d}{n:08d}",
+            questionnaire=q,
+            service=service,
+            unit=device.unit,
+            counter=None,
+            channel="kiosk",
+            locale="vi",
+            captured_at=utcnow() - timedelta(minutes=10, seconds=-6 * n),
+            answers={"OV": 5, "TC1": 4},
+            kiosk=device,
+        )
+        db.session.commit()
 
 
 def _indexes() -> dict[str, list[str]]:

@@ -11,15 +11,14 @@ import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, inspect, select, text
 
-from survey import flags, kiosks, questionnaire, responses, rollups
+from survey import flags, kiosks, questionnaire, rollups
 from survey.catalogue import find_service
 from survey.extensions import db
 from survey.models import Answer, Response, utcnow
 from tests.builders import make_catalogue
 from tests.conftest import build_app
 from tests.test_migration_0004 import empty_database  # noqa: F401  (the fixture)
-
-RATINGS = 12  # more than a streak's length
+from tests.test_migration_0006 import RATINGS, _Kiosk, rate_alike
 
 
 @pytest.fixture
@@ -32,20 +31,7 @@ def app_at_0018(empty_database, tmp_path):  # noqa: F811
         make_catalogue()
         q, service = questionnaire.active(), find_service("HT-KHAISINH")
         device = kiosks.create_kiosk(unit="XA1", counter=None, name="A", actor="t")[0]
-        for n in range(RATINGS):
-            responses.add_response(
-                public_id=f"00000000-0000-4000-8000-{n:012d}",
-                questionnaire=q,
-                service=service,
-                unit=device.unit,
-                counter=None,
-                channel="kiosk",
-                locale="vi",
-                captured_at=utcnow() - timedelta(minutes=10, seconds=-6 * n),
-                answers={"OV": 5, "TC1": 4},
-                kiosk=device,
-            )
-            db.session.commit()
+        rate_alike(device, q, service, tag=1)
         app.config["KIOSK"] = device.id
         db.session.remove()
         downgrade(revision="0018")
@@ -103,8 +89,3 @@ def test_0019_puts_the_id_in_the_kiosk_index_and_keeps_every_row(app_at_0018):
         db.session.remove()
         downgrade(revision="0018")
         assert _kiosk_index() == ["kiosk_id", "received_at"]
-
-
-class _Kiosk:
-    def __init__(self, kiosk_id: int) -> None:
-        self.id = kiosk_id
