@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -33,7 +33,7 @@ def world(app):
     """Six ratings at the centre's counter, five at XA1's, accounts and their API tokens."""
     with app.app_context():
         q = questionnaire.active()
-        moments = [utcnow() - timedelta(minutes=20 + n) for n in range(11)]
+        moments = [_ratings_moment() - timedelta(seconds=n) for n in range(11)]
         centre = [
             rate(counter="CTR-Q01", answers=_answers(q, 4 + n % 2), captured_at=moments[n])
             for n in range(6)
@@ -58,8 +58,16 @@ def world(app):
             "tokens": tokens,
             "first_captured": first.captured_at,
             "first_id": first.id,
-            "today": utcnow().astimezone(ZONE).date(),
+            "today": moments[0].astimezone(ZONE).date(),
         }
+
+
+def _ratings_moment() -> datetime:
+    """When the world's ratings were made: 20 minutes ago, but never before today's local
+    midnight (ratings on both sides of it would fall in two days' filters)."""
+    now = utcnow()
+    midnight = datetime.combine(now.astimezone(ZONE).date(), time(), ZONE)
+    return max(now - timedelta(minutes=20), midnight + timedelta(seconds=11)).astimezone(UTC)
 
 
 def _dates(world) -> str:
