@@ -1,9 +1,9 @@
 """Statements that commit themselves, on a connection of the request's own (PostgreSQL).
 
 A new kiosk rating is one statement (survey/rollup_write.py), a transaction in itself, and the
-reads before it need none: on PostgreSQL they run on a connection the request takes from the
-pool in autocommit mode, without the ORM session (no BEGIN or COMMIT round trip, and no session
-transaction to open and commit per rating). What needs a transaction (completing a stored
+reads before it need none: on PostgreSQL they run on a connection the request takes from a pool
+of autocommit connections, without the ORM session (no BEGIN or COMMIT round trip, and no
+session transaction to open and commit per rating). What needs a transaction (completing a stored
 rating, a rating with its call-back number) goes through the session as every other write;
 on SQLite every statement does.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, CursorResult, Engine
+from sqlalchemy import Connection, CursorResult, Engine, create_engine, event
 
 from survey.extensions import db
 
@@ -77,11 +77,20 @@ def run_as_is(connection: Connection, sql: str, params: dict[str, Any]) -> Curso
 
 
 def _engine() -> Engine:
-    """The app's engine in autocommit mode (the same pool), made once per engine."""
+    """An engine of the app's database whose connections are in autocommit mode for good, made
+    once per app engine with its settings; disposed whenever the app's engine is (after
+    gunicorn's fork, by the tests), so it never holds connections of its own beyond it.
+
+    Its own pool, not the app's engine with an autocommit execution option: that option sets
+    the isolation level on every checkout and resets it on every return (a twentieth of the
+    app's CPU per kiosk rating). A request holds one connection of each pool at most."""
     engine = db.engine
     made = current_app.extensions.get("survey_autocommit")
     if made is None or made[0] is not engine:
-        made = (engine, engine.execution_options(isolation_level="AUTOCOMMIT"))
+        options = dict(current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        own = create_engine(engine.url, **{**options, "isolation_level": "AUTOCOMMIT"})
+        event.listen(engine, "engine_disposed", lambda _engine: own.dispose())
+        made = (engine, own)
         current_app.extensions["survey_autocommit"] = made
     return made[1]
 

@@ -23,7 +23,7 @@ answer.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from survey import rollups
 from survey.extensions import db
@@ -35,17 +35,16 @@ device = kiosk_api.device  # the fixture: a kiosk at XA1, counter XA1-Q01
 
 @pytest.fixture
 def statements(app):
-    """The SQL statements the app's engine runs, each as its first line."""
+    """The SQL statements the app's engines run (its own and, on PostgreSQL, the autocommit
+    one of survey/autocommit.py), each as its first line."""
     seen: list[str] = []
 
     def record(_conn, _cursor, statement, _parameters, _context, _many):
         seen.append(statement.strip().splitlines()[0])
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
+    event.listen(Engine, "before_cursor_execute", record)
     yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    event.remove(Engine, "before_cursor_execute", record)
 
 
 def _rating(minutes_ago: float, ov: int = 5) -> dict:
