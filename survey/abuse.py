@@ -212,7 +212,7 @@ def phone_flag(*, rid: str, token: str | None, service, counter, visit: bool) ->
         return "fast" if fast else "surge"
     if visit:  # one rating per dossier already: the address is not the citizen's limit
         return None
-    limit = parse(current_app.config["SURVEY_PHONE_ADDRESS_LIMIT"])
+    limit = parsed_limit(current_app.config["SURVEY_PHONE_ADDRESS_LIMIT"])
     counted = tally.current().acquire(
         f"address:{address_key()}:service:{service.id}",
         limit=limit.amount,
